@@ -1,0 +1,34 @@
+// Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
+#pragma once
+
+#include "serveroptions.h"
+
+#include <QCommandLineParser>
+#include <QString>
+#include <QStringList>
+
+// Everything lhttpd-qt can be told, from three layers: built-in defaults, then the INI config
+// file (--config FILE, keys in [server]), then command-line flags. docs/CONFIG.md lists each.
+struct DaemonConfig {
+    lhttp::ServerOptions server;
+    QString logLevel = QStringLiteral("info"); // debug, info, warning, error
+    QString configFile;
+};
+
+class ConfigLoader {
+public:
+    ConfigLoader();
+    // Parses arguments (and the config file they name). On failure returns false and sets
+    // *error; --help and --version are handled by QCommandLineParser (they exit).
+    bool load(const QStringList &arguments, DaemonConfig *config, QString *error);
+    // Re-reads the config file (for SIGHUP); flags given on the command line still win.
+    bool reload(DaemonConfig *config, QString *error);
+
+private:
+    bool apply(const QString &key, const QString &value, DaemonConfig *config, QString *error);
+    bool applyFile(const QString &file, DaemonConfig *config, QString *error);
+    bool applyFlags(DaemonConfig *config, QString *error);
+
+    QCommandLineParser m_parser;
+    QStringList m_keys;
+};

@@ -1,0 +1,60 @@
+// Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
+#pragma once
+
+#include "error.h"
+
+#include <QObject>
+
+namespace lhttp {
+
+class ChannelHub;
+class Frame;
+
+// Carries published messages between the channels of this node and, for a clustered broker,
+// the other nodes. ChannelHub calls subscribe() when a channel gets its first local subscriber
+// and unsubscribe() when it loses its last one, so a broker keeps one subscription per
+// channel, not one per connection. Everything here runs in the hub's (Qt) thread.
+class Broker : public QObject {
+    Q_OBJECT
+public:
+    enum class State { Embedded, Connecting, Connected, Reconnecting, Disconnected };
+    Q_ENUM(State)
+
+    using QObject::QObject;
+    ~Broker() override;
+
+    void attach(ChannelHub *hub) { m_hub = hub; }
+
+    virtual void subscribe(const QByteArray &channel) = 0;
+    virtual void unsubscribe(const QByteArray &channel) = 0;
+    // Delivers `frame` to the local subscribers of `channel` and to every other node. The
+    // Error is for the remote part only; local delivery has already happened.
+    virtual Error publish(const QByteArray &channel, const Frame &frame) = 0;
+
+    virtual State state() const = 0;
+    virtual QString description() const = 0;
+
+Q_SIGNALS:
+    void stateChanged(lhttp::Broker::State state);
+
+protected:
+    ChannelHub *hub() const { return m_hub; }
+
+private:
+    ChannelHub *m_hub = nullptr;
+};
+
+// The default, in-process broker: a publish is delivered to this node's subscribers at once.
+class LocalBroker final : public Broker {
+    Q_OBJECT
+public:
+    using Broker::Broker;
+
+    void subscribe(const QByteArray &) override {}
+    void unsubscribe(const QByteArray &) override {}
+    Error publish(const QByteArray &channel, const Frame &frame) override;
+    State state() const override { return State::Embedded; }
+    QString description() const override { return QStringLiteral("embedded"); }
+};
+
+} // namespace lhttp

@@ -1,0 +1,112 @@
+// Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
+#include "builtinfilters.h"
+
+#include "channelname.h"
+#include "frame.h"
+#include "server.h"
+#include "session.h"
+
+#include <algorithm>
+
+namespace lhttp {
+
+namespace {
+
+constexpr QByteArrayView SubscribeHeader = "subscribe";
+constexpr QByteArrayView PublishHeader = "publish";
+constexpr QByteArrayView UnsubscribeHeader = "unsubscribe";
+constexpr QByteArrayView MultipartHeader = "multipart";
+
+using ChannelList = QVarLengthArray<QByteArrayView, 4>;
+
+Error validateAll(const ChannelList &channels, ChannelName::Use use, bool allowWildcards,
+                  int maxLength) {
+    for (QByteArrayView c : channels) {
+        if (Error e = ChannelName::validate(c, use, allowWildcards, maxLength))
+            return e;
+    }
+    return {};
+}
+
+} // namespace
+
+bool MultipartFilter::beforeMessage(Session &session) {
+    const QByteArrayView offsets = session.header(MultipartHeader);
+    if (offsets.isNull())
+        return true;
+    Error error;
+    QList<Part> parts =
+        Multipart::parse(offsets, session.body(), session.server().options().limits, &error);
+    if (error) {
+        session.replyError(error);
+        return false;
+    }
+    session.setParts(std::move(parts));
+    return true;
+}
+
+void PubSubFilter::afterMessage(Session &session) {
+    const Message &message = session.message();
+    const ChannelList subscribe = splitTokens(message.header(SubscribeHeader));
+    const ChannelList publish = splitTokens(message.header(PublishHeader));
+    const ChannelList unsubscribe = splitTokens(message.header(UnsubscribeHeader));
+    if (subscribe.isEmpty() && publish.isEmpty() && unsubscribe.isEmpty())
+        return;
+
+    Server &server = session.server();
+    const ServerOptions &options = server.options();
+    const int maxLength = options.limits.maxChannelLength;
+    Error error =
+        validateAll(subscribe, ChannelName::Use::Subscribe, options.allowWildcards, maxLength);
+    if (!error)
+        error = validateAll(publish, ChannelName::Use::Publish, false, maxLength);
+    if (!error) // leaving needs no permission: unsubscribing from `>` is always fine
+        error = validateAll(unsubscribe, ChannelName::Use::Subscribe, true, maxLength);
+    if (!error && !subscribe.isEmpty()) {
+        int joining = 0;
+        for (qsizetype i = 0; i < subscribe.size(); ++i) {
+            const QByteArrayView c = subscribe[i];
+            const bool repeated =
+                std::find(subscribe.begin(), subscribe.begin() + i, c) != subscribe.begin() + i;
+            joining += (repeated || session.isSubscribed(c)) ? 0 : 1;
+        }
+        if (session.channelCount() + joining > options.maxChannelsPerConnection)
+            error = Error::make(Status::Forbidden,
+                                "channel limit of " +
+                                    QByteArray::number(options.maxChannelsPerConnection) +
+                                    " per connection reached");
+    }
+    if (error) {
+        session.replyError(error);
+        session.drop();
+        return;
+    }
+
+    ChannelHub &hub = server.hub();
+    for (QByteArrayView c : subscribe) {
+        const QByteArray channel = c.toByteArray();
+        if (hub.subscribe(&session, channel))
+            server.notifySubscribed(session, channel, true);
+    }
+    if (!publish.isEmpty()) {
+        // One serialisation (none at all when the message is forwarded unchanged) shared by
+        // every channel and every subscriber.
+        const Frame frame = session.messageFrame();
+        Error remote;
+        for (QByteArrayView c : publish) {
+            const QByteArray channel = c.toByteArray();
+            if (Error e = hub.publish(channel, frame); e && !remote)
+                remote = std::move(e);
+            server.notifyPublished(channel, frame.size());
+        }
+        if (remote)
+            session.replyError(remote);
+    }
+    for (QByteArrayView c : unsubscribe) {
+        const QByteArray channel = c.toByteArray();
+        if (hub.unsubscribe(&session, channel))
+            server.notifySubscribed(session, channel, false);
+    }
+}
+
+} // namespace lhttp

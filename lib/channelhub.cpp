@@ -1,0 +1,147 @@
+// Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
+#include "channelhub.h"
+
+#include "broker.h"
+#include "channelname.h"
+#include "frame.h"
+#include "session.h"
+
+#include <algorithm>
+
+namespace lhttp {
+
+ChannelHub::ChannelHub() = default;
+
+ChannelHub::~ChannelHub() {
+    qDeleteAll(m_channels);
+}
+
+void ChannelHub::setBroker(Broker *broker) {
+    m_broker = broker;
+    if (!m_broker)
+        return;
+    m_broker->attach(this);
+    for (const Channel *c : std::as_const(m_channels))
+        m_broker->subscribe(c->name);
+}
+
+bool ChannelHub::subscribe(Session *session, const QByteArray &name) {
+    for (const Session::Membership &m : std::as_const(session->m_memberships)) {
+        if (m.channel->name == name)
+            return false;
+    }
+    Channel *&slot = m_channels[name];
+    const bool created = !slot;
+    if (created) {
+        slot = new Channel{name, {}, ChannelName::isWildcard(name)};
+        if (slot->wildcard)
+            m_wildcards.push_back(slot);
+    }
+    Channel *channel = slot;
+    session->m_memberships.append(Session::Membership{channel, channel->subscribers.size()});
+    channel->subscribers.push_back(session);
+    ++m_subscriptions;
+    if (created && m_broker)
+        m_broker->subscribe(name);
+    return true;
+}
+
+void ChannelHub::detach(Session *session, Channel *channel) {
+    auto &mine = session->m_memberships;
+    for (qsizetype i = 0; i < mine.size(); ++i) {
+        if (mine[i].channel != channel)
+            continue;
+        const size_t index = mine[i].index;
+        auto &subs = channel->subscribers;
+        Session *moved = subs.back();
+        subs[index] = moved;
+        subs.pop_back();
+        if (moved != session) {
+            for (Session::Membership &m : moved->m_memberships) {
+                if (m.channel == channel) {
+                    m.index = index;
+                    break;
+                }
+            }
+        }
+        mine.remove(i);
+        --m_subscriptions;
+        return;
+    }
+}
+
+void ChannelHub::dropIfEmpty(Channel *channel) {
+    if (!channel->subscribers.empty())
+        return;
+    if (channel->wildcard)
+        m_wildcards.erase(std::find(m_wildcards.begin(), m_wildcards.end(), channel));
+    m_channels.remove(channel->name);
+    if (m_broker)
+        m_broker->unsubscribe(channel->name);
+    delete channel;
+}
+
+bool ChannelHub::unsubscribe(Session *session, QByteArrayView name) {
+    for (const Session::Membership &m : std::as_const(session->m_memberships)) {
+        if (m.channel->name == name) {
+            Channel *channel = m.channel;
+            Q_ASSERT_X(!m_delivering, "ChannelHub", "unsubscribe during a fan-out");
+            detach(session, channel);
+            dropIfEmpty(channel);
+            return true;
+        }
+    }
+    return false;
+}
+
+void ChannelHub::removeSession(Session *session) {
+    // Sending never removes a session synchronously (disconnects arrive through the event
+    // loop), so the vector a fan-out walks is never reordered under it.
+    Q_ASSERT_X(!m_delivering, "ChannelHub", "session removed during a fan-out");
+    while (!session->m_memberships.isEmpty()) {
+        Channel *channel = session->m_memberships.back().channel;
+        detach(session, channel);
+        dropIfEmpty(channel);
+    }
+}
+
+Error ChannelHub::publish(const QByteArray &channel, const Frame &frame) {
+    if (m_broker)
+        return m_broker->publish(channel, frame);
+    deliver(channel, frame);
+    return {};
+}
+
+int ChannelHub::sendTo(Channel *channel, const Frame &frame) {
+    int sent = 0;
+    for (Session *s : channel->subscribers) {
+        if (s->m_closing)
+            continue;
+        s->send(frame);
+        ++sent;
+    }
+    return sent;
+}
+
+int ChannelHub::deliver(const QByteArray &name, const Frame &frame) {
+    ++m_delivering;
+    int sent = 0;
+    if (Channel *c = m_channels.value(name); c && !c->wildcard)
+        sent += sendTo(c, frame);
+    for (Channel *c : m_wildcards) {
+        if (ChannelName::matches(c->name, name))
+            sent += sendTo(c, frame);
+    }
+    --m_delivering;
+    return sent;
+}
+
+QList<QByteArray> ChannelHub::channelNames() const {
+    return m_channels.keys();
+}
+
+const ChannelHub::Channel *ChannelHub::channel(const QByteArray &name) const {
+    return m_channels.value(name);
+}
+
+} // namespace lhttp

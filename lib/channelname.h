@@ -1,0 +1,26 @@
+// Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
+#pragma once
+
+#include "error.h"
+
+#include <QByteArrayView>
+
+namespace lhttp {
+
+// Channel ids are NATS subjects (PROTOCOL.md §3): dot-separated non-empty tokens of visible
+// ASCII, no white space. `*` (one token) and `>` (the rest, last token only) are wildcards.
+class ChannelName {
+public:
+    enum class Use { Subscribe, Publish };
+
+    static bool isWildcard(QByteArrayView channel);
+
+    // A null Error when `channel` may be used; otherwise 400 (malformed) or 403 (wildcard not
+    // allowed). Publishing to a wildcard is always 400: a subject to publish to is concrete.
+    static Error validate(QByteArrayView channel, Use use, bool allowWildcards, int maxLength);
+
+    // Whether `pattern` (which may hold wildcards) matches the concrete `subject`.
+    static bool matches(QByteArrayView pattern, QByteArrayView subject);
+};
+
+} // namespace lhttp

@@ -1,0 +1,190 @@
+// Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
+#include "listener.h"
+
+#include "http.h"
+#include "logging.h"
+#include "server.h"
+
+#include <QTcpSocket>
+
+namespace lhttp {
+
+Listener::Listener(Server *server, const ServerOptions &options)
+    : m_server(server)
+    , m_options(options)
+    , m_ws(QStringLiteral("lhttp-qt/" LHTTP_VERSION), QWebSocketServer::NonSecureMode) {
+    m_ws.setHandshakeTimeout(m_options.handshakeTimeoutMs);
+    m_ws.setMaxPendingConnections(1 << 20);
+    connect(&m_tcp, &QTcpServer::newConnection, this, &Listener::acceptTcp);
+    connect(&m_ws, &QWebSocketServer::newConnection, this, [this] {
+        while (QWebSocket *ws = m_ws.nextPendingConnection())
+            Q_EMIT webSocketConnected(ws);
+    });
+    m_clock.start();
+    m_sweep.setInterval(1000);
+    connect(&m_sweep, &QTimer::timeout, this, &Listener::sweep);
+}
+
+Listener::~Listener() {
+    close();
+}
+
+bool Listener::listen(QString *error) {
+    m_tcp.setMaxPendingConnections(1 << 16);
+    if (!m_tcp.listen(m_options.address, m_options.port)) {
+        *error = m_tcp.errorString();
+        return false;
+    }
+    m_sweep.start();
+    return true;
+}
+
+void Listener::close() {
+    m_tcp.close();
+    m_sweep.stop();
+    const auto pending = m_pending.keys();
+    for (QTcpSocket *s : pending) {
+        forget(s);
+        s->abort();
+        s->deleteLater();
+    }
+}
+
+void Listener::acceptTcp() {
+    while (QTcpSocket *socket = m_tcp.nextPendingConnection()) {
+        m_pending.insert(socket, m_clock.elapsed() + m_options.handshakeTimeoutMs);
+        // Bounded: a request head plus the largest body we accept, never more.
+        socket->setReadBufferSize(m_options.maxHttpHeadSize + m_options.limits.maxMessageSize);
+        connect(socket, &QTcpSocket::readyRead, this, [this, socket] { inspect(socket); });
+        connect(socket, &QTcpSocket::disconnected, this, [this, socket] {
+            forget(socket);
+            socket->deleteLater();
+        });
+        if (socket->bytesAvailable())
+            inspect(socket);
+    }
+}
+
+void Listener::forget(QTcpSocket *socket) {
+    m_pending.remove(socket);
+    socket->disconnect(this);
+}
+
+void Listener::refuse(QTcpSocket *socket, int status, const QByteArray &reason) {
+    m_server->countError(status);
+    HttpResponse response;
+    response.setError(status, reason);
+    socket->write(response.serialize(false, false));
+    forget(socket);
+    connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
+    socket->disconnectFromHost();
+}
+
+bool Listener::originAllowed(const QByteArray &origin) const {
+    if (m_options.allowedOrigins.isEmpty())
+        return true;
+    const QString o = QString::fromLatin1(origin.isEmpty() ? QByteArray("null") : origin);
+    return m_options.allowedOrigins.contains(o, Qt::CaseInsensitive);
+}
+
+void Listener::inspect(QTcpSocket *socket) {
+    const QByteArray peeked = socket->peek(m_options.maxHttpHeadSize);
+    const qsizetype end = peeked.indexOf("\r\n\r\n");
+    if (end < 0) {
+        if (peeked.size() >= m_options.maxHttpHeadSize)
+            refuse(socket, 431,
+                   "request head larger than " + QByteArray::number(m_options.maxHttpHeadSize) +
+                       " bytes");
+        return;
+    }
+    const qsizetype headLength = end + 4;
+    HttpRequest request;
+    QByteArray reason;
+    if (HttpRequest::parseHead(QByteArrayView(peeked).first(headLength), &request, &reason) !=
+        HttpRequest::HeadResult::Complete) {
+        refuse(socket, 400, reason.isEmpty() ? QByteArray("malformed request") : reason);
+        return;
+    }
+    if (request.isWebSocketUpgrade()) {
+        if (!m_options.path.isEmpty() && request.url.path() != m_options.path) {
+            refuse(socket, 404, "no WebSocket endpoint at " + request.url.path().toUtf8());
+            return;
+        }
+        if (!originAllowed(request.header("origin"))) {
+            refuse(socket, 403, "origin not allowed");
+            return;
+        }
+        handOver(socket);
+        return;
+    }
+    if (!request.header("transfer-encoding").isEmpty()) {
+        refuse(socket, 411, "chunked requests are not supported; send Content-Length");
+        return;
+    }
+    qsizetype length = 0;
+    if (const QByteArray cl = request.header("content-length"); !cl.isEmpty()) {
+        bool ok = false;
+        length = cl.toLongLong(&ok);
+        if (!ok || length < 0) {
+            refuse(socket, 400, "invalid Content-Length");
+            return;
+        }
+    }
+    if (length > m_options.limits.maxMessageSize) {
+        refuse(socket, 413,
+               "body of " + QByteArray::number(length) + " bytes exceeds the limit of " +
+                   QByteArray::number(m_options.limits.maxMessageSize));
+        return;
+    }
+    if (socket->bytesAvailable() < headLength + length)
+        return; // the rest is on its way; the read buffer is sized to hold it
+    socket->skip(headLength);
+    request.body = socket->read(length);
+    request.peer = socket->peerAddress();
+    answer(socket, request, headLength + length);
+}
+
+void Listener::handOver(QTcpSocket *socket) {
+    forget(socket);
+    socket->setReadBufferSize(0);
+    m_ws.handleConnection(socket);
+}
+
+void Listener::answer(QTcpSocket *socket, const HttpRequest &request, qsizetype) {
+    HttpResponse response;
+    m_server->handleHttp(request, response);
+    const bool keepAlive = request.keepAlive();
+    socket->write(response.serialize(keepAlive, request.method == "HEAD"));
+    if (!keepAlive) {
+        forget(socket);
+        connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
+        socket->disconnectFromHost();
+        return;
+    }
+    m_pending.insert(socket, m_clock.elapsed() + m_options.httpIdleTimeoutMs);
+    if (socket->bytesAvailable())
+        QMetaObject::invokeMethod(
+            this,
+            [this, socket] {
+                if (m_pending.contains(socket))
+                    inspect(socket);
+            },
+            Qt::QueuedConnection);
+}
+
+void Listener::sweep() {
+    const qint64 now = m_clock.elapsed();
+    QList<QTcpSocket *> expired;
+    for (auto it = m_pending.cbegin(); it != m_pending.cend(); ++it) {
+        if (it.value() <= now)
+            expired.append(it.key());
+    }
+    for (QTcpSocket *s : expired) {
+        qCDebug(lcHttp) << "closing idle or incomplete HTTP connection from" << s->peerAddress();
+        forget(s);
+        s->abort();
+        s->deleteLater();
+    }
+}
+
+} // namespace lhttp

@@ -1,0 +1,132 @@
+// Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
+#pragma once
+
+#include "channelhub.h"
+#include "error.h"
+#include "message.h"
+#include "serveroptions.h"
+
+#include <QHash>
+#include <QObject>
+#include <QWebSocketProtocol>
+
+#include <memory>
+#include <vector>
+
+class QWebSocket;
+
+namespace lhttp {
+
+class Broker;
+class HeaderFilter;
+class Listener;
+class Processor;
+class Session;
+struct HttpRequest;
+struct HttpResponse;
+
+// The LHTTP server: listens on one port for WebSocket connections and plain HTTP requests,
+// owns the sessions, runs each message through the filter chain and its processor, and
+// fans published messages out through the ChannelHub and the Broker.
+class Server : public QObject {
+    Q_OBJECT
+public:
+    struct Counters {
+        quint64 messagesIn = 0;
+        quint64 bytesIn = 0;
+        quint64 messagesOut = 0; // deliveries and replies, one per receiving connection
+        quint64 bytesOut = 0;
+        quint64 publishes = 0; // (message, channel) pairs published
+        quint64 connectionsAccepted = 0;
+        QHash<int, quint64> errors; // error replies and HTTP error statuses by code
+    };
+
+    explicit Server(ServerOptions options = {}, QObject *parent = nullptr);
+    ~Server() override;
+
+    const ServerOptions &options() const { return m_options; }
+
+    bool listen();
+    bool isListening() const;
+    quint16 serverPort() const;
+    QString errorString() const { return m_errorString; }
+    // Stops accepting and closes every session with `code`.
+    void close(QWebSocketProtocol::CloseCode code = QWebSocketProtocol::CloseCodeGoingAway,
+               const QString &reason = QStringLiteral("server shutting down"));
+
+    // The original's Regist(command, processor). Replaces an earlier one for that command.
+    void registerProcessor(const QByteArray &command, std::shared_ptr<Processor> processor);
+    Processor *processor(QByteArrayView command) const;
+    // The original's RegistHeadFilter: appended after the built-in filters.
+    void addHeaderFilter(std::shared_ptr<HeaderFilter> filter);
+
+    // Replaces the broker (the embedded one by default). The server takes ownership.
+    void setBroker(std::unique_ptr<Broker> broker);
+    Broker *broker() const { return m_broker.get(); }
+    ChannelHub &hub() { return m_hub; }
+    const ChannelHub &hub() const { return m_hub; }
+
+    // Server-side publish (the original's tools.Publish): sends `message` to every listed
+    // channel. A `publish` header naming the channels is added when the message has none,
+    // so subscribers see what a WebSocket publisher would have sent.
+    Error publish(const QByteArrayList &channels, const Message &message);
+    Error publish(const QByteArrayList &channels, const QByteArray &command,
+                  const Message::HeaderList &headers, const QByteArray &body);
+
+    int sessionCount() const { return int(m_sessions.size()); }
+    Session *session(quint64 id) const { return m_sessions.value(id); }
+    QList<Session *> sessions() const { return m_sessions.values(); }
+    const Counters &counters() const { return m_counters; }
+
+    // --- used by the built-in filters, the listener and the HTTP API ---
+    void countError(int code) { ++m_counters.errors[code]; }
+    void countOut(qsizetype bytes) {
+        ++m_counters.messagesOut;
+        m_counters.bytesOut += quint64(bytes);
+    }
+    void notifySubscribed(Session &session, const QByteArray &channel, bool subscribed);
+    void notifyPublished(const QByteArray &channel, qsizetype size);
+    void notifyError(Session *session, const Error &error);
+    void handleHttp(const HttpRequest &request, HttpResponse &response);
+
+Q_SIGNALS:
+    void sessionOpened(quint64 id);
+    void sessionClosed(quint64 id);
+    void subscribed(quint64 id, const QByteArray &channel);
+    void unsubscribed(quint64 id, const QByteArray &channel);
+    void messageReceived(quint64 id, const QByteArray &command, qsizetype size);
+    // One signal per (publish, channel), not per delivery.
+    void messagePublished(const QByteArray &channel, qsizetype size, int localReceivers);
+    // id is 0 for errors on the HTTP API.
+    void errorReplied(quint64 id, int code, const QByteArray &reason);
+
+protected:
+    void connectNotify(const QMetaMethod &signal) override;
+    void disconnectNotify(const QMetaMethod &signal) override;
+
+private:
+    friend class Session;
+
+    void addSession(QWebSocket *socket);
+    void removeSession(Session *session);
+    void runChain(Session &session);
+    void updateWatchers();
+
+    ServerOptions m_options;
+    std::unique_ptr<Listener> m_listener;
+    ChannelHub m_hub;
+    std::unique_ptr<Broker> m_broker;
+    QHash<quint64, Session *> m_sessions;
+    QHash<QByteArray, std::shared_ptr<Processor>> m_processors;
+    std::vector<std::shared_ptr<Processor>> m_processorOrder;
+    std::vector<std::shared_ptr<HeaderFilter>> m_filters;
+    Counters m_counters;
+    QString m_errorString;
+    quint64 m_nextId = 1;
+    bool m_watchMessages = false;
+    bool m_watchPublishes = false;
+    bool m_watchSubscriptions = false;
+    bool m_watchErrors = false;
+};
+
+} // namespace lhttp

@@ -1,0 +1,122 @@
+// Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
+#pragma once
+
+#include "channelhub.h"
+#include "frame.h"
+#include "message.h"
+#include "multipart.h"
+
+#include <QDateTime>
+#include <QHostAddress>
+#include <QUrl>
+#include <QVarLengthArray>
+#include <QVariant>
+#include <QWebSocketProtocol>
+
+#include <memory>
+
+class QWebSocket;
+
+namespace lhttp {
+
+class Server;
+
+// One WebSocket connection speaking LHTTP (the original's WsHandler). Processors and filters
+// see the message being handled through it and answer through it. Kept small: a busy node
+// holds tens of thousands of these.
+class Session {
+public:
+    struct Stats {
+        quint64 messagesIn = 0;
+        quint64 bytesIn = 0;
+        quint64 messagesOut = 0;
+        quint64 bytesOut = 0;
+    };
+
+    Session(Server *server, quint64 id, QWebSocket *socket);
+    ~Session();
+    Session(const Session &) = delete;
+    Session &operator=(const Session &) = delete;
+
+    quint64 id() const { return m_id; }
+    Server &server() const { return *m_server; }
+
+    // --- the message being handled (valid inside processors and filters) ---
+    Message &message() { return m_message; }
+    const Message &message() const { return m_message; }
+    QByteArrayView command() const { return m_message.command(); }
+    QByteArrayView header(QByteArrayView name) const { return m_message.header(name); }
+    QByteArrayView body() const { return m_message.body(); }
+    // The parts of a `multipart` message; empty otherwise.
+    const QList<Part> &parts() const { return m_parts; }
+    void setParts(QList<Part> parts) { m_parts = std::move(parts); }
+    // The current message as it would go on the wire: the received frame itself when nothing
+    // edited the message.
+    Frame messageFrame() const;
+    // Stops the rest of the chain for the current message (built-in headers included).
+    void drop() { m_dropped = true; }
+    bool isDropped() const { return m_dropped; }
+
+    // --- answering ---
+    // Sends an LHTTP message to this connection only.
+    void reply(const Message &message);
+    // The original's Send(body): a reply with `command` (default: the current command),
+    // the given headers, and `body`.
+    void reply(QByteArrayView body, QByteArrayView command = {},
+               const Message::HeaderList &headers = {});
+    void replyError(const Error &error);
+    // Sends bytes that already are a whole LHTTP message.
+    void sendBytes(const QByteArray &bytes);
+    void send(const Frame &frame);
+
+    // --- the connection ---
+    QHostAddress peerAddress() const;
+    quint16 peerPort() const;
+    QString origin() const;
+    QUrl requestUrl() const;
+    QDateTime connectedAt() const { return m_connectedAt; }
+    void close(QWebSocketProtocol::CloseCode code = QWebSocketProtocol::CloseCodeNormal,
+               const QString &reason = {});
+    bool isClosing() const { return m_closing; }
+    QWebSocket *socket() const { return m_socket; }
+
+    // Per-connection user data (the original had none; users asked for it).
+    QVariant value(const QString &key, const QVariant &defaultValue = {}) const;
+    void setValue(const QString &key, const QVariant &value);
+    void removeValue(const QString &key);
+
+    const Stats &stats() const { return m_stats; }
+    QList<QByteArray> channels() const;
+    int channelCount() const { return int(m_memberships.size()); }
+    bool isSubscribed(QByteArrayView channel) const;
+
+private:
+    friend class ChannelHub;
+    friend class Server;
+
+    struct Membership {
+        ChannelHub::Channel *channel;
+        size_t index;
+    };
+
+    void handleIncoming(const QByteArray &bytes, const QString *text);
+    void beginMessage();
+
+    Server *m_server;
+    QWebSocket *m_socket;
+    quint64 m_id;
+    QDateTime m_connectedAt;
+    Message m_message;
+    QList<Part> m_parts;
+    const QString *m_incomingText = nullptr; // the received text frame, while handling it
+    QVarLengthArray<Membership, 2> m_memberships;
+    std::unique_ptr<QVariantHash> m_values;
+    Stats m_stats;
+    int m_openedProcessors = 0;
+    int m_openedFilters = 0;
+    bool m_dropped = false;
+    bool m_closing = false;
+    bool m_removed = false;
+};
+
+} // namespace lhttp

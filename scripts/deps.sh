@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs, from Debian's packages only, what lhttp-qt needs to build and run.
+# Sourced by run.sh and test.sh; safe to run again (apt-get skips what is installed).
+set -euo pipefail
+
+LHTTP_BUILD_PACKAGES=(
+    cmake ninja-build g++ pkg-config clang-format
+    qt6-base-dev qt6-websockets-dev qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libgl-dev
+    libnats-dev
+)
+LHTTP_TEST_PACKAGES=(nats-server xvfb openssl procps)
+
+lhttp_install() {
+    local missing=()
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "installing: ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
