@@ -4,6 +4,7 @@
 #include "error.h"
 
 #include <QObject>
+#include <QString>
 
 namespace lhttp {
 
@@ -33,6 +34,17 @@ public:
 
     virtual State state() const = 0;
     virtual QString description() const = 0;
+
+    // What the admin console and /metrics show of the broker.
+    struct Stats
+    {
+        quint64 messagesIn = 0;  // received from other nodes
+        quint64 messagesOut = 0; // sent to other nodes
+        quint64 drops = 0;       // received but dropped (hand-off queue full)
+        int subscriptions = 0;   // subscriptions held on the remote bus
+        QString serverUrl;       // the bus server currently connected to, if any
+    };
+    virtual Stats stats() const { return {}; }
 
 Q_SIGNALS:
     void stateChanged(lhttp::Broker::State state);

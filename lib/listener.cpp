@@ -6,8 +6,14 @@
 #include "server.h"
 
 #include <QTcpSocket>
+#include <QUrlQuery>
 
 namespace lhttp {
+
+namespace {
+constexpr int LingerMs = 2000;
+constexpr qint64 LingerMaxBytes = 8 * 1024 * 1024;
+} // namespace
 
 Listener::Listener(Server *server, const ServerOptions &options)
     : m_server(server)
@@ -87,6 +93,32 @@ bool Listener::originAllowed(const QByteArray &origin) const {
     return m_options.allowedOrigins.contains(o, Qt::CaseInsensitive);
 }
 
+bool Listener::isAdminPath(const QString &path) const
+{
+    return !m_options.adminToken.isEmpty() && path == m_options.adminPath;
+}
+
+bool Listener::adminAuthorized(const HttpRequest &request) const
+{
+    QByteArray given = request.header("authorization");
+    if (given.startsWith("Bearer "))
+        given = given.mid(7).trimmed();
+    else
+        given = QUrlQuery(request.url).queryItemValue(QStringLiteral("token")).toUtf8();
+    return constantTimeEquals(given, m_options.adminToken);
+}
+
+bool constantTimeEquals(QByteArrayView a, QByteArrayView b)
+{
+    // Length is not secret; the bytes are compared without an early exit.
+    if (a.size() != b.size())
+        return false;
+    unsigned char diff = 0;
+    for (qsizetype i = 0; i < a.size(); ++i)
+        diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+    return diff == 0;
+}
+
 void Listener::inspect(QTcpSocket *socket) {
     const QByteArray peeked = socket->peek(m_options.maxHttpHeadSize);
     const qsizetype end = peeked.indexOf("\r\n\r\n");
@@ -108,6 +140,14 @@ void Listener::inspect(QTcpSocket *socket) {
     if (request.isWebSocketUpgrade()) {
         if (!m_options.path.isEmpty() && request.url.path() != m_options.path) {
             refuse(socket, 404, "no WebSocket endpoint at " + request.url.path().toUtf8());
+            return;
+        }
+        if (isAdminPath(request.url.path())) {
+            if (!adminAuthorized(request)) {
+                refuse(socket, 401, "admin token missing or wrong");
+                return;
+            }
+            handOver(socket);
             return;
         }
         if (!originAllowed(request.header("origin"))) {

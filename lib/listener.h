@@ -17,6 +17,9 @@ namespace lhttp {
 class Server;
 struct HttpRequest;
 
+// Compares secrets without leaking where they differ through timing.
+bool constantTimeEquals(QByteArrayView a, QByteArrayView b);
+
 // The front door of the one port: reads each connection's request head without consuming it
 // (QTcpSocket::peek), hands WebSocket upgrades to QWebSocketServer::handleConnection() and
 // answers plain HTTP requests through Server::handleHttp(). Bodies are bounded before they
@@ -45,6 +48,8 @@ private:
     void forget(QTcpSocket *socket);
     void sweep();
     bool originAllowed(const QByteArray &origin) const;
+    bool isAdminPath(const QString &path) const;
+    bool adminAuthorized(const HttpRequest &request) const;
 
     Server *m_server;
     const ServerOptions &m_options;

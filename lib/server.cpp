@@ -6,10 +6,12 @@
 #include "channelname.h"
 #include "frame.h"
 #include "http.h"
+#include "httpapi.h"
 #include "listener.h"
 #include "logging.h"
 #include "processor.h"
 #include "session.h"
+#include "upstream.h"
 
 #include <QMetaMethod>
 #include <QWebSocket>
@@ -22,6 +24,9 @@ Server::Server(ServerOptions options, QObject *parent)
     setBroker(std::make_unique<LocalBroker>());
     m_filters.push_back(std::make_shared<MultipartFilter>());
     m_filters.push_back(std::make_shared<PubSubFilter>());
+    auto upstream = std::make_shared<Upstream>(this);
+    m_upstream = upstream.get();
+    m_filters.push_back(std::move(upstream));
 }
 
 Server::~Server() {
@@ -212,8 +217,7 @@ void Server::notifyError(Session *session, const Error &error) {
 }
 
 void Server::handleHttp(const HttpRequest &request, HttpResponse &response) {
-    response.setError(Status::NotFound, "no resource at " + request.url.path().toUtf8());
-    countError(response.status);
+    HttpApi::handle(*this, request, response);
 }
 
 void Server::connectNotify(const QMetaMethod &) {

@@ -22,6 +22,7 @@ class HeaderFilter;
 class Listener;
 class Processor;
 class Session;
+class Upstream;
 struct HttpRequest;
 struct HttpResponse;
 
@@ -63,6 +64,8 @@ public:
     // Replaces the broker (the embedded one by default). The server takes ownership.
     void setBroker(std::unique_ptr<Broker> broker);
     Broker *broker() const { return m_broker.get(); }
+    // The built-in `upstream` filter (requests in flight, statistics).
+    Upstream *upstream() const { return m_upstream; }
     ChannelHub &hub() { return m_hub; }
     const ChannelHub &hub() const { return m_hub; }
 
@@ -99,6 +102,9 @@ Q_SIGNALS:
     void messagePublished(const QByteArray &channel, qsizetype size, int localReceivers);
     // id is 0 for errors on the HTTP API.
     void errorReplied(quint64 id, int code, const QByteArray &reason);
+    // A WebSocket that passed the admin token check on options().adminPath. The receiver
+    // takes ownership; with no receiver connected the socket is closed.
+    void adminConnected(QWebSocket *socket);
 
 protected:
     void connectNotify(const QMetaMethod &signal) override;
@@ -114,6 +120,7 @@ private:
 
     ServerOptions m_options;
     std::unique_ptr<Listener> m_listener;
+    Upstream *m_upstream = nullptr; // owned by m_filters
     ChannelHub m_hub;
     std::unique_ptr<Broker> m_broker;
     QHash<quint64, Session *> m_sessions;

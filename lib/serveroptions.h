@@ -20,6 +20,7 @@ struct ServerOptions {
     static constexpr qsizetype DefaultMaxHttpHeadSize = 16 * 1024;
     static constexpr int DefaultUpstreamTimeoutMs = 5'000;
     static constexpr int DefaultMaxUpstreamInFlight = 1024;
+    static constexpr int DefaultUpstreamConnections = 192;
 
     QHostAddress address = QHostAddress::Any;
     quint16 port = DefaultPort;
@@ -41,6 +42,11 @@ struct ServerOptions {
     // Browser origins allowed to open a WebSocket; empty allows every origin, `null` included.
     QStringList allowedOrigins;
 
+    // Admin endpoint: a WebSocket on `adminPath` for the admin console, enabled only when
+    // adminToken is set; the token comes as `Authorization: Bearer <token>` or `?token=`.
+    QString adminPath = QStringLiteral("/admin");
+    QByteArray adminToken;
+
     // HTTP API (POST /publish): when set, requests need `Authorization: Bearer <key>`.
     QByteArray apiKey;
 
@@ -48,6 +54,8 @@ struct ServerOptions {
     QStringList upstreamAllow;
     int upstreamTimeoutMs = DefaultUpstreamTimeoutMs;
     int maxUpstreamInFlight = DefaultMaxUpstreamInFlight;
+    // Parallel HTTP connections for upstream requests (to one backend or several).
+    int upstreamConnections = DefaultUpstreamConnections;
 
     // Directory served at `/` for plain GET requests; empty serves the built-in web resources.
     QString staticDir;

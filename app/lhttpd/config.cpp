@@ -34,6 +34,7 @@ const OptionSpec Specs[] = {
     {"upstream-allow", "list", "Comma-separated URL prefixes upstream may call (default: none)."},
     {"upstream-timeout", "ms", "Upstream request timeout (default: 5000)."},
     {"max-upstream-in-flight", "count", "Most upstream requests at once (default: 1024)."},
+    {"upstream-connections", "count", "Parallel upstream HTTP connections (default: 192)."},
     {"static-dir", "dir", "Serve this directory at / (default: the built-in chat demo)."},
     {"no-static", "bool", "Do not serve any page at / (default: false)."},
     {"log-level", "level", "debug, info, warning or error (default: info)."},
@@ -127,6 +128,8 @@ bool ConfigLoader::apply(const QString &key, const QString &value, DaemonConfig 
         o.upstreamTimeoutMs = int(number(1, 600'000));
     } else if (key == u"max-upstream-in-flight") {
         o.maxUpstreamInFlight = int(number(1, 1 << 20));
+    } else if (key == u"upstream-connections") {
+        o.upstreamConnections = int(number(6, 65536));
     } else if (key == u"static-dir") {
         o.staticDir = value.trimmed();
         ok = o.staticDir.isEmpty() || QFileInfo(o.staticDir).isDir();

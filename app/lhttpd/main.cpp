@@ -6,6 +6,7 @@
 #include "echoprocessor.h"
 #include "server.h"
 #include "signalwatcher.h"
+#include "uploadprocessor.h"
 
 #include <QCoreApplication>
 #include <QLoggingCategory>
@@ -48,6 +49,8 @@ int main(int argc, char *argv[]) {
     lhttp::Server server(config.server);
     // The example processor: `LHTTP/1.0 echo\r\n\r\nhi` is answered with `hi`.
     server.registerProcessor("echo", std::make_shared<EchoProcessor>());
+    // The multipart example: `upload` messages are answered with the parts they carried.
+    server.registerProcessor("upload", std::make_shared<UploadProcessor>());
     if (!server.listen()) {
         std::fprintf(stderr, "lhttpd-qt: cannot listen on port %u: %s\n",
                      unsigned(config.server.port), qPrintable(server.errorString()));

@@ -122,6 +122,14 @@ void tst_Lhttpd::serveStopOnSigterm() {
     QVERIFY(b.waitForMessages(1));
     QCOMPARE(b.received.first(), QByteArray("LHTTP/1.0 echo\r\necho-count:1\r\n\r\nhi"));
 
+    // The upload example with the seed README's message (first part is 55 bytes, not 56).
+    const QByteArray first("content-type:text/json\r\n\r\n{filename:file.txt,fileLen:5}");
+    b.send("LHTTP/1.0 upload\r\nmultipart:0 " + QByteArray::number(first.size()) + "\r\n\r\n" + first
+           + "content-type:text/plain\r\n\r\nhello");
+    QVERIFY(b.waitForMessages(2));
+    QCOMPARE(b.received.at(1), QByteArray("LHTTP/1.0 upload\r\nparts:2\r\n\r\n"
+                                          "0 29 content-type=text/json\n1 5 content-type=text/plain\n"));
+
     ::kill(pid_t(p.processId()), SIGTERM);
     QVERIFY(a.waitForDisconnect());
     QVERIFY(b.waitForDisconnect());

@@ -1,0 +1,283 @@
+// Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
+#include "httpapi.h"
+
+#include "broker.h"
+#include "channelname.h"
+#include "frame.h"
+#include "http.h"
+#include "listener.h"
+#include "server.h"
+#include "upstream.h"
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QMetaEnum>
+
+#include <unistd.h>
+
+namespace lhttp {
+
+namespace {
+
+constexpr qint64 MaxStaticFileSize = 16 * 1024 * 1024;
+
+qint64 residentBytes()
+{
+    QFile statm(QStringLiteral("/proc/self/statm"));
+    if (!statm.open(QIODevice::ReadOnly))
+        return 0;
+    const QList<QByteArray> fields = statm.readAll().split(' ');
+    return fields.size() > 1 ? fields[1].toLongLong() * sysconf(_SC_PAGESIZE) : 0;
+}
+
+QByteArray brokerStateName(Broker::State s)
+{
+    return QByteArray(QMetaEnum::fromType<Broker::State>().valueToKey(int(s))).toLower();
+}
+
+// Prometheus text exposition format 0.0.4.
+class MetricsWriter
+{
+public:
+    void family(const char *name, const char *type, const char *help)
+    {
+        m_out += QByteArray("# HELP lhttp_") + name + ' ' + help + "\n# TYPE lhttp_" + name + ' '
+                 + type + '\n';
+    }
+    void sample(const char *name, double value, const QByteArray &labels = {})
+    {
+        m_out += QByteArray("lhttp_") + name;
+        if (!labels.isEmpty())
+            m_out += '{' + labels + '}';
+        m_out += ' ' + QByteArray::number(value, 'g', 17) + '\n';
+    }
+    void single(const char *name, const char *type, const char *help, double value)
+    {
+        family(name, type, help);
+        sample(name, value);
+    }
+    QByteArray take() { return std::move(m_out); }
+
+private:
+    QByteArray m_out;
+};
+
+} // namespace
+
+void HttpApi::handle(Server &server, const HttpRequest &request, HttpResponse &response)
+{
+    const QString path = request.url.path();
+    if (path == u"/publish")
+        publish(server, request, response);
+    else if (path == u"/healthz" && (request.method == "GET" || request.method == "HEAD"))
+        health(server, response);
+    else if (path == u"/metrics" && (request.method == "GET" || request.method == "HEAD"))
+        metrics(server, response);
+    else
+        staticFile(server, request, response);
+    if (response.status >= 400)
+        server.countError(response.status);
+}
+
+void HttpApi::publish(Server &server, const HttpRequest &request, HttpResponse &response)
+{
+    if (request.method != "POST") {
+        response.setError(Status::MethodNotAllowed, "use POST for /publish");
+        response.headers.append(qMakePair(QByteArray("Allow"), QByteArray("POST")));
+        return;
+    }
+    const QByteArray &key = server.options().apiKey;
+    if (!key.isEmpty()) {
+        const QByteArray auth = request.header("authorization");
+        if (!auth.startsWith("Bearer ") || !constantTimeEquals(auth.mid(7).trimmed(), key)) {
+            response.setError(Status::Unauthorized,
+                              "missing or wrong API key (Authorization: Bearer <key>)");
+            response.headers.append(qMakePair(QByteArray("WWW-Authenticate"), QByteArray("Bearer")));
+            return;
+        }
+    }
+    Error error;
+    const Message message = Message::parse(request.body, server.options().limits, &error);
+    if (error) {
+        response.setError(error.code, "body is not a valid LHTTP message: " + error.reason);
+        return;
+    }
+    const auto channels = splitTokens(message.header("publish"));
+    if (channels.isEmpty()) {
+        response.setError(Status::BadRequest, "the LHTTP message has no publish header");
+        return;
+    }
+    for (QByteArrayView c : channels) {
+        if (Error e = ChannelName::validate(c, ChannelName::Use::Publish, false,
+                                            server.options().limits.maxChannelLength)) {
+            response.setError(e.code, e.reason);
+            return;
+        }
+    }
+    // Subscribers receive the body byte for byte.
+    const Frame frame(request.body);
+    Error remote;
+    for (QByteArrayView c : channels) {
+        const QByteArray channel = c.toByteArray();
+        if (Error e = server.hub().publish(channel, frame); e && !remote)
+            remote = std::move(e);
+        server.notifyPublished(channel, frame.size());
+    }
+    if (remote) {
+        response.setError(remote.code, remote.reason);
+        return;
+    }
+    response.status = 200;
+    response.body.clear();
+}
+
+void HttpApi::health(Server &server, HttpResponse &response)
+{
+    const Broker *broker = server.broker();
+    const Broker::State state = broker->state();
+    const bool brokerOk = state == Broker::State::Embedded || state == Broker::State::Connected;
+    QJsonObject o{
+        {QStringLiteral("status"), brokerOk ? QStringLiteral("ok") : QStringLiteral("degraded")},
+        {QStringLiteral("listening"), server.isListening()},
+        {QStringLiteral("version"), QStringLiteral(LHTTP_VERSION)},
+        {QStringLiteral("connections"), server.sessionCount()},
+        {QStringLiteral("channels"), server.hub().channelCount()},
+        {QStringLiteral("broker"),
+         QJsonObject{{QStringLiteral("kind"), broker->description()},
+                     {QStringLiteral("state"), QString::fromLatin1(brokerStateName(state))}}},
+    };
+    response.status = server.isListening() ? 200 : 503;
+    response.contentType = "application/json";
+    response.body = QJsonDocument(o).toJson(QJsonDocument::Compact) + '\n';
+}
+
+void HttpApi::metrics(Server &server, HttpResponse &response)
+{
+    const Server::Counters &c = server.counters();
+    MetricsWriter w;
+    w.single("connections", "gauge", "Open WebSocket connections.", server.sessionCount());
+    w.single("connections_accepted_total", "counter", "WebSocket connections accepted.",
+             double(c.connectionsAccepted));
+    w.single("channels", "gauge", "Channels with at least one local subscriber.",
+             server.hub().channelCount());
+    w.single("subscriptions", "gauge", "Local (connection, channel) subscriptions.",
+             double(server.hub().subscriptionCount()));
+    w.single("messages_received_total", "counter", "LHTTP messages received from clients.",
+             double(c.messagesIn));
+    w.single("bytes_received_total", "counter", "Bytes of LHTTP messages received.",
+             double(c.bytesIn));
+    w.single("messages_sent_total", "counter",
+             "Messages sent to clients (one per receiving connection).", double(c.messagesOut));
+    w.single("bytes_sent_total", "counter", "Bytes of messages sent to clients.",
+             double(c.bytesOut));
+    w.single("publishes_total", "counter", "Publishes, one per (message, channel).",
+             double(c.publishes));
+    w.family("errors_total", "counter",
+             "Error replies and HTTP error answers, by HTTP-like status code.");
+    QList<int> codes = c.errors.keys();
+    std::sort(codes.begin(), codes.end());
+    for (int code : codes)
+        w.sample("errors_total", double(c.errors.value(code)), "code=\"" + QByteArray::number(code) + '"');
+
+    if (const Upstream *u = server.upstream()) {
+        const Upstream::Stats &s = u->stats();
+        w.single("upstream_requests_total", "counter", "Upstream requests sent.", double(s.requests));
+        w.single("upstream_in_flight", "gauge", "Upstream requests awaiting an answer.", u->inFlight());
+        w.family("upstream_failures_total", "counter", "Upstream requests that did not succeed.");
+        w.sample("upstream_failures_total", double(s.refused), "reason=\"refused\"");
+        w.sample("upstream_failures_total", double(s.failed), "reason=\"error\"");
+        w.sample("upstream_failures_total", double(s.timedOut), "reason=\"timeout\"");
+        w.family("upstream_duration_seconds", "histogram", "Upstream request latency.");
+        for (size_t i = 0; i < Upstream::Stats::Buckets.size(); ++i)
+            w.sample("upstream_duration_seconds_bucket", double(s.latencyBuckets[i]),
+                     "le=\"" + QByteArray::number(Upstream::Stats::Buckets[i]) + '"');
+        w.sample("upstream_duration_seconds_bucket", double(s.latencyCount), "le=\"+Inf\"");
+        w.sample("upstream_duration_seconds_sum", s.latencySum);
+        w.sample("upstream_duration_seconds_count", double(s.latencyCount));
+    }
+
+    const Broker *broker = server.broker();
+    w.family("broker_state", "gauge", "1 for the broker's current state.");
+    const QMetaEnum states = QMetaEnum::fromType<Broker::State>();
+    for (int i = 0; i < states.keyCount(); ++i)
+        w.sample("broker_state", states.value(i) == int(broker->state()) ? 1 : 0,
+                 "state=\"" + QByteArray(states.key(i)).toLower() + '"');
+    const Broker::Stats bs = broker->stats();
+    w.single("broker_messages_in_total", "counter", "Messages received from other nodes.",
+             double(bs.messagesIn));
+    w.single("broker_messages_out_total", "counter", "Messages sent to other nodes.",
+             double(bs.messagesOut));
+    w.single("broker_drops_total", "counter",
+             "Messages from other nodes dropped because the hand-off queue was full.",
+             double(bs.drops));
+    w.single("process_resident_memory_bytes", "gauge", "Resident set size of the process.",
+             double(residentBytes()));
+
+    response.status = 200;
+    response.contentType = "text/plain; version=0.0.4; charset=utf-8";
+    response.body = w.take();
+}
+
+QByteArray HttpApi::contentType(const QString &fileName)
+{
+    const QString ext = QFileInfo(fileName).suffix().toLower();
+    if (ext == u"html" || ext == u"htm")
+        return "text/html; charset=utf-8";
+    if (ext == u"js" || ext == u"mjs")
+        return "text/javascript; charset=utf-8";
+    if (ext == u"css")
+        return "text/css; charset=utf-8";
+    if (ext == u"json")
+        return "application/json";
+    if (ext == u"svg")
+        return "image/svg+xml";
+    if (ext == u"png")
+        return "image/png";
+    if (ext == u"ico")
+        return "image/x-icon";
+    if (ext == u"txt")
+        return "text/plain; charset=utf-8";
+    return "application/octet-stream";
+}
+
+void HttpApi::staticFile(Server &server, const HttpRequest &request, HttpResponse &response)
+{
+    const ServerOptions &o = server.options();
+    const QString path = request.url.path();
+    if (!o.serveStatic) {
+        response.setError(Status::NotFound, "no resource at " + path.toUtf8());
+        return;
+    }
+    if (request.method != "GET" && request.method != "HEAD") {
+        response.setError(Status::MethodNotAllowed, "static files answer GET and HEAD only");
+        response.headers.append(qMakePair(QByteArray("Allow"), QByteArray("GET, HEAD")));
+        return;
+    }
+    QString relative = path;
+    if (relative.endsWith(u'/'))
+        relative += QStringLiteral("index.html");
+    const QStringList segments = relative.split(u'/', Qt::SkipEmptyParts);
+    if (segments.contains(QStringLiteral("..")) || relative.contains(QChar(0))) {
+        response.setError(Status::NotFound, "no resource at " + path.toUtf8());
+        return;
+    }
+    const QString root = o.staticDir.isEmpty() ? QStringLiteral(":/web") : o.staticDir;
+    QFile file(root + u'/' + segments.join(u'/'));
+    if (!QFileInfo(file.fileName()).isFile() || !file.open(QIODevice::ReadOnly)) {
+        response.setError(Status::NotFound, "no resource at " + path.toUtf8());
+        return;
+    }
+    if (file.size() > MaxStaticFileSize) {
+        response.setError(Status::PayloadTooLarge, "file too large to serve");
+        return;
+    }
+    response.status = 200;
+    response.contentType = contentType(file.fileName());
+    response.headers.append(qMakePair(QByteArray("Cache-Control"), QByteArray("no-cache")));
+    response.body = file.readAll();
+}
+
+} // namespace lhttp

@@ -1,0 +1,87 @@
+// Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
+#pragma once
+
+#include "processor.h"
+
+#include <QByteArray>
+#include <QElapsedTimer>
+#include <QHash>
+#include <QObject>
+#include <QUrl>
+
+#include <array>
+#include <vector>
+
+class QNetworkAccessManager;
+class QNetworkReply;
+
+namespace lhttp {
+
+class Server;
+
+// The `upstream:<METHOD> <URL>` header (PROTOCOL.md §3): forwards the message to an HTTP
+// backend the operator allowed, asynchronously, bounded by a timeout and a cap on requests in
+// flight. Failures reach the sender as `error` replies (403, 429, 502, 504). With
+// `upstream-reply:true` the sender also gets the backend's status and body back as an
+// `upstream-reply` message. The request outlives the connection safely: answers are matched
+// to sessions by id, never by pointer.
+class Upstream final : public QObject, public HeaderFilter
+{
+    Q_OBJECT
+public:
+    struct Stats
+    {
+        quint64 requests = 0;
+        quint64 refused = 0;      // not allowed, malformed, or over the in-flight cap
+        quint64 failed = 0;       // connection errors and non-2xx answers
+        quint64 timedOut = 0;
+        static constexpr std::array<double, 9> Buckets = {0.005, 0.01, 0.025, 0.05, 0.1,
+                                                          0.25,  0.5,  1.0,   2.5};
+        std::array<quint64, Buckets.size()> latencyBuckets = {};
+        quint64 latencyCount = 0;
+        double latencySum = 0;
+    };
+
+    explicit Upstream(Server *server);
+    ~Upstream() override;
+
+    void afterMessage(Session &session) override;
+
+    int inFlight() const { return int(m_inFlight.size()); }
+    const Stats &stats() const { return m_stats; }
+    // Whether `url` starts with one of the allowed prefixes.
+    bool isAllowed(const QUrl &url) const;
+
+Q_SIGNALS:
+    void idle(); // the last request in flight finished
+
+private:
+    // QNetworkAccessManager opens at most 6 connections per host and queues the rest, so
+    // requests to one backend would wait on each other. Each lane is one manager; a new lane
+    // opens when every lane has 6 requests out, up to the upstreamConnections option.
+    static constexpr int ConnectionsPerLane = 6;
+    struct Lane
+    {
+        QNetworkAccessManager *network;
+        int inFlight;
+    };
+    Lane &pickLane();
+
+    struct Pending
+    {
+        quint64 sessionId;
+        int lane;
+        QByteArray target; // the whole header value (method and URL), echoed in replies
+        bool wantReply;
+        QElapsedTimer started;
+    };
+    void finished(QNetworkReply *reply);
+    void record(double seconds);
+
+    Server *m_server;
+    std::vector<Lane> m_lanes;
+    QHash<QNetworkReply *, Pending> m_inFlight;
+    Stats m_stats;
+};
+
+} // namespace lhttp
