@@ -36,13 +36,13 @@ public:
     virtual QString description() const = 0;
 
     // What the admin console and /metrics show of the broker.
-    struct Stats
-    {
-        quint64 messagesIn = 0;  // received from other nodes
-        quint64 messagesOut = 0; // sent to other nodes
-        quint64 drops = 0;       // received but dropped (hand-off queue full)
-        int subscriptions = 0;   // subscriptions held on the remote bus
-        QString serverUrl;       // the bus server currently connected to, if any
+    struct Stats {
+        quint64 messagesIn = 0;      // received from other nodes
+        quint64 messagesOut = 0;     // sent to other nodes
+        quint64 drops = 0;           // received but dropped (hand-off queue full)
+        quint64 publishFailures = 0; // publishes not sent to other nodes (bus refused or down)
+        int subscriptions = 0;       // subscriptions held on the remote bus
+        QString serverUrl;           // the bus server currently connected to, if any
     };
     virtual Stats stats() const { return {}; }
 

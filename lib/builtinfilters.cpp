@@ -5,6 +5,7 @@
 #include "frame.h"
 #include "server.h"
 #include "session.h"
+#include "token.h"
 
 #include <algorithm>
 
@@ -62,6 +63,20 @@ void PubSubFilter::afterMessage(Session &session) {
         error = validateAll(publish, ChannelName::Use::Publish, false, maxLength);
     if (!error) // leaving needs no permission: unsubscribing from `>` is always fine
         error = validateAll(unsubscribe, ChannelName::Use::Subscribe, true, maxLength);
+    if (const Claims *claims = session.claims(); claims && !error) {
+        for (QByteArrayView c : subscribe) {
+            if (!claims->maySubscribe(c)) {
+                error = Error::make(Status::Forbidden, "token does not allow subscribing to '" +
+                                                           c.toByteArray() + "'");
+                break;
+            }
+        }
+        for (QByteArrayView c : publish) {
+            if (!error && !claims->mayPublish(c))
+                error = Error::make(Status::Forbidden,
+                                    "token does not allow publishing to '" + c.toByteArray() + "'");
+        }
+    }
     if (!error && !subscribe.isEmpty()) {
         int joining = 0;
         for (qsizetype i = 0; i < subscribe.size(); ++i) {
@@ -94,7 +109,7 @@ void PubSubFilter::afterMessage(Session &session) {
         const Frame frame = session.messageFrame();
         Error remote;
         for (QByteArrayView c : publish) {
-            const QByteArray channel = c.toByteArray();
+            const QByteArray channel = hub.channelName(c); // no allocation when subscribed
             if (Error e = hub.publish(channel, frame); e && !remote)
                 remote = std::move(e);
             server.notifyPublished(channel, frame.size());

@@ -7,6 +7,7 @@
 #include "session.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace lhttp {
 
@@ -75,6 +76,8 @@ void ChannelHub::dropIfEmpty(Channel *channel) {
         return;
     if (channel->wildcard)
         m_wildcards.erase(std::find(m_wildcards.begin(), m_wildcards.end(), channel));
+    if (m_recent == channel)
+        m_recent = nullptr;
     m_channels.remove(channel->name);
     if (m_broker)
         m_broker->unsubscribe(channel->name);
@@ -123,14 +126,33 @@ int ChannelHub::sendTo(Channel *channel, const Frame &frame) {
     return sent;
 }
 
+ChannelHub::Channel *ChannelHub::find(QByteArrayView name) const {
+    // fromRawData: a lookup key without copying the name.
+    return m_channels.value(QByteArray::fromRawData(name.data(), name.size()));
+}
+
+QByteArray ChannelHub::channelName(QByteArrayView channel) const {
+    // A publisher usually sends to the same channel again: compare with the last one found
+    // before hashing.
+    const bool same =
+        m_recent && m_recent->name.size() == channel.size() &&
+        std::memcmp(m_recent->name.constData(), channel.data(), size_t(channel.size())) == 0;
+    if (!same)
+        m_recent = find(channel);
+    return m_recent ? m_recent->name : channel.toByteArray();
+}
+
 int ChannelHub::deliver(const QByteArray &name, const Frame &frame) {
     ++m_delivering;
     int sent = 0;
-    if (Channel *c = m_channels.value(name); c && !c->wildcard)
+    Channel *c = m_recent;
+    if (!c || c->name.constData() != name.constData() || c->name.size() != name.size())
+        c = m_channels.value(name);
+    if (c && !c->wildcard)
         sent += sendTo(c, frame);
-    for (Channel *c : m_wildcards) {
-        if (ChannelName::matches(c->name, name))
-            sent += sendTo(c, frame);
+    for (Channel *w : m_wildcards) {
+        if (ChannelName::matches(w->name, name))
+            sent += sendTo(w, frame);
     }
     --m_delivering;
     return sent;

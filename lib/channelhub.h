@@ -49,6 +49,11 @@ public:
     // channels). Returns the number of sessions it was sent to.
     int deliver(const QByteArray &channel, const Frame &frame);
 
+    // `channel` as a QByteArray for publish(): the hub's own copy of the name (shared, no
+    // allocation) while the channel has subscribers here, else a new one. The channel found
+    // is remembered, so the deliver() that follows needs no second lookup.
+    QByteArray channelName(QByteArrayView channel) const;
+
     int channelCount() const { return int(m_channels.size()); }
     qsizetype subscriptionCount() const { return m_subscriptions; }
     QList<QByteArray> channelNames() const;
@@ -58,10 +63,15 @@ private:
     void detach(Session *session, Channel *channel);
     void dropIfEmpty(Channel *channel);
     int sendTo(Channel *channel, const Frame &frame);
+    Channel *find(QByteArrayView name) const;
 
     QHash<QByteArray, Channel *> m_channels;
     std::vector<Channel *> m_wildcards;
     Broker *m_broker = nullptr;
+    // The channel channelName() last found: the next channelName() compares with it before
+    // hashing, and deliver() recognises its name by the shared buffer (same data pointer and
+    // size) without a lookup. Reset when that channel is deleted.
+    mutable Channel *m_recent = nullptr;
     qsizetype m_subscriptions = 0;
     int m_delivering = 0;
 };

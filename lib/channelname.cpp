@@ -32,6 +32,23 @@ bool ChannelName::isWildcard(QByteArrayView channel) {
 }
 
 Error ChannelName::validate(QByteArrayView channel, Use use, bool allowWildcards, int maxLength) {
+    // Fast path, once per publish: a concrete id (visible ASCII, no wildcard characters, no
+    // empty token) is valid for every use. Anything else takes the detailed checks below,
+    // which also word the error.
+    if (!channel.isEmpty() && channel.size() <= maxLength) {
+        bool tokenEmpty = true;
+        bool plain = true;
+        for (char c : channel) {
+            const auto u = static_cast<unsigned char>(c);
+            if (u <= 0x20 || u == 0x7f || c == '*' || c == '>' || (c == '.' && tokenEmpty)) {
+                plain = false;
+                break;
+            }
+            tokenEmpty = c == '.';
+        }
+        if (plain && !tokenEmpty)
+            return {};
+    }
     const auto quoted = [&] { return QByteArray("'" + channel.toByteArray() + "'"); };
     if (channel.isEmpty())
         return Error::make(Status::BadRequest, "empty channel id");

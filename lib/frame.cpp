@@ -19,14 +19,4 @@ void Frame::decode() const {
         m_text.clear();
 }
 
-bool Frame::isText() const {
-    decode();
-    return m_utf8 == 1;
-}
-
-const QString &Frame::text() const {
-    decode();
-    return m_text;
-}
-
 } // namespace lhttp

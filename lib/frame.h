@@ -15,20 +15,30 @@ class Frame {
 public:
     explicit Frame(QByteArray bytes, QString text = {})
         : m_bytes(std::move(bytes))
-        , m_text(std::move(text)) {}
+        , m_text(std::move(text))
+        , m_utf8(m_text.isNull() ? -1 : 1) {}
 
     const QByteArray &bytes() const { return m_bytes; }
     qsizetype size() const { return m_bytes.size(); }
-    bool isText() const;
+    // Inline: asked once per subscriber. The UTF-8 check runs once per frame, on first use.
+    bool isText() const {
+        if (m_utf8 < 0)
+            decode();
+        return m_utf8 == 1;
+    }
     // Only meaningful when isText().
-    const QString &text() const;
+    const QString &text() const {
+        if (m_utf8 < 0)
+            decode();
+        return m_text;
+    }
 
 private:
     void decode() const;
 
     QByteArray m_bytes;
     mutable QString m_text;
-    mutable signed char m_utf8 = -1; // -1 unknown, 0 no, 1 yes
+    mutable signed char m_utf8; // -1 unknown, 0 no, 1 yes
 };
 
 } // namespace lhttp

@@ -5,8 +5,8 @@
 #include "channelname.h"
 #include "frame.h"
 #include "http.h"
-#include "listener.h"
 #include "server.h"
+#include "token.h"
 #include "upstream.h"
 
 #include <QDir>
@@ -24,8 +24,7 @@ namespace {
 
 constexpr qint64 MaxStaticFileSize = 16 * 1024 * 1024;
 
-qint64 residentBytes()
-{
+qint64 residentBytes() {
     QFile statm(QStringLiteral("/proc/self/statm"));
     if (!statm.open(QIODevice::ReadOnly))
         return 0;
@@ -33,29 +32,24 @@ qint64 residentBytes()
     return fields.size() > 1 ? fields[1].toLongLong() * sysconf(_SC_PAGESIZE) : 0;
 }
 
-QByteArray brokerStateName(Broker::State s)
-{
+QByteArray brokerStateName(Broker::State s) {
     return QByteArray(QMetaEnum::fromType<Broker::State>().valueToKey(int(s))).toLower();
 }
 
 // Prometheus text exposition format 0.0.4.
-class MetricsWriter
-{
+class MetricsWriter {
 public:
-    void family(const char *name, const char *type, const char *help)
-    {
-        m_out += QByteArray("# HELP lhttp_") + name + ' ' + help + "\n# TYPE lhttp_" + name + ' '
-                 + type + '\n';
+    void family(const char *name, const char *type, const char *help) {
+        m_out += QByteArray("# HELP lhttp_") + name + ' ' + help + "\n# TYPE lhttp_" + name + ' ' +
+                 type + '\n';
     }
-    void sample(const char *name, double value, const QByteArray &labels = {})
-    {
+    void sample(const char *name, double value, const QByteArray &labels = {}) {
         m_out += QByteArray("lhttp_") + name;
         if (!labels.isEmpty())
             m_out += '{' + labels + '}';
         m_out += ' ' + QByteArray::number(value, 'g', 17) + '\n';
     }
-    void single(const char *name, const char *type, const char *help, double value)
-    {
+    void single(const char *name, const char *type, const char *help, double value) {
         family(name, type, help);
         sample(name, value);
     }
@@ -67,8 +61,7 @@ private:
 
 } // namespace
 
-void HttpApi::handle(Server &server, const HttpRequest &request, HttpResponse &response)
-{
+void HttpApi::handle(Server &server, const HttpRequest &request, HttpResponse &response) {
     const QString path = request.url.path();
     if (path == u"/publish")
         publish(server, request, response);
@@ -82,8 +75,7 @@ void HttpApi::handle(Server &server, const HttpRequest &request, HttpResponse &r
         server.countError(response.status);
 }
 
-void HttpApi::publish(Server &server, const HttpRequest &request, HttpResponse &response)
-{
+void HttpApi::publish(Server &server, const HttpRequest &request, HttpResponse &response) {
     if (request.method != "POST") {
         response.setError(Status::MethodNotAllowed, "use POST for /publish");
         response.headers.append(qMakePair(QByteArray("Allow"), QByteArray("POST")));
@@ -95,7 +87,8 @@ void HttpApi::publish(Server &server, const HttpRequest &request, HttpResponse &
         if (!auth.startsWith("Bearer ") || !constantTimeEquals(auth.mid(7).trimmed(), key)) {
             response.setError(Status::Unauthorized,
                               "missing or wrong API key (Authorization: Bearer <key>)");
-            response.headers.append(qMakePair(QByteArray("WWW-Authenticate"), QByteArray("Bearer")));
+            response.headers.append(
+                qMakePair(QByteArray("WWW-Authenticate"), QByteArray("Bearer")));
             return;
         }
     }
@@ -134,8 +127,7 @@ void HttpApi::publish(Server &server, const HttpRequest &request, HttpResponse &
     response.body.clear();
 }
 
-void HttpApi::health(Server &server, HttpResponse &response)
-{
+void HttpApi::health(Server &server, HttpResponse &response) {
     const Broker *broker = server.broker();
     const Broker::State state = broker->state();
     const bool brokerOk = state == Broker::State::Embedded || state == Broker::State::Connected;
@@ -147,15 +139,16 @@ void HttpApi::health(Server &server, HttpResponse &response)
         {QStringLiteral("channels"), server.hub().channelCount()},
         {QStringLiteral("broker"),
          QJsonObject{{QStringLiteral("kind"), broker->description()},
-                     {QStringLiteral("state"), QString::fromLatin1(brokerStateName(state))}}},
+                     {QStringLiteral("state"), QString::fromLatin1(brokerStateName(state))},
+                     {QStringLiteral("url"), broker->stats().serverUrl},
+                     {QStringLiteral("subscriptions"), broker->stats().subscriptions}}},
     };
     response.status = server.isListening() ? 200 : 503;
     response.contentType = "application/json";
     response.body = QJsonDocument(o).toJson(QJsonDocument::Compact) + '\n';
 }
 
-void HttpApi::metrics(Server &server, HttpResponse &response)
-{
+void HttpApi::metrics(Server &server, HttpResponse &response) {
     const Server::Counters &c = server.counters();
     MetricsWriter w;
     w.single("connections", "gauge", "Open WebSocket connections.", server.sessionCount());
@@ -175,17 +168,50 @@ void HttpApi::metrics(Server &server, HttpResponse &response)
              double(c.bytesOut));
     w.single("publishes_total", "counter", "Publishes, one per (message, channel).",
              double(c.publishes));
+    w.family("connections_refused_total", "counter",
+             "WebSocket upgrades refused, by reason (limits, tokens, origins, draining).");
+    QByteArrayList reasons = c.refusedBy.keys();
+    std::sort(reasons.begin(), reasons.end());
+    for (const QByteArray &r : reasons)
+        w.sample("connections_refused_total", double(c.refusedBy.value(r)), "reason=\"" + r + '"');
+    w.single("slow_consumers_total", "counter",
+             "Connections closed because their unsent bytes passed max-outgoing-bytes.",
+             double(c.slowConsumers));
+    w.single("keepalive_timeouts_total", "counter",
+             "Connections closed for not answering a ping in time.", double(c.keepaliveTimeouts));
+    w.single("idle_timeouts_total", "counter",
+             "Connections closed for sending no valid message after connecting.",
+             double(c.idleTimeouts));
+    w.single("rate_limited_total", "counter", "Messages refused with 429 by the rate limit.",
+             double(c.rateLimited));
+    // The limits in force (they change on SIGHUP), so alerts can compare against them.
+    const ServerOptions &o = server.options();
+    w.family("limit", "gauge", "Configured limits (0: no limit).");
+    const std::pair<const char *, double> limits[] = {
+        {"max_connections", o.maxConnections},
+        {"max_connections_per_address", o.maxConnectionsPerAddress},
+        {"max_channels_per_connection", o.maxChannelsPerConnection},
+        {"max_message_size", double(o.limits.maxMessageSize)},
+        {"max_outgoing_bytes", double(o.maxOutgoingBytes)},
+        {"messages_per_second", o.messagesPerSecond},
+        {"rate_burst", o.messagesPerSecond > 0 ? o.effectiveRateBurst() : 0},
+    };
+    for (const auto &[name, value] : limits)
+        w.sample("limit", value, QByteArray("name=\"") + name + '"');
     w.family("errors_total", "counter",
              "Error replies and HTTP error answers, by HTTP-like status code.");
     QList<int> codes = c.errors.keys();
     std::sort(codes.begin(), codes.end());
     for (int code : codes)
-        w.sample("errors_total", double(c.errors.value(code)), "code=\"" + QByteArray::number(code) + '"');
+        w.sample("errors_total", double(c.errors.value(code)),
+                 "code=\"" + QByteArray::number(code) + '"');
 
     if (const Upstream *u = server.upstream()) {
         const Upstream::Stats &s = u->stats();
-        w.single("upstream_requests_total", "counter", "Upstream requests sent.", double(s.requests));
-        w.single("upstream_in_flight", "gauge", "Upstream requests awaiting an answer.", u->inFlight());
+        w.single("upstream_requests_total", "counter", "Upstream requests sent.",
+                 double(s.requests));
+        w.single("upstream_in_flight", "gauge", "Upstream requests awaiting an answer.",
+                 u->inFlight());
         w.family("upstream_failures_total", "counter", "Upstream requests that did not succeed.");
         w.sample("upstream_failures_total", double(s.refused), "reason=\"refused\"");
         w.sample("upstream_failures_total", double(s.failed), "reason=\"error\"");
@@ -213,6 +239,11 @@ void HttpApi::metrics(Server &server, HttpResponse &response)
     w.single("broker_drops_total", "counter",
              "Messages from other nodes dropped because the hand-off queue was full.",
              double(bs.drops));
+    w.single("broker_publish_failures_total", "counter",
+             "Publishes not sent to other nodes (bus refused them or was unavailable).",
+             double(bs.publishFailures));
+    w.single("broker_subscriptions", "gauge", "Subscriptions held on the bus (one per channel).",
+             bs.subscriptions);
     w.single("process_resident_memory_bytes", "gauge", "Resident set size of the process.",
              double(residentBytes()));
 
@@ -221,8 +252,7 @@ void HttpApi::metrics(Server &server, HttpResponse &response)
     response.body = w.take();
 }
 
-QByteArray HttpApi::contentType(const QString &fileName)
-{
+QByteArray HttpApi::contentType(const QString &fileName) {
     const QString ext = QFileInfo(fileName).suffix().toLower();
     if (ext == u"html" || ext == u"htm")
         return "text/html; charset=utf-8";
@@ -243,8 +273,7 @@ QByteArray HttpApi::contentType(const QString &fileName)
     return "application/octet-stream";
 }
 
-void HttpApi::staticFile(Server &server, const HttpRequest &request, HttpResponse &response)
-{
+void HttpApi::staticFile(Server &server, const HttpRequest &request, HttpResponse &response) {
     const ServerOptions &o = server.options();
     const QString path = request.url.path();
     if (!o.serveStatic) {

@@ -12,8 +12,7 @@ struct HttpResponse;
 
 // The plain-HTTP side of the port: POST /publish, GET /healthz, GET /metrics and static files
 // at `/`. Stateless; every request is answered from the Server it is given.
-class HttpApi
-{
+class HttpApi {
 public:
     static void handle(Server &server, const HttpRequest &request, HttpResponse &response);
 

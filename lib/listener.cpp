@@ -4,7 +4,14 @@
 #include "http.h"
 #include "logging.h"
 #include "server.h"
+#include "token.h"
 
+#include <QDateTime>
+#include <QFile>
+#include <QNetworkRequest>
+#include <QSslConfiguration>
+#include <QSslKey>
+#include <QSslServer>
 #include <QTcpSocket>
 #include <QUrlQuery>
 
@@ -13,6 +20,9 @@ namespace lhttp {
 namespace {
 constexpr int LingerMs = 2000;
 constexpr qint64 LingerMaxBytes = 8 * 1024 * 1024;
+// Pipelined HTTP requests answered in one event-loop pass before the rest wait for the next.
+constexpr int MaxPipelinedPerPass = 64;
+thread_local int pipelinedInPass = 0;
 } // namespace
 
 Listener::Listener(Server *server, const ServerOptions &options)
@@ -21,7 +31,6 @@ Listener::Listener(Server *server, const ServerOptions &options)
     , m_ws(QStringLiteral("lhttp-qt/" LHTTP_VERSION), QWebSocketServer::NonSecureMode) {
     m_ws.setHandshakeTimeout(m_options.handshakeTimeoutMs);
     m_ws.setMaxPendingConnections(1 << 20);
-    connect(&m_tcp, &QTcpServer::newConnection, this, &Listener::acceptTcp);
     connect(&m_ws, &QWebSocketServer::newConnection, this, [this] {
         while (QWebSocket *ws = m_ws.nextPendingConnection())
             Q_EMIT webSocketConnected(ws);
@@ -36,9 +45,49 @@ Listener::~Listener() {
 }
 
 bool Listener::listen(QString *error) {
-    m_tcp.setMaxPendingConnections(1 << 16);
-    if (!m_tcp.listen(m_options.address, m_options.port)) {
-        *error = m_tcp.errorString();
+    if (m_options.tlsCertFile.isEmpty() != m_options.tlsKeyFile.isEmpty()) {
+        *error = QStringLiteral("TLS needs both a certificate and a key file");
+        return false;
+    }
+    if (m_options.tlsCertFile.isEmpty()) {
+        m_tcp = std::make_unique<QTcpServer>();
+    } else {
+        QFile certFile(m_options.tlsCertFile);
+        QFile keyFile(m_options.tlsKeyFile);
+        if (!certFile.open(QIODevice::ReadOnly) || !keyFile.open(QIODevice::ReadOnly)) {
+            *error = QStringLiteral("cannot read TLS certificate or key file");
+            return false;
+        }
+        const QList<QSslCertificate> chain =
+            QSslCertificate::fromData(certFile.readAll(), QSsl::Pem);
+        const QByteArray keyPem = keyFile.readAll();
+        QSslKey key(keyPem, QSsl::Rsa, QSsl::Pem);
+        if (key.isNull())
+            key = QSslKey(keyPem, QSsl::Ec, QSsl::Pem);
+        if (chain.isEmpty() || key.isNull()) {
+            *error = QStringLiteral("no PEM certificate or no RSA/EC PEM key in the TLS files");
+            return false;
+        }
+        QSslConfiguration config = QSslConfiguration::defaultConfiguration();
+        config.setLocalCertificateChain(chain);
+        config.setPrivateKey(key);
+        config.setPeerVerifyMode(QSslSocket::VerifyNone);
+        auto ssl = std::make_unique<QSslServer>();
+        ssl->setSslConfiguration(config);
+        ssl->setHandshakeTimeout(m_options.handshakeTimeoutMs);
+        connect(ssl.get(), &QSslServer::errorOccurred, this,
+                [](QSslSocket *s, QAbstractSocket::SocketError) {
+                    qCDebug(lcHttp)
+                        << "TLS handshake failed from" << s->peerAddress() << s->errorString();
+                });
+        m_tcp = std::move(ssl);
+    }
+    // pendingConnectionAvailable, not newConnection: a QSslServer queues a connection only
+    // once its TLS handshake is done.
+    connect(m_tcp.get(), &QTcpServer::pendingConnectionAvailable, this, &Listener::acceptTcp);
+    m_tcp->setMaxPendingConnections(1 << 16);
+    if (!m_tcp->listen(m_options.address, m_options.port)) {
+        *error = m_tcp->errorString();
         return false;
     }
     m_sweep.start();
@@ -46,7 +95,8 @@ bool Listener::listen(QString *error) {
 }
 
 void Listener::close() {
-    m_tcp.close();
+    if (m_tcp)
+        m_tcp->close();
     m_sweep.stop();
     const auto pending = m_pending.keys();
     for (QTcpSocket *s : pending) {
@@ -57,7 +107,7 @@ void Listener::close() {
 }
 
 void Listener::acceptTcp() {
-    while (QTcpSocket *socket = m_tcp.nextPendingConnection()) {
+    while (QTcpSocket *socket = m_tcp->nextPendingConnection()) {
         m_pending.insert(socket, m_clock.elapsed() + m_options.handshakeTimeoutMs);
         // Bounded: a request head plus the largest body we accept, never more.
         socket->setReadBufferSize(m_options.maxHttpHeadSize + m_options.limits.maxMessageSize);
@@ -76,8 +126,11 @@ void Listener::forget(QTcpSocket *socket) {
     socket->disconnect(this);
 }
 
-void Listener::refuse(QTcpSocket *socket, int status, const QByteArray &reason) {
+void Listener::refuse(QTcpSocket *socket, int status, const QByteArray &reason,
+                      const char *upgradeRefusal) {
     m_server->countError(status);
+    if (upgradeRefusal)
+        m_server->countRefused(upgradeRefusal);
     HttpResponse response;
     response.setError(status, reason);
     socket->write(response.serialize(false, false));
@@ -87,19 +140,18 @@ void Listener::refuse(QTcpSocket *socket, int status, const QByteArray &reason) 
 }
 
 bool Listener::originAllowed(const QByteArray &origin) const {
-    if (m_options.allowedOrigins.isEmpty())
+    // Browsers always send Origin; a client without one is not a browser page, which the
+    // allow-list cannot protect anyway (connect tokens do). Opaque origins arrive as "null".
+    if (m_options.allowedOrigins.isEmpty() || origin.isEmpty())
         return true;
-    const QString o = QString::fromLatin1(origin.isEmpty() ? QByteArray("null") : origin);
-    return m_options.allowedOrigins.contains(o, Qt::CaseInsensitive);
+    return m_options.allowedOrigins.contains(QString::fromLatin1(origin), Qt::CaseInsensitive);
 }
 
-bool Listener::isAdminPath(const QString &path) const
-{
+bool Listener::isAdminPath(const QString &path) const {
     return !m_options.adminToken.isEmpty() && path == m_options.adminPath;
 }
 
-bool Listener::adminAuthorized(const HttpRequest &request) const
-{
+bool Listener::adminAuthorized(const HttpRequest &request) const {
     QByteArray given = request.header("authorization");
     if (given.startsWith("Bearer "))
         given = given.mid(7).trimmed();
@@ -108,15 +160,36 @@ bool Listener::adminAuthorized(const HttpRequest &request) const
     return constantTimeEquals(given, m_options.adminToken);
 }
 
-bool constantTimeEquals(QByteArrayView a, QByteArrayView b)
-{
-    // Length is not secret; the bytes are compared without an early exit.
-    if (a.size() != b.size())
+bool Listener::admitWebSocket(QTcpSocket *socket, const HttpRequest &request) {
+    const ServerOptions &o = m_options;
+    if (m_server->isDraining()) {
+        refuse(socket, 503, "server is draining", "draining");
         return false;
-    unsigned char diff = 0;
-    for (qsizetype i = 0; i < a.size(); ++i)
-        diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-    return diff == 0;
+    }
+    if (o.maxConnections > 0 && m_server->sessionCount() >= o.maxConnections) {
+        refuse(socket, 503, "connection limit of this node reached", "max_connections");
+        return false;
+    }
+    if (o.maxConnectionsPerAddress > 0 &&
+        m_server->connectionsFrom(socket->peerAddress()) >= o.maxConnectionsPerAddress) {
+        refuse(socket, 429, "too many connections from this address",
+               "max_connections_per_address");
+        return false;
+    }
+    if (!o.jwtSecret.isEmpty()) {
+        QNetworkRequest headers;
+        const QByteArray auth = request.header("authorization");
+        if (!auth.isEmpty())
+            headers.setRawHeader("Authorization", auth);
+        Claims claims;
+        const Error e = Token::verify(Server::connectToken(headers, request.url), o.jwtSecret,
+                                      QDateTime::currentSecsSinceEpoch(), &claims);
+        if (e) {
+            refuse(socket, e.code, e.reason, "token");
+            return false;
+        }
+    }
+    return true;
 }
 
 void Listener::inspect(QTcpSocket *socket) {
@@ -139,22 +212,23 @@ void Listener::inspect(QTcpSocket *socket) {
     }
     if (request.isWebSocketUpgrade()) {
         if (!m_options.path.isEmpty() && request.url.path() != m_options.path) {
-            refuse(socket, 404, "no WebSocket endpoint at " + request.url.path().toUtf8());
+            refuse(socket, 404, "no WebSocket endpoint at " + request.url.path().toUtf8(), "path");
             return;
         }
         if (isAdminPath(request.url.path())) {
             if (!adminAuthorized(request)) {
-                refuse(socket, 401, "admin token missing or wrong");
+                refuse(socket, 401, "admin token missing or wrong", "admin_token");
                 return;
             }
             handOver(socket);
             return;
         }
         if (!originAllowed(request.header("origin"))) {
-            refuse(socket, 403, "origin not allowed");
+            refuse(socket, 403, "origin not allowed", "origin");
             return;
         }
-        handOver(socket);
+        if (admitWebSocket(socket, request))
+            handOver(socket);
         return;
     }
     if (!request.header("transfer-encoding").isEmpty()) {
@@ -202,14 +276,24 @@ void Listener::answer(QTcpSocket *socket, const HttpRequest &request, qsizetype)
         return;
     }
     m_pending.insert(socket, m_clock.elapsed() + m_options.httpIdleTimeoutMs);
-    if (socket->bytesAvailable())
-        QMetaObject::invokeMethod(
-            this,
-            [this, socket] {
-                if (m_pending.contains(socket))
-                    inspect(socket);
-            },
-            Qt::QueuedConnection);
+    if (!socket->bytesAvailable())
+        return;
+    if (pipelinedInPass < MaxPipelinedPerPass) {
+        // Answered in this pass: the deliveries of a run of POST /publish requests then
+        // leave in one write per subscriber, not one write each (as a burst of WebSocket
+        // publishes does).
+        ++pipelinedInPass;
+        inspect(socket);
+        --pipelinedInPass;
+        return;
+    }
+    QMetaObject::invokeMethod(
+        this,
+        [this, socket] {
+            if (m_pending.contains(socket))
+                inspect(socket);
+        },
+        Qt::QueuedConnection);
 }
 
 void Listener::sweep() {

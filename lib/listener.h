@@ -10,15 +10,14 @@
 #include <QTimer>
 #include <QWebSocketServer>
 
+#include <memory>
+
 class QTcpSocket;
 
 namespace lhttp {
 
 class Server;
 struct HttpRequest;
-
-// Compares secrets without leaking where they differ through timing.
-bool constantTimeEquals(QByteArrayView a, QByteArrayView b);
 
 // The front door of the one port: reads each connection's request head without consuming it
 // (QTcpSocket::peek), hands WebSocket upgrades to QWebSocketServer::handleConnection() and
@@ -31,8 +30,8 @@ public:
     ~Listener() override;
 
     bool listen(QString *error);
-    bool isListening() const { return m_tcp.isListening(); }
-    quint16 port() const { return m_tcp.serverPort(); }
+    bool isListening() const { return m_tcp && m_tcp->isListening(); }
+    quint16 port() const { return m_tcp ? m_tcp->serverPort() : 0; }
     void close();
     int pendingCount() const { return int(m_pending.size()); }
 
@@ -44,16 +43,21 @@ private:
     void inspect(QTcpSocket *socket);
     void handOver(QTcpSocket *socket);
     void answer(QTcpSocket *socket, const HttpRequest &request, qsizetype consumed);
-    void refuse(QTcpSocket *socket, int status, const QByteArray &reason);
+    // Answers with an HTTP error and closes. `upgradeRefusal` names why a WebSocket upgrade
+    // was refused (metrics label); null for plain HTTP requests.
+    void refuse(QTcpSocket *socket, int status, const QByteArray &reason,
+                const char *upgradeRefusal = nullptr);
     void forget(QTcpSocket *socket);
     void sweep();
     bool originAllowed(const QByteArray &origin) const;
     bool isAdminPath(const QString &path) const;
     bool adminAuthorized(const HttpRequest &request) const;
+    // Why a WebSocket upgrade must be refused (limits, token), as an HTTP status and reason.
+    bool admitWebSocket(QTcpSocket *socket, const HttpRequest &request);
 
     Server *m_server;
     const ServerOptions &m_options;
-    QTcpServer m_tcp;
+    std::unique_ptr<QTcpServer> m_tcp; // a QSslServer when TLS is configured
     QWebSocketServer m_ws;
     QTimer m_sweep;
     QElapsedTimer m_clock;

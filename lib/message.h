@@ -23,7 +23,9 @@ public:
         QByteArrayView name;
         QByteArrayView value;
     };
-    using HeaderList = QVarLengthArray<Header, 8>;
+    // Four inline: most messages have one to three headers, and every session embeds one
+    // Message (kept small per connection); more spill to the heap, kept across reset().
+    using HeaderList = QVarLengthArray<Header, 4>;
 
     static constexpr QByteArrayView Protocol = "LHTTP/1.0";
 
@@ -32,6 +34,12 @@ public:
 
     // Parses `raw`. On failure returns an empty message and sets *error (code 400 or 413).
     static Message parse(const QByteArray &raw, const Limits &limits, Error *error);
+    // The same in place: replaces this message with `raw` parsed, reusing its storage (a
+    // session parses every message it receives into one Message). On failure the message is
+    // left empty (invalid) and the error is returned.
+    Error reset(const QByteArray &raw, const Limits &limits);
+    // Back to an empty, invalid message; drops the reference to the received bytes.
+    void clear();
 
     bool isValid() const { return !m_command.isNull(); }
 
@@ -67,6 +75,7 @@ public:
 
 private:
     QByteArrayView keep(const QByteArray &bytes);
+    static Error parseHeaderLine(QByteArrayView line, const Limits &limits, HeaderList *out);
 
     QByteArray m_raw;       // received bytes, or null for a built message
     QByteArrayList m_owned; // text introduced by edits; views point into these buffers

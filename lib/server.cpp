@@ -11,12 +11,31 @@
 #include "logging.h"
 #include "processor.h"
 #include "session.h"
+#include "token.h"
 #include "upstream.h"
 
+#include <QDateTime>
 #include <QMetaMethod>
+#include <QUrlQuery>
 #include <QWebSocket>
 
 namespace lhttp {
+
+namespace {
+constexpr int DrainStepMs = 20;
+
+// The connect token of a WebSocket request: `Authorization: Bearer <t>` or `?token=<t>`.
+QByteArray requestToken(const QNetworkRequest &request, const QUrl &url) {
+    const QByteArray auth = request.rawHeader("Authorization");
+    if (auth.startsWith("Bearer "))
+        return auth.mid(7).trimmed();
+    return QUrlQuery(url).queryItemValue(QStringLiteral("token"), QUrl::FullyDecoded).toUtf8();
+}
+} // namespace
+
+QByteArray Server::connectToken(const QNetworkRequest &request, const QUrl &url) {
+    return requestToken(request, url);
+}
 
 Server::Server(ServerOptions options, QObject *parent)
     : QObject(parent)
@@ -27,6 +46,10 @@ Server::Server(ServerOptions options, QObject *parent)
     auto upstream = std::make_shared<Upstream>(this);
     m_upstream = upstream.get();
     m_filters.push_back(std::move(upstream));
+    m_clock.start();
+    connect(&m_ticker, &QTimer::timeout, this, &Server::tick);
+    connect(&m_drainTimer, &QTimer::timeout, this, &Server::drainStep);
+    connect(m_upstream, &Upstream::idle, this, &Server::checkDrained);
 }
 
 Server::~Server() {
@@ -47,7 +70,9 @@ bool Server::listen() {
         return false;
     }
     qCInfo(lcServer) << "listening on" << m_options.address.toString() << "port" << serverPort()
+                     << (m_options.tlsCertFile.isEmpty() ? "" : "(TLS)")
                      << "broker:" << m_broker->description();
+    restartTicker();
     return true;
 }
 
@@ -65,6 +90,102 @@ void Server::close(QWebSocketProtocol::CloseCode code, const QString &reason) {
     const auto all = m_sessions.values();
     for (Session *s : all)
         s->close(code, reason);
+}
+
+void Server::reload(const ServerOptions &options) {
+    const ServerOptions old = m_options;
+    m_options = options;
+    m_options.address = old.address;
+    m_options.port = old.port;
+    m_options.path = old.path;
+    m_options.tlsCertFile = old.tlsCertFile;
+    m_options.tlsKeyFile = old.tlsKeyFile;
+    restartTicker();
+    qCInfo(lcServer) << "options reloaded";
+}
+
+void Server::restartTicker() {
+    // Fine enough for the shortest deadline, never busier than 20 Hz.
+    int interval = 1000;
+    for (int ms : {m_options.pingIntervalMs, m_options.pongTimeoutMs, m_options.idleTimeoutMs,
+                   m_options.closeGraceMs}) {
+        if (ms > 0)
+            interval = std::min(interval, ms / 4);
+    }
+    m_ticker.start(std::max(50, interval));
+}
+
+void Server::tick() {
+    const qint64 t = now();
+    const ServerOptions &o = m_options;
+    for (Session *s : std::as_const(m_sessions)) {
+        if (s->m_closing) {
+            if (t - s->m_closingSince > o.closeGraceMs)
+                s->m_socket->abort(); // the peer never finished the close handshake
+            continue;
+        }
+        if (o.idleTimeoutMs > 0 && !s->m_validSeen && t - s->m_connectedAtMs > o.idleTimeoutMs) {
+            ++m_counters.idleTimeouts;
+            s->close(QWebSocketProtocol::CloseCodePolicyViolated,
+                     QStringLiteral("no valid LHTTP message"));
+            continue;
+        }
+        if (o.pingIntervalMs <= 0)
+            continue;
+        if (s->m_pingSentAt) {
+            if (t - s->m_pingSentAt > o.pongTimeoutMs) {
+                ++m_counters.keepaliveTimeouts;
+                s->close(CloseCode::KeepaliveTimeout, QStringLiteral("keepalive timeout"));
+            }
+        } else if (t - s->m_lastSeen >= o.pingIntervalMs) {
+            // Pings follow each connection's own rhythm (its last sign of life), so they are
+            // spread over the interval rather than sent to everybody at once.
+            s->m_pingSentAt = t;
+            s->m_socket->ping();
+        }
+    }
+}
+
+void Server::drain(int windowMs) {
+    if (m_draining)
+        return;
+    m_draining = true;
+    if (m_listener)
+        m_listener->close();
+    m_drainQueue = m_sessions.keys();
+    const int steps = std::max(1, windowMs / DrainStepMs);
+    m_drainBatch = std::max(1, int((m_drainQueue.size() + steps - 1) / steps));
+    m_drainDeadline = now() + windowMs + m_options.upstreamTimeoutMs + m_options.closeGraceMs;
+    qCInfo(lcServer) << "draining" << m_drainQueue.size() << "connections over" << windowMs << "ms,"
+                     << m_upstream->inFlight() << "upstream requests in flight";
+    m_drainTimer.start(DrainStepMs);
+    drainStep();
+}
+
+void Server::drainStep() {
+    for (int i = 0; i < m_drainBatch && !m_drainQueue.isEmpty(); ++i) {
+        if (Session *s = m_sessions.value(m_drainQueue.takeFirst()))
+            s->close(QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("server draining"));
+    }
+    if (m_drainQueue.isEmpty() && now() > m_drainDeadline) {
+        qCWarning(lcServer) << "drain deadline passed with" << m_sessions.size()
+                            << "connections and" << m_upstream->inFlight()
+                            << "upstream requests left";
+        m_drainTimer.stop();
+        Q_EMIT drained();
+        return;
+    }
+    checkDrained();
+}
+
+void Server::checkDrained() {
+    if (!m_draining || !m_drainQueue.isEmpty() || !m_sessions.isEmpty() || m_upstream->inFlight())
+        return;
+    if (!m_drainTimer.isActive())
+        return; // already reported
+    m_drainTimer.stop();
+    qCInfo(lcServer) << "drained";
+    Q_EMIT drained();
 }
 
 void Server::registerProcessor(const QByteArray &command, std::shared_ptr<Processor> processor) {
@@ -92,8 +213,38 @@ void Server::setBroker(std::unique_ptr<Broker> broker) {
 }
 
 void Server::addSession(QWebSocket *socket) {
+    if (!m_options.adminToken.isEmpty() && socket->requestUrl().path() == m_options.adminPath) {
+        // The listener checked the admin token before the handshake. Not a session: the
+        // admin endpoint (if one is attached) owns the socket from here on.
+        if (isSignalConnected(QMetaMethod::fromSignal(&Server::adminConnected))) {
+            Q_EMIT adminConnected(socket);
+        } else {
+            socket->close(QWebSocketProtocol::CloseCodeGoingAway,
+                          QStringLiteral("no admin endpoint on this node"));
+            socket->deleteLater();
+        }
+        return;
+    }
+    std::unique_ptr<Claims> claims;
+    if (!m_options.jwtSecret.isEmpty()) {
+        // Checked at the handshake already; verified again here to keep the claims.
+        claims = std::make_unique<Claims>();
+        const Error e =
+            Token::verify(requestToken(socket->request(), socket->requestUrl()),
+                          m_options.jwtSecret, QDateTime::currentSecsSinceEpoch(), claims.get());
+        if (e) {
+            countRefused("token");
+            socket->close(QWebSocketProtocol::CloseCodePolicyViolated, QString::fromUtf8(e.reason));
+            socket->deleteLater();
+            return;
+        }
+    }
     const quint64 id = m_nextId++;
     auto *session = new Session(this, id, socket);
+    session->m_claims = std::move(claims);
+    session->m_connectedAtMs = session->m_lastSeen = now();
+    session->m_peerAddress = socket->peerAddress();
+    ++m_perAddress[session->m_peerAddress];
     m_sessions.insert(id, session);
     ++m_counters.connectionsAccepted;
     const qsizetype hard = m_options.effectiveHardMessageLimit();
@@ -103,6 +254,10 @@ void Server::addSession(QWebSocket *socket) {
             [session](const QString &text) { session->handleIncoming(text.toUtf8(), &text); });
     connect(socket, &QWebSocket::binaryMessageReceived, this,
             [session](const QByteArray &bytes) { session->handleIncoming(bytes, nullptr); });
+    connect(socket, &QWebSocket::pong, this, [this, session] {
+        session->m_pingSentAt = 0;
+        session->m_lastSeen = now();
+    });
     // Queued: a disconnect noticed while a message is being handled (or inside a fan-out)
     // is acted on once that work is done.
     connect(
@@ -137,12 +292,15 @@ void Server::removeSession(Session *session) {
     const QList<QByteArray> channels = watchSubs ? session->channels() : QList<QByteArray>();
     m_hub.removeSession(session);
     m_sessions.remove(session->id());
+    if (auto it = m_perAddress.find(session->m_peerAddress); it != m_perAddress.end() && --*it <= 0)
+        m_perAddress.erase(it);
     for (const QByteArray &c : channels)
         Q_EMIT unsubscribed(session->id(), c);
     qCDebug(lcSession) << "session" << session->id() << "closed";
     Q_EMIT sessionClosed(session->id());
     socket->deleteLater();
     delete session;
+    checkDrained();
 }
 
 void Server::runChain(Session &session) {
@@ -220,12 +378,23 @@ void Server::handleHttp(const HttpRequest &request, HttpResponse &response) {
     HttpApi::handle(*this, request, response);
 }
 
-void Server::connectNotify(const QMetaMethod &) {
-    updateWatchers();
+// Both notifications may run with a QObject-internal mutex held, so neither may call
+// isSignalConnected() directly: a connect switches its flag on at once (no event is missed),
+// a disconnect recomputes the flags from the event loop.
+void Server::connectNotify(const QMetaMethod &signal) {
+    if (signal == QMetaMethod::fromSignal(&Server::messageReceived))
+        m_watchMessages = true;
+    else if (signal == QMetaMethod::fromSignal(&Server::messagePublished))
+        m_watchPublishes = true;
+    else if (signal == QMetaMethod::fromSignal(&Server::subscribed) ||
+             signal == QMetaMethod::fromSignal(&Server::unsubscribed))
+        m_watchSubscriptions = true;
+    else if (signal == QMetaMethod::fromSignal(&Server::errorReplied))
+        m_watchErrors = true;
 }
 
 void Server::disconnectNotify(const QMetaMethod &) {
-    updateWatchers();
+    QMetaObject::invokeMethod(this, &Server::updateWatchers, Qt::QueuedConnection);
 }
 
 void Server::updateWatchers() {

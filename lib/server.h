@@ -6,13 +6,16 @@
 #include "message.h"
 #include "serveroptions.h"
 
+#include <QElapsedTimer>
 #include <QHash>
 #include <QObject>
+#include <QTimer>
 #include <QWebSocketProtocol>
 
 #include <memory>
 #include <vector>
 
+class QNetworkRequest;
 class QWebSocket;
 
 namespace lhttp {
@@ -39,6 +42,12 @@ public:
         quint64 bytesOut = 0;
         quint64 publishes = 0; // (message, channel) pairs published
         quint64 connectionsAccepted = 0;
+        quint64 connectionsRefused = 0;       // at the handshake: limits, tokens, origins
+        QHash<QByteArray, quint64> refusedBy; // the same, by reason (metrics label)
+        quint64 slowConsumers = 0;
+        quint64 keepaliveTimeouts = 0;
+        quint64 idleTimeouts = 0;
+        quint64 rateLimited = 0;
         QHash<int, quint64> errors; // error replies and HTTP error statuses by code
     };
 
@@ -54,6 +63,20 @@ public:
     // Stops accepting and closes every session with `code`.
     void close(QWebSocketProtocol::CloseCode code = QWebSocketProtocol::CloseCodeGoingAway,
                const QString &reason = QStringLiteral("server shutting down"));
+    // Graceful drain: stops accepting, closes the sessions with 1001 spread over `windowMs`
+    // (so clients do not all reconnect elsewhere at once), lets upstream requests in flight
+    // finish, then emits drained(). Bounded: drained() comes at the latest after the window,
+    // the upstream timeout and the close grace.
+    void drain(int windowMs);
+    bool isDraining() const { return m_draining; }
+    // Applies the options that can change while running (secrets, limits, timeouts,
+    // allow-lists); the address, port, path and TLS files stay as they were.
+    void reload(const ServerOptions &options);
+    // Milliseconds on the server's monotonic clock.
+    qint64 now() const { return m_clock.elapsed(); }
+    int connectionsFrom(const QHostAddress &address) const { return m_perAddress.value(address); }
+    // The connect token a WebSocket request carries (`Authorization: Bearer` or `?token=`).
+    static QByteArray connectToken(const QNetworkRequest &request, const QUrl &url);
 
     // The original's Regist(command, processor). Replaces an earlier one for that command.
     void registerProcessor(const QByteArray &command, std::shared_ptr<Processor> processor);
@@ -83,6 +106,10 @@ public:
 
     // --- used by the built-in filters, the listener and the HTTP API ---
     void countError(int code) { ++m_counters.errors[code]; }
+    void countRefused(const char *reason) {
+        ++m_counters.connectionsRefused;
+        ++m_counters.refusedBy[QByteArray(reason)];
+    }
     void countOut(qsizetype bytes) {
         ++m_counters.messagesOut;
         m_counters.bytesOut += quint64(bytes);
@@ -105,6 +132,7 @@ Q_SIGNALS:
     // A WebSocket that passed the admin token check on options().adminPath. The receiver
     // takes ownership; with no receiver connected the socket is closed.
     void adminConnected(QWebSocket *socket);
+    void drained();
 
 protected:
     void connectNotify(const QMetaMethod &signal) override;
@@ -117,6 +145,10 @@ private:
     void removeSession(Session *session);
     void runChain(Session &session);
     void updateWatchers();
+    void tick();
+    void restartTicker();
+    void drainStep();
+    void checkDrained();
 
     ServerOptions m_options;
     std::unique_ptr<Listener> m_listener;
@@ -128,6 +160,16 @@ private:
     std::vector<std::shared_ptr<Processor>> m_processorOrder;
     std::vector<std::shared_ptr<HeaderFilter>> m_filters;
     Counters m_counters;
+    QHash<QHostAddress, int> m_perAddress;
+    QElapsedTimer m_clock;
+    // One timer for every connection's keepalive, idle and close deadlines (no per-session
+    // timers: a busy node has tens of thousands of sessions).
+    QTimer m_ticker;
+    QTimer m_drainTimer;
+    QList<quint64> m_drainQueue;
+    qint64 m_drainDeadline = 0;
+    int m_drainBatch = 1;
+    bool m_draining = false;
     QString m_errorString;
     quint64 m_nextId = 1;
     bool m_watchMessages = false;

@@ -8,6 +8,8 @@
 #include <QString>
 #include <QStringList>
 
+#include <algorithm>
+
 namespace lhttp {
 
 // Every tunable of a Server in one place. docs/CONFIG.md lists each with its default, the
@@ -21,6 +23,13 @@ struct ServerOptions {
     static constexpr int DefaultUpstreamTimeoutMs = 5'000;
     static constexpr int DefaultMaxUpstreamInFlight = 1024;
     static constexpr int DefaultUpstreamConnections = 192;
+    static constexpr qsizetype DefaultMaxOutgoingBytes = 1024 * 1024;
+    static constexpr int DefaultPingIntervalMs = 25'000;
+    static constexpr int DefaultPongTimeoutMs = 8'000;
+    static constexpr int DefaultIdleTimeoutMs = 60'000;
+    static constexpr int DefaultCloseGraceMs = 5'000;
+    static constexpr int DefaultAbuseCloseAfter = 50;
+    static constexpr int DefaultDrainWindowMs = 5'000;
 
     QHostAddress address = QHostAddress::Any;
     quint16 port = DefaultPort;
@@ -39,8 +48,41 @@ struct ServerOptions {
     int handshakeTimeoutMs = DefaultHandshakeTimeoutMs;
     int httpIdleTimeoutMs = DefaultHttpIdleTimeoutMs;
     qsizetype maxHttpHeadSize = DefaultMaxHttpHeadSize;
-    // Browser origins allowed to open a WebSocket; empty allows every origin, `null` included.
+    // Browser origins (scheme://host[:port], compared case-insensitively) allowed to open a
+    // WebSocket; empty allows every origin. Requests without an Origin header (non-browser
+    // clients) are not affected; sandboxed pages send `null`, which must be listed to pass.
     QStringList allowedOrigins;
+
+    // Slow consumers: a connection with more than this many bytes waiting to be sent is
+    // closed with CloseCodeSlowConsumer; 0 disables the check.
+    qsizetype maxOutgoingBytes = DefaultMaxOutgoingBytes;
+    // Keepalive: ping every connection this often; close it when no pong (or any frame)
+    // arrives within pongTimeoutMs. 0 disables pings.
+    int pingIntervalMs = DefaultPingIntervalMs;
+    int pongTimeoutMs = DefaultPongTimeoutMs;
+    // A connection that sends no valid LHTTP message this long after connecting is closed
+    // (1008). 0 disables.
+    int idleTimeoutMs = DefaultIdleTimeoutMs;
+    // After the server closes a connection, the peer has this long to finish the close
+    // handshake before the TCP connection is aborted.
+    int closeGraceMs = DefaultCloseGraceMs;
+    // Connection limits; 0 means unlimited.
+    int maxConnections = 0;
+    int maxConnectionsPerAddress = 0;
+    // Token bucket per connection: messagesPerSecond sustained, rateBurst at once (0: twice
+    // the rate). Excess messages get error 429; abuseCloseAfter of them in a row close the
+    // connection (1008). messagesPerSecond 0 disables rate limiting.
+    double messagesPerSecond = 0;
+    int rateBurst = 0;
+    int abuseCloseAfter = DefaultAbuseCloseAfter;
+    // Connect tokens (HS256 JWT, see Token): when set, every WebSocket needs a valid token
+    // (`?token=` or `Authorization: Bearer`) and may only use the channels it grants.
+    QByteArray jwtSecret;
+    // TLS for wss:// and https:// on the same port: PEM certificate (chain) and key files.
+    QString tlsCertFile;
+    QString tlsKeyFile;
+    // Graceful drain: connections are closed (1001) spread over this window.
+    int drainWindowMs = DefaultDrainWindowMs;
 
     // Admin endpoint: a WebSocket on `adminPath` for the admin console, enabled only when
     // adminToken is set; the token comes as `Authorization: Bearer <token>` or `?token=`.
@@ -61,6 +103,9 @@ struct ServerOptions {
     QString staticDir;
     bool serveStatic = true;
 
+    int effectiveRateBurst() const {
+        return rateBurst > 0 ? rateBurst : std::max(1, int(messagesPerSecond * 2));
+    }
     qsizetype effectiveHardMessageLimit() const {
         return hardMessageLimit > 0 ? hardMessageLimit : 16 * limits.maxMessageSize;
     }

@@ -5,6 +5,7 @@
 #include "logging.h"
 #include "processor.h"
 #include "server.h"
+#include "token.h"
 
 #include <QWebSocket>
 
@@ -21,6 +22,29 @@ Session::Session(Server *server, quint64 id, QWebSocket *socket)
 
 Session::~Session() = default;
 
+bool Session::admitByRate(qint64 now) {
+    const ServerOptions &o = m_server->options();
+    const double burst = o.effectiveRateBurst();
+    if (m_tokensAt == 0)
+        m_tokens = burst;
+    else
+        m_tokens =
+            std::min(burst, m_tokens + double(now - m_tokensAt) * o.messagesPerSecond / 1000.0);
+    m_tokensAt = now;
+    if (m_tokens >= 1) {
+        m_tokens -= 1;
+        m_rejected = 0;
+        return true;
+    }
+    ++m_server->m_counters.rateLimited;
+    replyError(Error::make(Status::TooManyRequests, "rate limit of " +
+                                                        QByteArray::number(o.messagesPerSecond) +
+                                                        " messages per second exceeded"));
+    if (++m_rejected >= o.abuseCloseAfter)
+        close(QWebSocketProtocol::CloseCodePolicyViolated, QStringLiteral("rate limit exceeded"));
+    return false;
+}
+
 void Session::handleIncoming(const QByteArray &bytes, const QString *text) {
     ++m_stats.messagesIn;
     m_stats.bytesIn += quint64(bytes.size());
@@ -28,19 +52,23 @@ void Session::handleIncoming(const QByteArray &bytes, const QString *text) {
     m_server->m_counters.bytesIn += quint64(bytes.size());
     if (m_closing)
         return;
-    Error error;
-    m_message = Message::parse(bytes, m_server->options().limits, &error);
-    if (error) {
+    const qint64 now = m_server->now();
+    m_lastSeen = now;
+    m_pingSentAt = 0; // any frame proves the peer alive
+    if (m_server->options().messagesPerSecond > 0 && !admitByRate(now))
+        return;
+    // Parsed in place: the session's one Message keeps its storage from message to message.
+    if (const Error error = m_message.reset(bytes, m_server->options().limits)) {
         replyError(error);
-        m_message = Message();
         return;
     }
+    m_validSeen = true;
     m_incomingText = text;
     m_dropped = false;
     m_server->runChain(*this);
     m_incomingText = nullptr;
     m_parts.clear();
-    m_message = Message();
+    m_message.clear();
 }
 
 void Session::send(const Frame &frame) {
@@ -53,6 +81,27 @@ void Session::send(const Frame &frame) {
         m_socket->sendTextMessage(frame.text());
     else
         m_socket->sendBinaryMessage(frame.bytes());
+    // A reader that stopped reading must not grow our memory: past the cap it is closed, and
+    // nobody else waits for it (sends only append to its own buffer).
+    const qsizetype cap = m_server->options().maxOutgoingBytes;
+    if (cap > 0 && m_socket->bytesToWrite() > cap) {
+        // A burst fanned out in one event-loop pass piles up here before Qt writes any of it;
+        // only what the kernel will not take either makes a slow consumer.
+        m_socket->flush();
+        if (m_socket->bytesToWrite() > cap)
+            closeSlowConsumer();
+    }
+}
+
+void Session::closeSlowConsumer() {
+    ++m_server->m_counters.slowConsumers;
+    qCInfo(lcSession) << "session" << m_id << "closed as a slow consumer with"
+                      << m_socket->bytesToWrite() << "bytes unsent";
+    close(CloseCode::SlowConsumer, QStringLiteral("slow consumer"));
+}
+
+QString Session::userId() const {
+    return m_claims ? m_claims->subject : QString();
 }
 
 void Session::sendBytes(const QByteArray &bytes) {
@@ -74,7 +123,7 @@ void Session::replyError(const Error &error) {
 }
 
 QHostAddress Session::peerAddress() const {
-    return m_socket->peerAddress();
+    return m_peerAddress;
 }
 
 quint16 Session::peerPort() const {
@@ -93,6 +142,7 @@ void Session::close(QWebSocketProtocol::CloseCode code, const QString &reason) {
     if (m_closing)
         return;
     m_closing = true;
+    m_closingSince = m_server->now();
     m_socket->close(code, reason);
 }
 

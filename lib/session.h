@@ -20,6 +20,13 @@ class QWebSocket;
 namespace lhttp {
 
 class Server;
+struct Claims;
+
+// Close codes lhttp-qt uses beyond RFC 6455's (4000–4999 is the private-use range).
+namespace CloseCode {
+constexpr auto SlowConsumer = QWebSocketProtocol::CloseCode(4008);     // "slow consumer"
+constexpr auto KeepaliveTimeout = QWebSocketProtocol::CloseCode(4001); // "no pong"
+} // namespace CloseCode
 
 // One WebSocket connection speaking LHTTP (the original's WsHandler). Processors and filters
 // see the message being handled through it and answer through it. Kept small: a busy node
@@ -85,6 +92,10 @@ public:
     void setValue(const QString &key, const QVariant &value);
     void removeValue(const QString &key);
 
+    // The authenticated user (the token's `sub`); empty when the server needs no token.
+    QString userId() const;
+    const Claims *claims() const { return m_claims.get(); }
+
     const Stats &stats() const { return m_stats; }
     QList<QByteArray> channels() const;
     int channelCount() const { return int(m_memberships.size()); }
@@ -100,23 +111,35 @@ private:
     };
 
     void handleIncoming(const QByteArray &bytes, const QString *text);
-    void beginMessage();
+    bool admitByRate(qint64 now);
+    void closeSlowConsumer();
 
     Server *m_server;
     QWebSocket *m_socket;
     quint64 m_id;
     QDateTime m_connectedAt;
+    QHostAddress m_peerAddress; // kept: the socket forgets it once disconnected
     Message m_message;
     QList<Part> m_parts;
     const QString *m_incomingText = nullptr; // the received text frame, while handling it
     QVarLengthArray<Membership, 2> m_memberships;
     std::unique_ptr<QVariantHash> m_values;
+    std::unique_ptr<Claims> m_claims;
     Stats m_stats;
+    // Times in ms on the server's monotonic clock (Server::now()).
+    qint64 m_connectedAtMs = 0;
+    qint64 m_lastSeen = 0;     // last frame or pong from the peer
+    qint64 m_pingSentAt = 0;   // 0 while no ping is outstanding
+    qint64 m_closingSince = 0; // when we started closing; aborted after closeGraceMs
+    double m_tokens = 0;       // rate-limit bucket
+    qint64 m_tokensAt = 0;
+    int m_rejected = 0; // rate-limited messages in a row
     int m_openedProcessors = 0;
     int m_openedFilters = 0;
     bool m_dropped = false;
     bool m_closing = false;
     bool m_removed = false;
+    bool m_validSeen = false; // a valid LHTTP message arrived (idle timeout)
 };
 
 } // namespace lhttp

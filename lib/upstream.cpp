@@ -17,12 +17,24 @@ constexpr QByteArrayView UpstreamHeader = "upstream";
 constexpr QByteArrayView ReplyHeader = "upstream-reply";
 
 // Headers that steer lhttp itself or a single HTTP hop; never forwarded to the backend.
-bool isForwardable(QByteArrayView name)
-{
+bool isForwardable(QByteArrayView name) {
     static const QByteArrayView skip[] = {
-        "subscribe", "publish", "unsubscribe", "upstream", "upstream-reply", "multipart",
-        "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
-        "trailer", "transfer-encoding", "upgrade", "host", "content-length",
+        "subscribe",
+        "publish",
+        "unsubscribe",
+        "upstream",
+        "upstream-reply",
+        "multipart",
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
     };
     for (QByteArrayView s : skip) {
         if (name.compare(s, Qt::CaseInsensitive) == 0)
@@ -31,21 +43,17 @@ bool isForwardable(QByteArrayView name)
     return true;
 }
 
-bool isTrue(QByteArrayView v)
-{
-    return v.compare("true", Qt::CaseInsensitive) == 0 || v == "1"
-           || v.compare("yes", Qt::CaseInsensitive) == 0;
+bool isTrue(QByteArrayView v) {
+    return v.compare("true", Qt::CaseInsensitive) == 0 || v == "1" ||
+           v.compare("yes", Qt::CaseInsensitive) == 0;
 }
 
 } // namespace
 
 Upstream::Upstream(Server *server)
-    : m_server(server)
-{
-}
+    : m_server(server) {}
 
-Upstream::~Upstream()
-{
+Upstream::~Upstream() {
     // No answers are handled while the server goes away.
     for (Lane &lane : m_lanes)
         lane.network->disconnect(this);
@@ -53,8 +61,7 @@ Upstream::~Upstream()
         r->abort();
 }
 
-Upstream::Lane &Upstream::pickLane()
-{
+Upstream::Lane &Upstream::pickLane() {
     Lane *best = nullptr;
     for (Lane &lane : m_lanes) {
         if (!best || lane.inFlight < best->inFlight)
@@ -70,8 +77,7 @@ Upstream::Lane &Upstream::pickLane()
     return m_lanes.back();
 }
 
-bool Upstream::isAllowed(const QUrl &url) const
-{
+bool Upstream::isAllowed(const QUrl &url) const {
     const QString s = url.toString(QUrl::FullyEncoded);
     for (const QString &prefix : m_server->options().upstreamAllow) {
         if (prefix == u"*" || s.startsWith(prefix))
@@ -80,8 +86,7 @@ bool Upstream::isAllowed(const QUrl &url) const
     return false;
 }
 
-void Upstream::afterMessage(Session &session)
-{
+void Upstream::afterMessage(Session &session) {
     const QByteArrayView value = session.header(UpstreamHeader);
     if (value.isNull())
         return;
@@ -92,10 +97,11 @@ void Upstream::afterMessage(Session &session)
     };
     const qsizetype space = value.indexOf(' ');
     const QByteArray method = (space < 0 ? value : value.first(space)).toByteArray().toUpper();
-    const QByteArray target = (space < 0 ? QByteArrayView() : value.sliced(space + 1)).trimmed().toByteArray();
+    const QByteArray target =
+        (space < 0 ? QByteArrayView() : value.sliced(space + 1)).trimmed().toByteArray();
     const QUrl url(QString::fromUtf8(target), QUrl::StrictMode);
-    if (method.isEmpty() || target.isEmpty() || !url.isValid()
-        || (url.scheme() != u"http" && url.scheme() != u"https") || url.host().isEmpty()) {
+    if (method.isEmpty() || target.isEmpty() || !url.isValid() ||
+        (url.scheme() != u"http" && url.scheme() != u"https") || url.host().isEmpty()) {
         refuse(Status::BadRequest, "expected '<METHOD> <http(s) URL>'");
         return;
     }
@@ -128,21 +134,23 @@ void Upstream::afterMessage(Session &session)
     }
     request.setRawHeader("X-Lhttp-Command", session.command().toByteArray());
     request.setRawHeader("X-Lhttp-Session", QByteArray::number(session.id()));
-    const QByteArray body = method == "GET" || method == "HEAD" ? QByteArray()
-                                                                : session.body().toByteArray();
+    const QByteArray body =
+        method == "GET" || method == "HEAD" ? QByteArray() : session.body().toByteArray();
     Lane &lane = pickLane();
     ++lane.inFlight;
     QNetworkReply *reply = lane.network->sendCustomRequest(request, method, body);
-    Pending p{session.id(), int(&lane - m_lanes.data()), value.toByteArray(),
-              isTrue(session.header(ReplyHeader)), {}};
+    Pending p{session.id(),
+              int(&lane - m_lanes.data()),
+              value.toByteArray(),
+              isTrue(session.header(ReplyHeader)),
+              {}};
     p.started.start();
     m_inFlight.insert(reply, p);
     ++m_stats.requests;
     qCDebug(lcUpstream) << "session" << session.id() << method << url.toDisplayString();
 }
 
-void Upstream::record(double seconds)
-{
+void Upstream::record(double seconds) {
     ++m_stats.latencyCount;
     m_stats.latencySum += seconds;
     for (size_t i = 0; i < Stats::Buckets.size(); ++i) {
@@ -151,8 +159,7 @@ void Upstream::record(double seconds)
     }
 }
 
-void Upstream::finished(QNetworkReply *reply)
-{
+void Upstream::finished(QNetworkReply *reply) {
     reply->deleteLater();
     const auto it = m_inFlight.find(reply);
     if (it == m_inFlight.end())
@@ -170,16 +177,16 @@ void Upstream::finished(QNetworkReply *reply)
     if (err == QNetworkReply::OperationCanceledError || err == QNetworkReply::TimeoutError) {
         ++m_stats.timedOut;
         error = Error::make(Status::GatewayTimeout,
-                            "upstream: no answer from " + p.target + " within "
-                                + QByteArray::number(m_server->options().upstreamTimeoutMs) + " ms");
+                            "upstream: no answer from " + p.target + " within " +
+                                QByteArray::number(m_server->options().upstreamTimeoutMs) + " ms");
     } else if (status == 0) {
         ++m_stats.failed;
         error = Error::make(Status::BadGateway,
                             "upstream: " + p.target + ": " + reply->errorString().toUtf8());
     } else if ((status < 200 || status > 299) && !p.wantReply) {
         ++m_stats.failed;
-        error = Error::make(Status::BadGateway, "upstream: " + p.target + " answered "
-                                                    + QByteArray::number(status));
+        error = Error::make(Status::BadGateway,
+                            "upstream: " + p.target + " answered " + QByteArray::number(status));
     } else if (status < 200 || status > 299) {
         ++m_stats.failed;
     }

@@ -25,15 +25,13 @@ class Server;
 // `upstream-reply:true` the sender also gets the backend's status and body back as an
 // `upstream-reply` message. The request outlives the connection safely: answers are matched
 // to sessions by id, never by pointer.
-class Upstream final : public QObject, public HeaderFilter
-{
+class Upstream final : public QObject, public HeaderFilter {
     Q_OBJECT
 public:
-    struct Stats
-    {
+    struct Stats {
         quint64 requests = 0;
-        quint64 refused = 0;      // not allowed, malformed, or over the in-flight cap
-        quint64 failed = 0;       // connection errors and non-2xx answers
+        quint64 refused = 0; // not allowed, malformed, or over the in-flight cap
+        quint64 failed = 0;  // connection errors and non-2xx answers
         quint64 timedOut = 0;
         static constexpr std::array<double, 9> Buckets = {0.005, 0.01, 0.025, 0.05, 0.1,
                                                           0.25,  0.5,  1.0,   2.5};
@@ -60,15 +58,13 @@ private:
     // requests to one backend would wait on each other. Each lane is one manager; a new lane
     // opens when every lane has 6 requests out, up to the upstreamConnections option.
     static constexpr int ConnectionsPerLane = 6;
-    struct Lane
-    {
+    struct Lane {
         QNetworkAccessManager *network;
         int inFlight;
     };
     Lane &pickLane();
 
-    struct Pending
-    {
+    struct Pending {
         quint64 sessionId;
         int lane;
         QByteArray target; // the whole header value (method and URL), echoed in replies

@@ -1,6 +1,7 @@
 // Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
 #pragma once
 
+#include "natsbroker.h"
 #include "serveroptions.h"
 
 #include <QCommandLineParser>
@@ -11,6 +12,7 @@
 // file (--config FILE, keys in [server]), then command-line flags. docs/CONFIG.md lists each.
 struct DaemonConfig {
     lhttp::ServerOptions server;
+    lhttp::NatsOptions nats;                   // cluster broker; off unless servers are given
     QString logLevel = QStringLiteral("info"); // debug, info, warning, error
     QString configFile;
 };

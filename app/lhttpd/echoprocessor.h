@@ -14,15 +14,12 @@
 
 class EchoProcessor final : public lhttp::Processor {
 public:
-    void onOpen(lhttp::Session &session) override {
-        // Per-connection state lives in the session's user data.
-        session.setValue(QStringLiteral("echoed"), 0);
-    }
-
     void onMessage(lhttp::Session &session) override {
         // Reply with the same command and body; headers are only those we set.
         lhttp::Message reply(session.command().toByteArray(), session.body().toByteArray());
-        const int echoed = session.value(QStringLiteral("echoed")).toInt() + 1;
+        // Per-connection state lives in the session's user data, made on first use: a
+        // connection that never says `echo` keeps none (a node holds tens of thousands).
+        const int echoed = session.value(QStringLiteral("echoed"), 0).toInt() + 1;
         session.setValue(QStringLiteral("echoed"), echoed);
         reply.addHeader("echo-count", QByteArray::number(echoed));
         session.reply(reply);

@@ -2,10 +2,13 @@
 //
 // lhttpd-qt: the headless LHTTP server. Thin on purpose: options in, Server out.
 
+#include "adminendpoint.h"
 #include "config.h"
 #include "echoprocessor.h"
+#include "natsbroker.h"
 #include "server.h"
 #include "signalwatcher.h"
+#include "tokencommand.h"
 #include "uploadprocessor.h"
 
 #include <QCoreApplication>
@@ -37,6 +40,9 @@ int main(int argc, char *argv[]) {
                                       "%{if-info}I%{endif}%{if-warning}W%{endif}%{if-critical}E"
                                       "%{endif}%{if-fatal}F%{endif} %{category}: %{message}"));
 
+    if (QCoreApplication::arguments().value(1) == u"token")
+        return runTokenCommand(QCoreApplication::arguments());
+
     ConfigLoader loader;
     DaemonConfig config;
     QString error;
@@ -47,10 +53,25 @@ int main(int argc, char *argv[]) {
     applyLogLevel(config.logLevel);
 
     lhttp::Server server(config.server);
+    if (config.nats.isEnabled()) {
+        auto broker = std::make_unique<lhttp::NatsBroker>(config.nats);
+        // Bad options (unreadable TLS or credentials files) show at once; an unreachable NATS
+        // does not: the node serves its own subscribers and keeps trying.
+        if (broker->state() == lhttp::Broker::State::Disconnected) {
+            std::fprintf(stderr, "lhttpd-qt: cannot set up NATS (see the log above)\n");
+            return 1;
+        }
+        server.setBroker(std::move(broker));
+    }
     // The example processor: `LHTTP/1.0 echo\r\n\r\nhi` is answered with `hi`.
     server.registerProcessor("echo", std::make_shared<EchoProcessor>());
     // The multipart example: `upload` messages are answered with the parts they carried.
     server.registerProcessor("upload", std::make_shared<UploadProcessor>());
+    // The admin endpoint for lhttp-admin, only with a token (docs/ADMIN.md). Declared after the
+    // server so that it goes first.
+    std::unique_ptr<lhttp::AdminEndpoint> admin;
+    if (!config.server.adminToken.isEmpty())
+        admin = std::make_unique<lhttp::AdminEndpoint>(&server);
     if (!server.listen()) {
         std::fprintf(stderr, "lhttpd-qt: cannot listen on port %u: %s\n",
                      unsigned(config.server.port), qPrintable(server.errorString()));
@@ -59,12 +80,21 @@ int main(int argc, char *argv[]) {
 
     SignalWatcher watcher;
     QObject::connect(&watcher, &SignalWatcher::terminate, &app, [&](int sig) {
-        qInfo("signal %d: closing %d connections", sig, server.sessionCount());
-        server.close(QWebSocketProtocol::CloseCodeGoingAway,
-                     QStringLiteral("server shutting down"));
-        // Give close frames a moment to leave, then stop.
-        QTimer::singleShot(server.sessionCount() ? 500 : 0, &app, &QCoreApplication::quit);
+        if (server.isDraining()) {
+            qInfo("signal %d again: stopping now", sig);
+            server.close(QWebSocketProtocol::CloseCodeGoingAway,
+                         QStringLiteral("server shutting down"));
+            QTimer::singleShot(200, &app, &QCoreApplication::quit);
+            return;
+        }
+        qInfo("signal %d: draining %d connections over %d ms", sig, server.sessionCount(),
+              config.server.drainWindowMs);
+        server.drain(config.server.drainWindowMs);
     });
+    // Once every connection is closed and no upstream request is in flight, give the last
+    // close frames a moment to leave, then exit 0.
+    QObject::connect(&server, &lhttp::Server::drained, &app,
+                     [&] { QTimer::singleShot(100, &app, &QCoreApplication::quit); });
     QObject::connect(&watcher, &SignalWatcher::reload, &app, [&] {
         DaemonConfig fresh = config;
         QString why;
@@ -73,6 +103,7 @@ int main(int argc, char *argv[]) {
             return;
         }
         applyLogLevel(fresh.logLevel);
+        server.reload(fresh.server);
         config = fresh;
         qInfo("configuration reloaded (log level %s)", qPrintable(config.logLevel));
     });

@@ -12,19 +12,17 @@
 #include "processor.h"
 #include "session.h"
 
-class UploadProcessor final : public lhttp::Processor
-{
+class UploadProcessor final : public lhttp::Processor {
 public:
-    void onMessage(lhttp::Session &session) override
-    {
+    void onMessage(lhttp::Session &session) override {
         QByteArray summary;
         int index = 0;
         for (const lhttp::Part &part : session.parts()) {
             QByteArrayList headers;
             for (const auto &h : part.headers)
                 headers.append(h.name.toByteArray() + '=' + h.value.toByteArray());
-            summary += QByteArray::number(index++) + ' ' + QByteArray::number(part.body.size())
-                       + ' ' + headers.join(';') + '\n';
+            summary += QByteArray::number(index++) + ' ' + QByteArray::number(part.body.size()) +
+                       ' ' + headers.join(';') + '\n';
         }
         lhttp::Message reply("upload", summary);
         reply.addHeader("parts", QByteArray::number(session.parts().size()));

@@ -5,8 +5,7 @@
 #include <QNetworkReply>
 #include <QTimer>
 
-QByteArray HttpResult::header(const QByteArray &name) const
-{
+QByteArray HttpResult::header(const QByteArray &name) const {
     for (const auto &h : headers) {
         if (h.first.compare(name, Qt::CaseInsensitive) == 0)
             return h.second;
@@ -16,8 +15,7 @@ QByteArray HttpResult::header(const QByteArray &name) const
 
 HttpResult httpRequest(QNetworkAccessManager &nam, const QByteArray &method, const QUrl &url,
                        const QByteArray &body, const QList<QPair<QByteArray, QByteArray>> &headers,
-                       int timeoutMs)
-{
+                       int timeoutMs) {
     QNetworkRequest request(url);
     for (const auto &h : headers)
         request.setRawHeader(h.first, h.second);

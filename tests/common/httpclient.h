@@ -8,8 +8,7 @@
 #include <QUrl>
 
 // Synchronous HTTP for tests, over QNetworkAccessManager (a real client on loopback).
-struct HttpResult
-{
+struct HttpResult {
     int status = 0;
     QByteArray body;
     QList<QPair<QByteArray, QByteArray>> headers;

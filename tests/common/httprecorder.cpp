@@ -5,8 +5,7 @@
 #include <QTcpSocket>
 #include <QTimer>
 
-QByteArray HttpRecorder::Request::header(const QByteArray &name) const
-{
+QByteArray HttpRecorder::Request::header(const QByteArray &name) const {
     for (const auto &h : headers) {
         if (h.first.compare(name, Qt::CaseInsensitive) == 0)
             return h.second;
@@ -14,8 +13,7 @@ QByteArray HttpRecorder::Request::header(const QByteArray &name) const
     return {};
 }
 
-bool HttpRecorder::Request::hasHeader(const QByteArray &name) const
-{
+bool HttpRecorder::Request::hasHeader(const QByteArray &name) const {
     for (const auto &h : headers) {
         if (h.first.compare(name, Qt::CaseInsensitive) == 0)
             return true;
@@ -24,8 +22,7 @@ bool HttpRecorder::Request::hasHeader(const QByteArray &name) const
 }
 
 HttpRecorder::HttpRecorder(QObject *parent)
-    : QTcpServer(parent)
-{
+    : QTcpServer(parent) {
     listen(QHostAddress::LocalHost, 0);
     connect(this, &QTcpServer::newConnection, this, [this] {
         while (QTcpSocket *s = nextPendingConnection()) {
@@ -35,13 +32,11 @@ HttpRecorder::HttpRecorder(QObject *parent)
     });
 }
 
-QUrl HttpRecorder::url(const QString &path) const
-{
+QUrl HttpRecorder::url(const QString &path) const {
     return QUrl(QStringLiteral("http://127.0.0.1:%1%2").arg(serverPort()).arg(path));
 }
 
-void HttpRecorder::onReadyRead(QTcpSocket *s)
-{
+void HttpRecorder::onReadyRead(QTcpSocket *s) {
     qint64 before = -1;
     while (s->bytesAvailable() > 0 && s->bytesAvailable() != before) {
         before = s->bytesAvailable();
@@ -49,8 +44,7 @@ void HttpRecorder::onReadyRead(QTcpSocket *s)
     }
 }
 
-void HttpRecorder::readOne(QTcpSocket *s)
-{
+void HttpRecorder::readOne(QTcpSocket *s) {
     const QByteArray data = s->peek(s->bytesAvailable());
     const qsizetype end = data.indexOf("\r\n\r\n");
     if (end < 0)
@@ -78,9 +72,10 @@ void HttpRecorder::readOne(QTcpSocket *s)
     Q_EMIT received();
     if (neverAnswer)
         return;
-    const QByteArray response = "HTTP/1.1 " + QByteArray::number(status) + " X\r\nContent-Type: "
-                                + contentType + "\r\nContent-Length: "
-                                + QByteArray::number(responseBody.size()) + "\r\n\r\n" + responseBody;
+    const QByteArray response = "HTTP/1.1 " + QByteArray::number(status) +
+                                " X\r\nContent-Type: " + contentType +
+                                "\r\nContent-Length: " + QByteArray::number(responseBody.size()) +
+                                "\r\n\r\n" + responseBody;
     QPointer<QTcpSocket> guard(s);
     QTimer::singleShot(delayMs, this, [guard, response] {
         if (guard)

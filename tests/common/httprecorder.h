@@ -9,12 +9,10 @@
 
 // A real HTTP/1.1 backend for upstream tests: records every request and answers with a
 // configurable status, body and delay, or never answers at all.
-class HttpRecorder : public QTcpServer
-{
+class HttpRecorder : public QTcpServer {
     Q_OBJECT
 public:
-    struct Request
-    {
+    struct Request {
         QByteArray method;
         QByteArray target; // path and query as sent
         QList<QPair<QByteArray, QByteArray>> headers;

@@ -22,6 +22,12 @@ WsClient::WsClient(QObject *parent)
     });
 }
 
+WsClient::~WsClient() {
+    // `socket` is destroyed last of the members and closes a live connection on the way,
+    // emitting disconnected(): the slot above would then write into members already gone.
+    disconnect(&socket, nullptr, this, nullptr);
+}
+
 bool WsClient::open(const QUrl &url, int timeoutMs, const QNetworkRequest &request) {
     QNetworkRequest r = request;
     r.setUrl(url);

@@ -13,6 +13,7 @@ class WsClient : public QObject {
     Q_OBJECT
 public:
     explicit WsClient(QObject *parent = nullptr);
+    ~WsClient() override;
 
     bool open(const QUrl &url, int timeoutMs = 5000,
               const QNetworkRequest &request = QNetworkRequest());

@@ -16,8 +16,7 @@
 
 using namespace lhttp;
 
-class tst_HttpApi : public QObject
-{
+class tst_HttpApi : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void init();
@@ -33,8 +32,7 @@ private Q_SLOTS:
     void keepAliveAndBadHeads();
 
 private:
-    QUrl http(const QString &path) const
-    {
+    QUrl http(const QString &path) const {
         return QUrl(QStringLiteral("http://127.0.0.1:%1%2").arg(server->serverPort()).arg(path));
     }
     void restart(ServerOptions o);
@@ -43,26 +41,22 @@ private:
     QNetworkAccessManager nam;
 };
 
-void tst_HttpApi::restart(ServerOptions o)
-{
+void tst_HttpApi::restart(ServerOptions o) {
     o.address = QHostAddress::LocalHost;
     o.port = 0;
     server = std::make_unique<Server>(o);
     QVERIFY(server->listen());
 }
 
-void tst_HttpApi::init()
-{
+void tst_HttpApi::init() {
     restart({});
 }
 
-void tst_HttpApi::cleanup()
-{
+void tst_HttpApi::cleanup() {
     server.reset();
 }
 
-std::unique_ptr<WsClient> tst_HttpApi::subscriber(const QByteArray &channels)
-{
+std::unique_ptr<WsClient> tst_HttpApi::subscriber(const QByteArray &channels) {
     auto c = std::make_unique<WsClient>();
     if (!c->open(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(server->serverPort()))))
         return nullptr;
@@ -72,12 +66,12 @@ std::unique_ptr<WsClient> tst_HttpApi::subscriber(const QByteArray &channels)
     return c;
 }
 
-void tst_HttpApi::publishByteForByte()
-{
+void tst_HttpApi::publishByteForByte() {
     auto a = subscriber("channel_test other");
     QVERIFY(a);
     // The seed README's example, plus header order that a Go map would have scrambled.
-    const QByteArray body("LHTTP/1.0 chat\r\nz:1\r\npublish:channel_test\r\na:2\r\n\r\nhello channel_test guys!");
+    const QByteArray body(
+        "LHTTP/1.0 chat\r\nz:1\r\npublish:channel_test\r\na:2\r\n\r\nhello channel_test guys!");
     const HttpResult r = httpRequest(nam, "POST", http(QStringLiteral("/publish")), body);
     QCOMPARE(r.status, 200);
     QVERIFY(r.body.isEmpty());
@@ -90,24 +84,33 @@ void tst_HttpApi::publishByteForByte()
     QVERIFY(a->staysQuiet());
 }
 
-void tst_HttpApi::publishErrors_data()
-{
+void tst_HttpApi::publishErrors_data() {
     QTest::addColumn<QByteArray>("method");
     QTest::addColumn<QByteArray>("body");
     QTest::addColumn<int>("status");
     QTest::addColumn<QByteArray>("reason");
     QTest::newRow("GET") << QByteArray("GET") << QByteArray() << 405 << QByteArray("use POST");
-    QTest::newRow("PUT") << QByteArray("PUT") << QByteArray("LHTTP/1.0 c\r\npublish:x\r\n\r\n") << 405 << QByteArray("use POST");
-    QTest::newRow("not LHTTP") << QByteArray("POST") << QByteArray("hello") << 400 << QByteArray("not an LHTTP/1.0 message");
-    QTest::newRow("bare LF") << QByteArray("POST") << QByteArray("LHTTP/1.0 c\npublish:x\n\nb") << 400 << QByteArray("not terminated");
-    QTest::newRow("no publish header") << QByteArray("POST") << QByteArray("LHTTP/1.0 c\r\nsubscribe:x\r\n\r\nb") << 400 << QByteArray("no publish header");
-    QTest::newRow("empty publish header") << QByteArray("POST") << QByteArray("LHTTP/1.0 c\r\npublish:  \r\n\r\nb") << 400 << QByteArray("no publish header");
-    QTest::newRow("bad channel") << QByteArray("POST") << QByteArray("LHTTP/1.0 c\r\npublish:a..b\r\n\r\nb") << 400 << QByteArray("empty token");
-    QTest::newRow("wildcard") << QByteArray("POST") << QByteArray("LHTTP/1.0 c\r\npublish:>\r\n\r\nb") << 400 << QByteArray("wildcard");
+    QTest::newRow("PUT") << QByteArray("PUT") << QByteArray("LHTTP/1.0 c\r\npublish:x\r\n\r\n")
+                         << 405 << QByteArray("use POST");
+    QTest::newRow("not LHTTP") << QByteArray("POST") << QByteArray("hello") << 400
+                               << QByteArray("not an LHTTP/1.0 message");
+    QTest::newRow("bare LF") << QByteArray("POST") << QByteArray("LHTTP/1.0 c\npublish:x\n\nb")
+                             << 400 << QByteArray("not terminated");
+    QTest::newRow("no publish header")
+        << QByteArray("POST") << QByteArray("LHTTP/1.0 c\r\nsubscribe:x\r\n\r\nb") << 400
+        << QByteArray("no publish header");
+    QTest::newRow("empty publish header")
+        << QByteArray("POST") << QByteArray("LHTTP/1.0 c\r\npublish:  \r\n\r\nb") << 400
+        << QByteArray("no publish header");
+    QTest::newRow("bad channel") << QByteArray("POST")
+                                 << QByteArray("LHTTP/1.0 c\r\npublish:a..b\r\n\r\nb") << 400
+                                 << QByteArray("empty token");
+    QTest::newRow("wildcard") << QByteArray("POST")
+                              << QByteArray("LHTTP/1.0 c\r\npublish:>\r\n\r\nb") << 400
+                              << QByteArray("wildcard");
 }
 
-void tst_HttpApi::publishErrors()
-{
+void tst_HttpApi::publishErrors() {
     QFETCH(QByteArray, method);
     QFETCH(QByteArray, body);
     QFETCH(int, status);
@@ -122,8 +125,7 @@ void tst_HttpApi::publishErrors()
     QVERIFY(a->staysQuiet(50));
 }
 
-void tst_HttpApi::publishApiKey()
-{
+void tst_HttpApi::publishApiKey() {
     ServerOptions o;
     o.apiKey = "s3cret";
     restart(o);
@@ -145,15 +147,14 @@ void tst_HttpApi::publishApiKey()
     QVERIFY(a->waitForMessages(1));
 }
 
-void tst_HttpApi::publishTooLargeIsRefusedBeforeReading()
-{
+void tst_HttpApi::publishTooLargeIsRefusedBeforeReading() {
     // A client that sends the whole 70 KiB body still reads the 413 (lingering close).
     const QByteArray big = "LHTTP/1.0 c\r\npublish:x\r\n\r\n" + QByteArray(70 * 1024, 'x');
     QTcpSocket full;
     full.connectToHost(QHostAddress::LocalHost, server->serverPort());
     QVERIFY(full.waitForConnected());
-    full.write("POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: "
-               + QByteArray::number(big.size()) + "\r\n\r\n" + big);
+    full.write("POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+               QByteArray::number(big.size()) + "\r\n\r\n" + big);
     QTRY_VERIFY(full.bytesAvailable() > 0);
     const QByteArray answer = full.readAll();
     QVERIFY2(answer.startsWith("HTTP/1.1 413"), answer.constData());
@@ -167,8 +168,7 @@ void tst_HttpApi::publishTooLargeIsRefusedBeforeReading()
     QVERIFY(raw.readAll().startsWith("HTTP/1.1 413"));
 }
 
-void tst_HttpApi::health()
-{
+void tst_HttpApi::health() {
     const HttpResult r = httpRequest(nam, "GET", http(QStringLiteral("/healthz")));
     QCOMPARE(r.status, 200);
     QCOMPARE(r.header("Content-Type"), QByteArray("application/json"));
@@ -181,13 +181,12 @@ void tst_HttpApi::health()
 
 // Parses the Prometheus text format strictly enough to catch a malformed line; returns
 // sample name+labels → value.
-static QHash<QString, double> parsePrometheus(const QByteArray &text, QString *error)
-{
+static QHash<QString, double> parsePrometheus(const QByteArray &text, QString *error) {
     QHash<QString, double> out;
     static const QRegularExpression sample(QStringLiteral(
         R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*")*)?\})? (-?[0-9.eE+-]+|NaN|\+Inf|-Inf)$)"));
-    static const QRegularExpression meta(
-        QStringLiteral(R"(^# (HELP [a-zA-Z_:][a-zA-Z0-9_:]* .+|TYPE [a-zA-Z_:][a-zA-Z0-9_:]* (counter|gauge|histogram|summary|untyped))$)"));
+    static const QRegularExpression meta(QStringLiteral(
+        R"(^# (HELP [a-zA-Z_:][a-zA-Z0-9_:]* .+|TYPE [a-zA-Z_:][a-zA-Z0-9_:]* (counter|gauge|histogram|summary|untyped))$)"));
     QSet<QString> typed;
     for (const QByteArray &l : text.split('\n')) {
         const QString line = QString::fromUtf8(l);
@@ -221,8 +220,7 @@ static QHash<QString, double> parsePrometheus(const QByteArray &text, QString *e
     return out;
 }
 
-void tst_HttpApi::metricsFormatAndCounts()
-{
+void tst_HttpApi::metricsFormatAndCounts() {
     auto read = [&] {
         const HttpResult r = httpRequest(nam, "GET", http(QStringLiteral("/metrics")));
         [&] { QCOMPARE(r.status, 200); }();
@@ -269,8 +267,7 @@ void tst_HttpApi::metricsFormatAndCounts()
     QVERIFY(after.contains(QStringLiteral("lhttp_upstream_duration_seconds_bucket{le=\"+Inf\"}")));
 }
 
-void tst_HttpApi::staticFiles()
-{
+void tst_HttpApi::staticFiles() {
     QTemporaryDir dir;
     QFile index(dir.filePath(QStringLiteral("index.html")));
     QVERIFY(index.open(QIODevice::WriteOnly));
@@ -306,8 +303,7 @@ void tst_HttpApi::staticFiles()
     QCOMPARE(httpRequest(nam, "GET", http(QStringLiteral("/"))).status, 404);
 }
 
-void tst_HttpApi::keepAliveAndBadHeads()
-{
+void tst_HttpApi::keepAliveAndBadHeads() {
     QTcpSocket raw;
     raw.connectToHost(QHostAddress::LocalHost, server->serverPort());
     QVERIFY(raw.waitForConnected());

@@ -22,6 +22,7 @@ private Q_SLOTS:
     void limits();
     void splitTokens_data();
     void splitTokens();
+    void resetReusesOneMessage();
 };
 
 // headers are written "name=value;name=value" in the tables for brevity
@@ -73,6 +74,12 @@ void tst_Message::parseValid_data() {
                                 << QByteArray("c") << QByteArray("z=1;a=2;m=3") << QByteArray();
     QTest::newRow("case kept") << QByteArray("LHTTP/1.0 Chat\r\nPublish:x\r\n\r\n")
                                << QByteArray("Chat") << QByteArray("Publish=x") << QByteArray();
+    QTest::newRow("more headers than kept inline")
+        << QByteArray("LHTTP/1.0 c\r\na:1\r\nb:2\r\nc:3\r\nd:4\r\ne:5\r\nf:6\r\n\r\nx")
+        << QByteArray("c") << QByteArray("a=1;b=2;c=3;d=4;e=5;f=6") << QByteArray("x");
+    QTest::newRow("CRs without LF in body")
+        << QByteArray("LHTTP/1.0 c\r\nk:v\r\n\r\n\r\r\rx\r") << QByteArray("c") << QByteArray("k=v")
+        << QByteArray("\r\r\rx\r");
     QTest::newRow("utf-8 value") << QByteArray("LHTTP/1.0 c\r\nnick:\xe5\xbc\xa0\r\n\r\n")
                                  << QByteArray("c") << QByteArray("nick=\xe5\xbc\xa0")
                                  << QByteArray();
@@ -126,6 +133,12 @@ void tst_Message::parseInvalid_data() {
         << QByteArray("LHTTP/1.0 c\r\n:v\r\n\r\n") << 400 << QByteArray("empty header name");
     QTest::newRow("space in header name")
         << QByteArray("LHTTP/1.0 c\r\nk k:v\r\n\r\n") << 400 << QByteArray("header name");
+    QTest::newRow("lone CR in command") << QByteArray("LHTTP/1.0 a\rb\r\n\r\n") << 400
+                                        << QByteArray("invalid character in command");
+    QTest::newRow("CR as the last byte")
+        << QByteArray("LHTTP/1.0 c\r\nk:v\r") << 400 << QByteArray("not terminated by CRLF");
+    QTest::newRow("CR CR LF") << QByteArray("LHTTP/1.0 c\r\nk:v\r\r\n\r\n") << 400
+                              << QByteArray("control character");
     QTest::newRow("lone CR in value")
         << QByteArray("LHTTP/1.0 c\r\nk:a\rb\r\n\r\n") << 400 << QByteArray("control character");
 }
@@ -251,6 +264,45 @@ void tst_Message::splitTokens() {
     for (QByteArrayView t : lhttp::splitTokens(value))
         got.append(t.toByteArray());
     QCOMPARE(got, tokens);
+}
+
+void tst_Message::resetReusesOneMessage() {
+    // A session parses every message into one Message (Message::reset): nothing of the
+    // previous message may survive, a failure leaves it invalid, and it recovers.
+    Message m;
+    const QByteArray big("LHTTP/1.0 big\r\na:1\r\nb:2\r\nc:3\r\nd:4\r\ne:5\r\n\r\nbody");
+    QVERIFY(!m.reset(big, Limits{}));
+    QCOMPARE(m.headers().size(), 5);
+    QCOMPARE(m.header("e").toByteArray(), QByteArray("5"));
+    m.setHeader("a", "edited");
+    QVERIFY(m.isModified());
+
+    const QByteArray small("LHTTP/1.0 small\r\npublish:x\r\n\r\nhi");
+    QVERIFY(!m.reset(small, Limits{}));
+    QVERIFY(!m.isModified());
+    QCOMPARE(m.command().toByteArray(), QByteArray("small"));
+    QCOMPARE(flatten(m), QByteArray("publish=x"));
+    QVERIFY(m.header("e").isNull());
+    QCOMPARE(m.body().toByteArray(), QByteArray("hi"));
+    QCOMPARE(m.toBytes().constData(), small.constData());
+
+    const Error e = m.reset("LHTTP/1.0 c\r\nnocolon\r\n\r\n", Limits{});
+    QCOMPARE(e.code, 400);
+    QVERIFY(!m.isValid());
+    QVERIFY(m.headers().isEmpty());
+    QVERIFY(m.body().isNull());
+
+    QVERIFY(!m.reset(big, Limits{}));
+    QCOMPARE(m.command().toByteArray(), QByteArray("big"));
+    QCOMPARE(m.header("a").toByteArray(), QByteArray("1"));
+    // Parsing bytes that share its own buffer is safe.
+    const QByteArray own = m.toBytes();
+    QVERIFY(!m.reset(own, Limits{}));
+    QCOMPARE(m.headers().size(), 5);
+
+    m.clear();
+    QVERIFY(!m.isValid());
+    QVERIFY(m.headers().isEmpty());
 }
 
 QTEST_APPLESS_MAIN(tst_Message)

@@ -78,6 +78,7 @@ private Q_SLOTS:
     void copyPerListedChannel();
     void subscribeIsIdempotent();
     void unsubscribe();
+    void publishWhileChannelsComeAndGo();
     void badInputGetsErrorAndConnectionSurvives_data();
     void badInputGetsErrorAndConnectionSurvives();
     void spacingInChannelLists();
@@ -205,6 +206,40 @@ void tst_Server::unsubscribe() {
     QVERIFY(a->received.first().endsWith("still"));
     QVERIFY(a->staysQuiet());
     QCOMPARE(server->hub().channelCount(), 1);
+}
+
+void tst_Server::publishWhileChannelsComeAndGo() {
+    // The hub remembers the channel published to last (ChannelHub::channelName), to skip a
+    // lookup and a copy of the name: it must follow channels being dropped and made again.
+    auto pub = client();
+    auto sub = client();
+    QVERIFY(pub && sub);
+    pub->send("LHTTP/1.0 c\r\npublish:room\r\n\r\nnobody yet");
+    QVERIFY(pub->sync());
+    sub->send("LHTTP/1.0 c\r\nsubscribe:room\r\n\r\n");
+    QVERIFY(sub->sync());
+    pub->send("LHTTP/1.0 c\r\npublish:room\r\n\r\n1");
+    pub->send("LHTTP/1.0 c\r\npublish:room\r\n\r\n2");
+    QVERIFY(sub->waitForMessages(2));
+    sub->send("LHTTP/1.0 c\r\nunsubscribe:room\r\n\r\n");
+    QVERIFY(sub->sync());
+    QCOMPARE(server->hub().channelCount(), 0);
+    pub->send("LHTTP/1.0 c\r\npublish:room\r\n\r\nlost");
+    QVERIFY(pub->sync());
+    sub->send("LHTTP/1.0 c\r\nsubscribe:room other\r\n\r\n");
+    QVERIFY(sub->sync());
+    pub->send("LHTTP/1.0 c\r\npublish:room\r\n\r\n3");
+    pub->send("LHTTP/1.0 c\r\npublish:other\r\n\r\n4");
+    pub->send("LHTTP/1.0 c\r\npublish:room other\r\n\r\n5");
+    pub->send("LHTTP/1.0 c\r\npublish:roo\r\n\r\nprefix");
+    pub->send("LHTTP/1.0 c\r\npublish:room\r\n\r\n6");
+    QVERIFY(sub->waitForMessages(7));
+    QVERIFY(sub->staysQuiet());
+    QByteArrayList bodies;
+    for (const QByteArray &m : std::as_const(sub->received))
+        bodies.append(m.mid(m.indexOf("\r\n\r\n") + 4));
+    QCOMPARE(bodies, (QByteArrayList{"1", "2", "3", "4", "5", "5", "6"}));
+    QVERIFY(pub->received.isEmpty());
 }
 
 void tst_Server::badInputGetsErrorAndConnectionSurvives_data() {

@@ -12,8 +12,7 @@
 
 using namespace lhttp;
 
-class tst_Upstream : public QObject
-{
+class tst_Upstream : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void init();
@@ -35,16 +34,14 @@ private:
     std::unique_ptr<HttpRecorder> backend;
 };
 
-void tst_Upstream::restart(ServerOptions o)
-{
+void tst_Upstream::restart(ServerOptions o) {
     o.address = QHostAddress::LocalHost;
     o.port = 0;
     server = std::make_unique<Server>(o);
     QVERIFY(server->listen());
 }
 
-void tst_Upstream::init()
-{
+void tst_Upstream::init() {
     backend = std::make_unique<HttpRecorder>();
     QVERIFY(backend->isListening());
     ServerOptions o;
@@ -53,28 +50,26 @@ void tst_Upstream::init()
     restart(o);
 }
 
-void tst_Upstream::cleanup()
-{
+void tst_Upstream::cleanup() {
     server.reset();
     backend.reset();
 }
 
-std::unique_ptr<WsClient> tst_Upstream::client()
-{
+std::unique_ptr<WsClient> tst_Upstream::client() {
     auto c = std::make_unique<WsClient>();
     if (!c->open(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(server->serverPort()))))
         return nullptr;
     return c;
 }
 
-void tst_Upstream::forwardsAsDocumented()
-{
+void tst_Upstream::forwardsAsDocumented() {
     auto a = client();
     QVERIFY(a);
-    const QString target = backend->url(QStringLiteral("/record")).toString()
-                           + QStringLiteral("?user=user_a&age=26");
-    a->send("LHTTP/1.0 chat\r\nupstream:POST " + target.toUtf8()
-            + "\r\ncontent-type:json\r\nx-trace:abc:def\r\nsubscribe:r\r\nconnection:close\r\n\r\n{\"m\":\"hi\"}\r\n\r\nend");
+    const QString target =
+        backend->url(QStringLiteral("/record")).toString() + QStringLiteral("?user=user_a&age=26");
+    a->send("LHTTP/1.0 chat\r\nupstream:POST " + target.toUtf8() +
+            "\r\ncontent-type:json\r\nx-trace:abc:def\r\nsubscribe:r\r\nconnection:close\r\n\r\n{"
+            "\"m\":\"hi\"}\r\n\r\nend");
     QTRY_COMPARE(backend->requests.size(), 1);
     const HttpRecorder::Request &r = backend->requests.first();
     QCOMPARE(r.method, QByteArray("POST"));
@@ -92,32 +87,31 @@ void tst_Upstream::forwardsAsDocumented()
     QVERIFY(a->staysQuiet(100));
 }
 
-void tst_Upstream::getSendsNoBody()
-{
+void tst_Upstream::getSendsNoBody() {
     auto a = client();
     QVERIFY(a);
-    a->send("LHTTP/1.0 chat\r\nupstream:GET " + backend->url(QStringLiteral("/q?x=1")).toEncoded()
-            + "\r\n\r\nbody is ignored");
+    a->send("LHTTP/1.0 chat\r\nupstream:GET " + backend->url(QStringLiteral("/q?x=1")).toEncoded() +
+            "\r\n\r\nbody is ignored");
     QTRY_COMPARE(backend->requests.size(), 1);
     QCOMPARE(backend->requests.first().method, QByteArray("GET"));
     QVERIFY(backend->requests.first().body.isEmpty());
     // other methods pass through as given
-    a->send("LHTTP/1.0 chat\r\nupstream:put " + backend->url(QStringLiteral("/p")).toEncoded()
-            + "\r\n\r\nput-body");
+    a->send("LHTTP/1.0 chat\r\nupstream:put " + backend->url(QStringLiteral("/p")).toEncoded() +
+            "\r\n\r\nput-body");
     QTRY_COMPARE(backend->requests.size(), 2);
     QCOMPARE(backend->requests.at(1).method, QByteArray("PUT"));
     QCOMPARE(backend->requests.at(1).body, QByteArray("put-body"));
 }
 
-void tst_Upstream::readmeChatRecordExample()
-{
+void tst_Upstream::readmeChatRecordExample() {
     auto jack = client();
     auto mike = client();
     QVERIFY(jack && mike);
     mike->send("LHTTP/1.0 chat\r\nsubscribe:channel_mike\r\n\r\n");
     QVERIFY(mike->sync());
-    const QByteArray message = "LHTTP/1.0 chat\r\nupstream:POST " + backend->url(QStringLiteral("/record")).toEncoded()
-                               + "\r\npublish:channel_mike\r\n\r\nhello mike,I am jack";
+    const QByteArray message = "LHTTP/1.0 chat\r\nupstream:POST " +
+                               backend->url(QStringLiteral("/record")).toEncoded() +
+                               "\r\npublish:channel_mike\r\n\r\nhello mike,I am jack";
     jack->send(message);
     QVERIFY(mike->waitForMessages(1));
     QCOMPARE(mike->received.first(), message);
@@ -126,8 +120,7 @@ void tst_Upstream::readmeChatRecordExample()
     QCOMPARE(backend->requests.first().target, QByteArray("/record"));
 }
 
-void tst_Upstream::refusals_data()
-{
+void tst_Upstream::refusals_data() {
     QTest::addColumn<bool>("noAllowList");
     QTest::addColumn<QByteArray>("value");
     QTest::addColumn<int>("code");
@@ -139,8 +132,7 @@ void tst_Upstream::refusals_data()
     QTest::newRow("bad method") << false << QByteArray("P0ST http://127.0.0.1/") << 400;
 }
 
-void tst_Upstream::refusals()
-{
+void tst_Upstream::refusals() {
     QFETCH(bool, noAllowList);
     QFETCH(QByteArray, value);
     QFETCH(int, code);
@@ -156,8 +148,7 @@ void tst_Upstream::refusals()
     QVERIFY(backend->requests.isEmpty());
 }
 
-void tst_Upstream::failuresReachSenderOthersUnaffected()
-{
+void tst_Upstream::failuresReachSenderOthersUnaffected() {
     auto a = client();
     auto other = client();
     QVERIFY(a && other);
@@ -166,13 +157,15 @@ void tst_Upstream::failuresReachSenderOthersUnaffected()
 
     // A backend that never answers: 504 after the timeout, meanwhile everything flows.
     backend->neverAnswer = true;
-    a->send("LHTTP/1.0 chat\r\nupstream:POST " + backend->url(QStringLiteral("/slow")).toEncoded() + "\r\n\r\nb");
+    a->send("LHTTP/1.0 chat\r\nupstream:POST " + backend->url(QStringLiteral("/slow")).toEncoded() +
+            "\r\n\r\nb");
     QTRY_COMPARE(backend->requests.size(), 1);
     for (int i = 0; i < 20; ++i)
         a->send("LHTTP/1.0 chat\r\npublish:live\r\n\r\n" + QByteArray::number(i));
     QVERIFY(other->waitForMessages(20, 500)); // well before the 1 s timeout
     QVERIFY(a->waitForMessages(1, 3000));
-    QVERIFY2(a->received.first().startsWith("LHTTP/1.0 error\r\ncode:504"), a->received.first().constData());
+    QVERIFY2(a->received.first().startsWith("LHTTP/1.0 error\r\ncode:504"),
+             a->received.first().constData());
 
     // Nothing listening on an allowed port: 502.
     QTcpServer closed;
@@ -184,15 +177,18 @@ void tst_Upstream::failuresReachSenderOthersUnaffected()
     restart(o);
     auto b = client();
     QVERIFY(b);
-    b->send("LHTTP/1.0 chat\r\nupstream:POST http://127.0.0.1:" + QByteArray::number(deadPort) + "/x\r\n\r\nb");
+    b->send("LHTTP/1.0 chat\r\nupstream:POST http://127.0.0.1:" + QByteArray::number(deadPort) +
+            "/x\r\n\r\nb");
     QVERIFY(b->waitForMessages(1, 3000));
-    QVERIFY2(b->received.first().startsWith("LHTTP/1.0 error\r\ncode:502"), b->received.first().constData());
+    QVERIFY2(b->received.first().startsWith("LHTTP/1.0 error\r\ncode:502"),
+             b->received.first().constData());
 
     // A backend answering 500: 502 naming the status.
     backend->neverAnswer = false;
     backend->status = 500;
     b->received.clear();
-    b->send("LHTTP/1.0 chat\r\nupstream:POST " + backend->url(QStringLiteral("/err")).toEncoded() + "\r\n\r\nb");
+    b->send("LHTTP/1.0 chat\r\nupstream:POST " + backend->url(QStringLiteral("/err")).toEncoded() +
+            "\r\n\r\nb");
     QVERIFY(b->waitForMessages(1, 3000));
     QVERIFY(b->received.first().startsWith("LHTTP/1.0 error\r\ncode:502"));
     QVERIFY(b->received.first().contains("answered 500"));
@@ -200,8 +196,7 @@ void tst_Upstream::failuresReachSenderOthersUnaffected()
     QCOMPARE(server->upstream()->stats().failed, 2u);
 }
 
-void tst_Upstream::upstreamReplyOptIn()
-{
+void tst_Upstream::upstreamReplyOptIn() {
     auto a = client();
     QVERIFY(a);
     backend->responseBody = "{\"saved\":true}";
@@ -209,8 +204,8 @@ void tst_Upstream::upstreamReplyOptIn()
     const QByteArray target = "POST " + backend->url(QStringLiteral("/record")).toEncoded();
     a->send("LHTTP/1.0 chat\r\nupstream:" + target + "\r\nupstream-reply:true\r\n\r\nb");
     QVERIFY(a->waitForMessages(1));
-    QCOMPARE(a->received.first(), "LHTTP/1.0 upstream-reply\r\nstatus:200\r\nupstream:" + target
-                                      + "\r\ncontent-type:application/json\r\n\r\n{\"saved\":true}");
+    QCOMPARE(a->received.first(), "LHTTP/1.0 upstream-reply\r\nstatus:200\r\nupstream:" + target +
+                                      "\r\ncontent-type:application/json\r\n\r\n{\"saved\":true}");
     // A non-2xx answer comes back the same way, with its status.
     backend->status = 404;
     backend->responseBody = "nope";
@@ -220,15 +215,15 @@ void tst_Upstream::upstreamReplyOptIn()
     QVERIFY(a->received.at(1).endsWith("\r\n\r\nnope"));
 }
 
-void tst_Upstream::concurrentRequestsDoNotSerialise()
-{
+void tst_Upstream::concurrentRequestsDoNotSerialise() {
     std::vector<std::unique_ptr<WsClient>> clients;
     for (int i = 0; i < 100; ++i) {
         clients.push_back(client());
         QVERIFY(clients.back());
     }
-    const QByteArray msg = "LHTTP/1.0 chat\r\nupstream:POST " + backend->url(QStringLiteral("/d")).toEncoded()
-                           + "\r\nupstream-reply:true\r\n\r\nb";
+    const QByteArray msg = "LHTTP/1.0 chat\r\nupstream:POST " +
+                           backend->url(QStringLiteral("/d")).toEncoded() +
+                           "\r\nupstream-reply:true\r\n\r\nb";
     // One round with an instant backend measures this machine's overhead (it is shared and
     // noisy); the round with a 300 ms backend must cost about one delay more, not 100.
     auto round = [&](int delayMs) {
@@ -260,14 +255,14 @@ void tst_Upstream::concurrentRequestsDoNotSerialise()
     QVERIFY2(elapsed - overhead < 3 * 300, qPrintable(QString::number(elapsed - overhead)));
 }
 
-void tst_Upstream::senderGoneBeforeAnswer()
-{
+void tst_Upstream::senderGoneBeforeAnswer() {
     backend->delayMs = 200;
     {
         auto a = client();
         QVERIFY(a);
-        a->send("LHTTP/1.0 chat\r\nupstream:POST " + backend->url(QStringLiteral("/x")).toEncoded()
-                + "\r\nupstream-reply:true\r\n\r\nb");
+        a->send("LHTTP/1.0 chat\r\nupstream:POST " +
+                backend->url(QStringLiteral("/x")).toEncoded() +
+                "\r\nupstream-reply:true\r\n\r\nb");
         QTRY_COMPARE(backend->requests.size(), 1);
     }
     QTRY_COMPARE(server->sessionCount(), 0);

@@ -1,0 +1,432 @@
+// Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
+#include "loadrun.h"
+
+#include "loadworker.h"
+#include "measure.h"
+
+#include <QCoreApplication>
+#include <QProcess>
+#include <QThread>
+#include <QUrlQuery>
+
+#include <cstdio>
+#include <functional>
+
+namespace bench {
+
+namespace {
+
+constexpr int PollMs = 2;
+constexpr int ProbeIntervalMs = 100;
+constexpr int QuietMs = 300;
+
+// The worker threads of one run. Workers are created here and deleted in their own thread
+// as it finishes.
+class WorkerPool {
+public:
+    WorkerPool(int threads, const LoadConfig &config) {
+        for (int i = 0; i < threads; ++i) {
+            auto *thread = new QThread;
+            thread->setObjectName(QStringLiteral("load-%1").arg(i));
+            auto *worker = new LoadWorker(config);
+            worker->moveToThread(thread);
+            QObject::connect(thread, &QThread::finished, worker, &QObject::deleteLater);
+            thread->start();
+            m_threads.append(thread);
+            m_workers.append(worker);
+        }
+    }
+    ~WorkerPool() {
+        for (int i = 0; i < size(); ++i)
+            call(i, [](LoadWorker &w) { w.closeAll(); });
+        for (QThread *t : std::as_const(m_threads)) {
+            t->quit();
+            t->wait();
+            delete t;
+        }
+    }
+    WorkerPool(const WorkerPool &) = delete;
+    WorkerPool &operator=(const WorkerPool &) = delete;
+
+    int size() const { return int(m_workers.size()); }
+    LoadWorker &worker(int i) { return *m_workers[i]; }
+
+    void post(int i, std::function<void(LoadWorker &)> f) {
+        LoadWorker *w = m_workers[i];
+        QMetaObject::invokeMethod(
+            w, [w, f] { f(*w); }, Qt::QueuedConnection);
+    }
+    void call(int i, std::function<void(LoadWorker &)> f) {
+        LoadWorker *w = m_workers[i];
+        QMetaObject::invokeMethod(
+            w, [w, f] { f(*w); }, Qt::BlockingQueuedConnection);
+    }
+    template <typename T> T sum(std::atomic<T> WorkerCounters::*counter) {
+        T total = 0;
+        for (LoadWorker *w : std::as_const(m_workers))
+            total += (w->counters().*counter).load(std::memory_order_relaxed);
+        return total;
+    }
+    qint64 max(std::atomic<qint64> WorkerCounters::*counter) {
+        qint64 m = 0;
+        for (LoadWorker *w : std::as_const(m_workers))
+            m = qMax(m, (w->counters().*counter).load(std::memory_order_relaxed));
+        return m;
+    }
+    QStringList errors() {
+        QStringList all;
+        for (LoadWorker *w : std::as_const(m_workers))
+            all += w->takeErrors();
+        return all;
+    }
+
+private:
+    QList<QThread *> m_threads;
+    QList<LoadWorker *> m_workers;
+};
+
+// Polls `done` until it holds or `timeoutMs` passes; the calling thread keeps processing its
+// events (QProcess, timers) meanwhile.
+bool waitUntil(const std::function<bool()> &done, qint64 timeoutMs) {
+    const qint64 deadline = nowNs() + timeoutMs * 1'000'000;
+    while (!done()) {
+        if (nowNs() > deadline)
+            return false;
+        QCoreApplication::processEvents(QEventLoop::AllEvents, PollMs);
+        QThread::msleep(PollMs);
+    }
+    return true;
+}
+
+// Source addresses for loopback targets: 127.0.0.2, .3, … a new one every `perSource`
+// connections, so tens of thousands of connections never run out of ephemeral ports.
+class SourcePlan {
+public:
+    SourcePlan(const QUrl &target, int perSource)
+        : m_perSource(qMax(1, perSource)) {
+        const QString host = target.host();
+        m_loopback = host == u"localhost" || QHostAddress(host).isLoopback();
+        m_loopback = m_loopback && QHostAddress(host).protocol() != QAbstractSocket::IPv6Protocol;
+    }
+    QHostAddress next() {
+        if (!m_loopback)
+            return {};
+        const int n = m_count++ / m_perSource;
+        return QHostAddress(QStringLiteral("127.0.0.%1").arg(2 + n % 253));
+    }
+
+private:
+    int m_perSource;
+    int m_count = 0;
+    bool m_loopback = false;
+};
+
+QList<QList<LoadWorker::Endpoint>> spread(int count, int threads, SourcePlan &sources) {
+    QList<QList<LoadWorker::Endpoint>> out(threads);
+    for (int i = 0; i < count; ++i)
+        out[i % threads].append(LoadWorker::Endpoint{i, sources.next()});
+    return out;
+}
+
+// Opens `count` connections and waits for them; false (with `error`) when some fail.
+bool openAll(WorkerPool &pool, int count, int already, QString *error,
+             void (LoadWorker::*open)(const QList<LoadWorker::Endpoint> &), SourcePlan &sources) {
+    const auto shares = spread(count, pool.size(), sources);
+    for (int i = 0; i < pool.size(); ++i) {
+        const auto share = shares[i];
+        pool.post(i, [share, open](LoadWorker &w) { (w.*open)(share); });
+    }
+    const int target = already + count;
+    const bool settled = waitUntil(
+        [&] {
+            return pool.sum(&WorkerCounters::opened) + pool.sum(&WorkerCounters::failed) >= target;
+        },
+        30'000 + qint64(count) * 20);
+    const int failed = pool.sum(&WorkerCounters::failed);
+    if (settled && failed == 0)
+        return true;
+    *error = QStringLiteral("%1 of %2 connections failed or timed out; first errors: %3")
+                 .arg(settled ? failed : target - pool.sum(&WorkerCounters::opened))
+                 .arg(target)
+                 .arg(pool.errors().join(QStringLiteral("; ")));
+    return false;
+}
+
+// Runs a --on-ready / --on-done hook through the shell; false if it failed.
+bool runHook(const QString &command, QString *error) {
+    if (command.isEmpty())
+        return true;
+    const int code = QProcess::execute(QStringLiteral("/bin/sh"), {QStringLiteral("-c"), command});
+    if (code == 0)
+        return true;
+    *error = QStringLiteral("hook '%1' exited with %2").arg(command).arg(code);
+    return false;
+}
+
+// CPU seconds of all the server processes together; -1 when there are none or one cannot be
+// read.
+double serversCpuSeconds(const QList<qint64> &pids) {
+    if (pids.isEmpty())
+        return -1;
+    double total = 0;
+    for (qint64 pid : pids) {
+        const double s = processCpuSeconds(pid);
+        if (s < 0)
+            return -1;
+        total += s;
+    }
+    return total;
+}
+
+QString ms(double v) {
+    return QString::number(v, 'f', v < 10 ? 2 : 1) + QStringLiteral(" ms");
+}
+
+} // namespace
+
+LoadResult runLoad(const LoadOptions &options) {
+    LoadResult r;
+    r.options = options;
+    const LoadOptions &o = options;
+    if (o.subscribers < 1 || o.publishers < 1 || o.messages < 1) {
+        r.error = QStringLiteral("need at least one subscriber, one publisher and one message");
+        return r;
+    }
+    if (o.payload < LoadWorker::MinPayload)
+        r.problems.append(QStringLiteral("payload raised to %1 bytes (the stamp's size)")
+                              .arg(LoadWorker::MinPayload));
+    LoadConfig config;
+    config.subscribeUrl = o.subscribeUrl;
+    config.publishUrl = o.publishUrl;
+    if (!config.publishesOverHttp()) {
+        QUrlQuery query(config.publishUrl);
+        query.addQueryItem(QStringLiteral("bench"), QStringLiteral("pub"));
+        config.publishUrl.setQuery(query);
+    }
+    config.channel = o.channel;
+    config.payload = o.payload;
+    config.messages = o.messages;
+    config.publishers = o.publishers;
+    config.ratePerPublisher = o.rate > 0 ? o.rate / o.publishers : 0;
+    config.httpWindow = qMax(1, o.httpWindow);
+    const int threads = qBound(1, o.threads, 64);
+    config.connectWindow = qMax(1, o.connectWindow / threads);
+
+    const qint64 setupStart = nowNs();
+    WorkerPool pool(threads, config);
+    SourcePlan sources(o.subscribeUrl, o.connectionsPerSource);
+    if (!openAll(pool, o.subscribers, 0, &r.error, &LoadWorker::openSubscribers, sources))
+        return r;
+    SourcePlan publisherSources(o.publishUrl, o.connectionsPerSource);
+    for (int i = 0; i < o.subscribers; ++i) // publishers take the next source addresses
+        publisherSources.next();
+    if (!openAll(pool, o.publishers, o.subscribers, &r.error, &LoadWorker::openPublishers,
+                 publisherSources))
+        return r;
+
+    // Every subscriber is known to be subscribed once a probe published after its
+    // subscribe has reached it. Then wait for setup traffic (the reference echoes the
+    // subscribe messages) to die down.
+    int probe = 0;
+    qint64 lastProbe = 0;
+    const bool ready = waitUntil(
+        [&] {
+            if (pool.sum(&WorkerCounters::ready) >= o.subscribers)
+                return true;
+            if (nowNs() - lastProbe > qint64(ProbeIntervalMs) * 1'000'000) {
+                lastProbe = nowNs();
+                pool.post(0, [n = ++probe](LoadWorker &w) { w.sendProbe(n); });
+            }
+            return false;
+        },
+        60'000 + qint64(o.subscribers) * 20);
+    if (!ready) {
+        r.error = QStringLiteral("only %1 of %2 subscribers received a probe message; errors: %3")
+                      .arg(pool.sum(&WorkerCounters::ready))
+                      .arg(o.subscribers)
+                      .arg(pool.errors().join(QStringLiteral("; ")));
+        return r;
+    }
+    quint64 seen = pool.sum(&WorkerCounters::nonData);
+    qint64 quietSince = nowNs();
+    waitUntil(
+        [&] {
+            const quint64 now = pool.sum(&WorkerCounters::nonData);
+            if (now != seen) {
+                seen = now;
+                quietSince = nowNs();
+            }
+            return nowNs() - quietSince > qint64(QuietMs) * 1'000'000;
+        },
+        60'000);
+    r.setupSeconds = double(nowNs() - setupStart) / 1e9;
+    if (pool.sum(&WorkerCounters::errors) > 0) {
+        r.error =
+            QStringLiteral("errors during setup: ") + pool.errors().join(QStringLiteral("; "));
+        return r;
+    }
+
+    if (!runHook(o.onReady, &r.error))
+        return r;
+
+    // The measured phase.
+    r.expected = quint64(o.subscribers) * quint64(o.publishers) * quint64(o.messages);
+    const double cpuStart = selfCpuSeconds();
+    const double serverStart = serversCpuSeconds(o.serverPids);
+    const qint64 t0 = nowNs();
+    for (int i = 0; i < pool.size(); ++i)
+        pool.post(i, [t0](LoadWorker &w) { w.start(t0); });
+    quint64 progress = 0;
+    qint64 progressAt = t0;
+    waitUntil(
+        [&] {
+            const quint64 delivered = pool.sum(&WorkerCounters::delivered);
+            const quint64 now = delivered + pool.sum(&WorkerCounters::published);
+            if (now != progress) {
+                progress = now;
+                progressAt = nowNs();
+            }
+            if (delivered >= r.expected &&
+                pool.sum(&WorkerCounters::publishersDone) >= o.publishers)
+                return true;
+            return nowNs() - progressAt > qint64(o.stallSeconds) * 1'000'000'000;
+        },
+        qint64(o.timeoutSeconds) * 1000);
+    const qint64 tEnd = nowNs();
+    const double cpuEnd = selfCpuSeconds();
+    const double serverEnd = serversCpuSeconds(o.serverPids);
+    QString hookError;
+    if (!runHook(o.onDone, &hookError))
+        r.problems.append(hookError);
+
+    std::vector<qint64> latencies;
+    for (int i = 0; i < pool.size(); ++i) {
+        pool.call(i, [&latencies](LoadWorker &w) {
+            std::vector<qint64> mine = w.takeLatencies();
+            latencies.insert(latencies.end(), mine.begin(), mine.end());
+        });
+    }
+    r.delivered = pool.sum(&WorkerCounters::delivered);
+    r.outOfOrder = pool.sum(&WorkerCounters::outOfOrder);
+    r.errors = pool.sum(&WorkerCounters::errors);
+    r.closed = pool.sum(&WorkerCounters::closed);
+    r.problems += pool.errors();
+    const qint64 last = pool.max(&WorkerCounters::lastDeliveryNs);
+    r.seconds = last > t0 ? double(last - t0) / 1e9 : double(tEnd - t0) / 1e9;
+    const qint64 published = pool.max(&WorkerCounters::publishDoneNs);
+    r.publishSeconds = published > t0 ? double(published - t0) / 1e9 : double(tEnd - t0) / 1e9;
+    r.messagesPerSecond = r.seconds > 0 ? double(r.delivered) / r.seconds : 0;
+    r.p50Ms = double(percentile(latencies, 50)) / 1e6;
+    r.p99Ms = double(percentile(latencies, 99)) / 1e6;
+    r.maxMs = double(percentile(latencies, 100)) / 1e6;
+    r.clientCpuSeconds = cpuEnd - cpuStart;
+    r.clientCpuPercent = 100.0 * r.clientCpuSeconds / (double(tEnd - t0) / 1e9);
+    if (serverStart >= 0 && serverEnd >= 0) {
+        r.serverCpuSeconds = serverEnd - serverStart;
+        if (r.delivered)
+            r.serverNsPerDelivery = r.serverCpuSeconds * 1e9 / double(r.delivered);
+    }
+    r.complete = r.delivered == r.expected && r.outOfOrder == 0 && r.errors == 0;
+    if (r.delivered < r.expected)
+        r.problems.prepend(QStringLiteral("%1 of %2 deliveries missing")
+                               .arg(r.expected - r.delivered)
+                               .arg(r.expected));
+    if (r.delivered > r.expected)
+        r.problems.prepend(
+            QStringLiteral("%1 deliveries more than expected").arg(r.delivered - r.expected));
+    if (r.outOfOrder)
+        r.problems.prepend(
+            QStringLiteral("%1 deliveries out of order or repeated").arg(r.outOfOrder));
+    return r;
+}
+
+QString LoadResult::summary() const {
+    if (!error.isEmpty())
+        return QStringLiteral("FAILED: ") + error;
+    const LoadOptions &o = options;
+    QString s;
+    s += QStringLiteral("load: %1 subscribers x %2 publishers x %3 messages of %4 bytes, %5, "
+                        "publish via %6\n")
+             .arg(o.subscribers)
+             .arg(o.publishers)
+             .arg(o.messages)
+             .arg(qMax(o.payload, int(LoadWorker::MinPayload)))
+             .arg(o.rate > 0 ? QStringLiteral("%1 msg/s").arg(o.rate)
+                             : QStringLiteral("as fast as possible"))
+             .arg(o.publishUrl.scheme().startsWith(u"http") ? QStringLiteral("HTTP POST")
+                                                            : QStringLiteral("WebSocket"));
+    s += QStringLiteral("delivered: %1 of %2 in %3 s = %4 msg/s%5\n")
+             .arg(delivered)
+             .arg(expected)
+             .arg(seconds, 0, 'f', 3)
+             .arg(messagesPerSecond, 0, 'f', 0)
+             .arg(complete ? QString() : QStringLiteral("  INCOMPLETE"));
+    s += QStringLiteral("publish time: %1 s   latency p50 %2  p99 %3  max %4\n")
+             .arg(publishSeconds, 0, 'f', 3)
+             .arg(ms(p50Ms), ms(p99Ms), ms(maxMs));
+    s += QStringLiteral("client cpu: %1 s (%2% of one core, %3 threads)")
+             .arg(clientCpuSeconds, 0, 'f', 2)
+             .arg(clientCpuPercent, 0, 'f', 0)
+             .arg(o.threads);
+    if (serverCpuSeconds >= 0)
+        s += QStringLiteral("   server cpu: %1 s (%2 ns per delivery)")
+                 .arg(serverCpuSeconds, 0, 'f', 2)
+                 .arg(serverNsPerDelivery, 0, 'f', 0);
+    s += QStringLiteral("\nsetup: %1 s").arg(setupSeconds, 0, 'f', 2);
+    for (const QString &p : problems)
+        s += QStringLiteral("\n  problem: ") + p;
+    return s;
+}
+
+IdleResult runIdle(const IdleOptions &o) {
+    IdleResult r;
+    if (o.serverPid <= 0) {
+        r.error = QStringLiteral("the server's process id is needed to read its memory");
+        return r;
+    }
+    LoadConfig config;
+    config.subscribeUrl = o.url;
+    config.channel = o.channel;
+    config.subscribe = o.subscribe;
+    const int threads = qBound(1, o.threads, 64);
+    config.connectWindow = qMax(1, o.connectWindow / threads);
+    WorkerPool pool(threads, config);
+    SourcePlan sources(o.url, o.connectionsPerSource);
+    if (!openAll(pool, o.warmup, 0, &r.error, &LoadWorker::openSubscribers, sources))
+        return r;
+    QThread::msleep(ulong(o.settleMs));
+    r.rssBaselineKiB = processRssKiB(o.serverPid);
+    const qint64 start = nowNs();
+    if (!openAll(pool, o.connections, o.warmup, &r.error, &LoadWorker::openSubscribers, sources))
+        return r;
+    r.connectSeconds = double(nowNs() - start) / 1e9;
+    QThread::msleep(ulong(o.settleMs));
+    r.rssAfterKiB = processRssKiB(o.serverPid);
+    if (r.rssBaselineKiB < 0 || r.rssAfterKiB < 0) {
+        r.error = QStringLiteral("cannot read /proc/%1/status").arg(o.serverPid);
+        return r;
+    }
+    if (pool.sum(&WorkerCounters::closed) > 0) {
+        r.error = QStringLiteral("the server closed idle connections: ") +
+                  pool.errors().join(QStringLiteral("; "));
+        return r;
+    }
+    r.connections = o.connections;
+    r.kibPerConnection = double(r.rssAfterKiB - r.rssBaselineKiB) / double(o.connections);
+    r.ok = true;
+    return r;
+}
+
+QString IdleResult::summary() const {
+    if (!ok)
+        return QStringLiteral("FAILED: ") + error;
+    return QStringLiteral("idle: %1 connections opened in %2 s; server RSS %3 -> %4 KiB = "
+                          "%5 KiB per connection")
+        .arg(connections)
+        .arg(connectSeconds, 0, 'f', 2)
+        .arg(rssBaselineKiB)
+        .arg(rssAfterKiB)
+        .arg(kibPerConnection, 0, 'f', 2);
+}
+
+} // namespace bench

@@ -1,0 +1,95 @@
+// Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
+#pragma once
+
+#include <QByteArray>
+#include <QList>
+#include <QString>
+#include <QStringList>
+#include <QUrl>
+
+namespace bench {
+
+// One fan-out run: S subscribers on one channel, P publishers sending M messages each.
+struct LoadOptions {
+    QUrl subscribeUrl = QUrl(QStringLiteral("ws://127.0.0.1:8081/"));
+    // ws://… publishes LHTTP messages over WebSocket; http://…/publish POSTs them. Publishers
+    // connect with `?bench=pub` added to a ws:// URL: the reference server does not send to
+    // such send-only clients (lhttpd-qt ignores the query).
+    QUrl publishUrl = QUrl(QStringLiteral("ws://127.0.0.1:8081/"));
+    QByteArray channel = "bench";
+    int subscribers = 100;
+    int publishers = 1;
+    int messages = 2000; // per publisher
+    int payload = 64;
+    double rate = 0; // messages/s over all publishers; 0: as fast as possible
+    int threads = 2;
+    int httpWindow = 32;
+    int connectionsPerSource = 1000; // then the next 127.0.0.x source address
+    int connectWindow = 64;          // handshakes in flight, all threads together
+    int timeoutSeconds = 120;        // the measured phase, at most
+    int stallSeconds = 15;           // give up when nothing arrives for this long
+    // When set, the servers' CPU time (summed: a cluster run has two nodes and nats-server)
+    // is reported too.
+    QList<qint64> serverPids;
+    // Shell commands run (and waited for) right before and right after the measured phase,
+    // e.g. `callgrind_control -z $PID` / `callgrind_control -d $PID` to profile only it.
+    QString onReady;
+    QString onDone;
+    bool verbose = false;
+};
+
+struct LoadResult {
+    bool complete = false; // every delivery arrived, in order, with no error
+    QString error;         // why the run could not be made at all
+    QStringList problems;  // first errors seen
+    LoadOptions options;
+    quint64 expected = 0;
+    quint64 delivered = 0;
+    quint64 outOfOrder = 0;
+    quint64 errors = 0;
+    int closed = 0;
+    double seconds = 0;        // start of publishing to the last delivery
+    double publishSeconds = 0; // start to the last message written (HTTP: answered)
+    double messagesPerSecond = 0;
+    double p50Ms = 0, p99Ms = 0, maxMs = 0;
+    double setupSeconds = 0;
+    double clientCpuSeconds = 0;
+    double clientCpuPercent = 0; // of one core, over the measured phase
+    double serverCpuSeconds = -1;
+    double serverNsPerDelivery = -1;
+
+    QString summary() const;
+};
+
+LoadResult runLoad(const LoadOptions &options);
+
+// N idle WebSocket connections and the server's resident memory before and after.
+struct IdleOptions {
+    QUrl url = QUrl(QStringLiteral("ws://127.0.0.1:8081/"));
+    int connections = 10000;
+    int warmup = 50; // opened (and kept) before the baseline is read
+    bool subscribe = false;
+    QByteArray channel = "bench";
+    int threads = 2;
+    int connectionsPerSource = 1000;
+    int connectWindow = 64;
+    int settleMs = 1500;
+    qint64 serverPid = 0; // required
+    bool verbose = false;
+};
+
+struct IdleResult {
+    bool ok = false;
+    QString error;
+    int connections = 0;
+    qint64 rssBaselineKiB = 0;
+    qint64 rssAfterKiB = 0;
+    double kibPerConnection = 0;
+    double connectSeconds = 0;
+
+    QString summary() const;
+};
+
+IdleResult runIdle(const IdleOptions &options);
+
+} // namespace bench

@@ -1,0 +1,252 @@
+// Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
+//
+// lhttp-bench: a load generator for lhttpd-qt, the QtWebSockets reference server it is
+// measured against, and the harness that runs the two in alternation. See docs/BENCHMARKS.md.
+
+#include "compare.h"
+#include "loadrun.h"
+#include "referenceserver.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QDir>
+#include <QFileInfo>
+#include <QThread>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+
+using namespace bench;
+
+namespace {
+
+struct Flag {
+    const char *name;
+    const char *valueName; // nullptr: a switch
+    const char *help;
+};
+
+const Flag Flags[] = {
+    {"url", "url", "load, idle: the server (default ws://127.0.0.1:8081/)."},
+    {"subscribe-url", "url", "load: where subscribers connect (default: --url)."},
+    {"publish-url", "url",
+     "load: where publishers send; ws://… publishes over WebSocket, http://…/publish POSTs "
+     "(default: --url)."},
+    {"subscribers", "n", "load: subscriber connections (default 100)."},
+    {"publishers", "n", "load: publisher connections (default 1)."},
+    {"messages", "n", "load: messages per publisher (default 2000)."},
+    {"payload", "bytes", "load: body bytes per message, at least 31 (default 64)."},
+    {"rate", "msg/s", "load: total publish rate; 0 = as fast as possible (default 0)."},
+    {"channel", "name", "load, idle: the channel (default bench)."},
+    {"threads", "n", "load threads, each with its own event loop (default: CPU count)."},
+    {"http-window", "n", "load: POST requests in flight per HTTP publisher (default 32)."},
+    {"per-source", "n",
+     "connections per 127.0.0.x source address for loopback targets (default 1000)."},
+    {"connect-window", "n", "handshakes in flight (default 64)."},
+    {"timeout", "s", "load: longest measured phase (default 120)."},
+    {"stall", "s",
+     "load: give up when nothing is delivered or published for this long (default 15; raise "
+     "it under valgrind)."},
+    {"server-pid", "pid",
+     "load: report this process's CPU (a comma-separated list is summed, e.g. two cluster "
+     "nodes and nats-server); idle: required (its RSS)."},
+    {"on-ready", "command",
+     "load: shell command run right before the measured phase (e.g. callgrind_control -z)."},
+    {"on-done", "command", "load: shell command run right after the measured phase."},
+    {"connections", "n", "idle: connections to open (default 10000)."},
+    {"idle-subscribe", nullptr, "idle: connections also subscribe to the channel."},
+    {"listen", "address", "reference: address to listen on (default 127.0.0.1)."},
+    {"port", "port", "reference: port (default 8081)."},
+    {"lhttpd", "path",
+     "compare, smoke: lhttpd-qt binary (default $LHTTPD_BIN, else ../lhttpd/lhttpd-qt next "
+     "to this tool)."},
+    {"candidate", "path",
+     "compare: a second lhttpd-qt build (e.g. with a proposed change) measured in the same "
+     "rounds."},
+    {"rounds", "n", "compare: alternating rounds (default 5)."},
+    {"workloads", "list",
+     "compare: comma-separated subset of the workloads (default: all; cluster100 only when "
+     "nats-server is installed). See the list mode."},
+    {"idle-connections", "n",
+     "compare: connections for the idle memory workload (default "
+     "10000)."},
+    {"scale", "factor", "compare: multiply every message count (default 1)."},
+};
+
+int fail(const QString &message) {
+    std::fprintf(stderr, "lhttp-bench: %s\n", qPrintable(message));
+    return 2;
+}
+
+QString defaultLhttpd() {
+    const QString env = qEnvironmentVariable("LHTTPD_BIN");
+    if (!env.isEmpty())
+        return env;
+    return QDir(QCoreApplication::applicationDirPath())
+        .absoluteFilePath(QStringLiteral("../lhttpd/lhttpd-qt"));
+}
+
+} // namespace
+
+int main(int argc, char *argv[]) {
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("lhttp-bench"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(LHTTP_VERSION));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "Load generator, reference server and comparison harness for lhttpd-qt.\n\n"
+        "Modes:\n"
+        "  load       S subscribers, P publishers x M messages against a running server\n"
+        "  idle       N idle connections; the server's RSS growth per connection\n"
+        "  reference  the floor: a QWebSocketServer that rebroadcasts every message\n"
+        "  compare    the issue-8 workloads against the reference and lhttpd-qt (and a\n"
+        "             two-node cluster through nats-server), alternating, in rounds\n"
+        "  smoke      a quick correctness run of both servers (used by the test suite)\n"
+        "  list       the compare workloads"));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    parser.addPositionalArgument(QStringLiteral("mode"),
+                                 QStringLiteral("load, idle, reference, compare, smoke, list"));
+    for (const Flag &f : Flags) {
+        const QString name = QString::fromLatin1(f.name);
+        if (f.valueName)
+            parser.addOption(QCommandLineOption(name, QString::fromLatin1(f.help),
+                                                QString::fromLatin1(f.valueName)));
+        else
+            parser.addOption(QCommandLineOption(name, QString::fromLatin1(f.help)));
+    }
+    parser.process(app);
+    const QStringList positional = parser.positionalArguments();
+    if (positional.size() != 1)
+        return fail(QStringLiteral("give exactly one mode (see --help)"));
+    const QString mode = positional.first();
+
+    bool ok = true;
+    auto number = [&](const char *name, double fallback, double min, double max) {
+        const QString key = QString::fromLatin1(name);
+        if (!parser.isSet(key))
+            return fallback;
+        bool good = false;
+        const double v = parser.value(key).toDouble(&good);
+        if (!good || v < min || v > max) {
+            fail(QStringLiteral("--%1 must be a number from %2 to %3").arg(key).arg(min).arg(max));
+            ok = false;
+        }
+        return v;
+    };
+    auto url = [&](const char *name, const QUrl &fallback) {
+        const QString key = QString::fromLatin1(name);
+        if (!parser.isSet(key))
+            return fallback;
+        const QUrl u(parser.value(key));
+        if (!u.isValid() || u.host().isEmpty() || u.port() <= 0) {
+            fail(QStringLiteral("--%1 needs a URL with host and port").arg(key));
+            ok = false;
+        }
+        return u;
+    };
+    const int threads = int(number("threads", qMax(1, QThread::idealThreadCount()), 1, 64));
+    const int perSource = int(number("per-source", 1000, 1, 60000));
+    const int connectWindow = int(number("connect-window", 64, 1, 10000));
+    const QUrl baseUrl = url("url", QUrl(QStringLiteral("ws://127.0.0.1:8081/")));
+    const QByteArray channel = parser.isSet(QStringLiteral("channel"))
+                                   ? parser.value(QStringLiteral("channel")).toUtf8()
+                                   : QByteArray("bench");
+
+    if (mode == u"load") {
+        LoadOptions o;
+        o.subscribeUrl = url("subscribe-url", baseUrl);
+        o.publishUrl = url("publish-url", baseUrl);
+        o.channel = channel;
+        o.subscribers = int(number("subscribers", 100, 1, 1e6));
+        o.publishers = int(number("publishers", 1, 1, 65535));
+        o.messages = int(number("messages", 2000, 1, 1e9));
+        o.payload = int(number("payload", 64, 0, 60000));
+        o.rate = number("rate", 0, 0, 1e9);
+        o.threads = threads;
+        o.httpWindow = int(number("http-window", 32, 1, 100000));
+        o.connectionsPerSource = perSource;
+        o.connectWindow = connectWindow;
+        o.timeoutSeconds = int(number("timeout", 120, 1, 86400));
+        o.stallSeconds = int(number("stall", 15, 1, 86400));
+        for (const QString &pid : parser.value(QStringLiteral("server-pid"))
+                                      .split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+            bool good = false;
+            o.serverPids.append(pid.trimmed().toLongLong(&good));
+            if (!good || o.serverPids.last() <= 0)
+                return fail(QStringLiteral("--server-pid takes process ids, comma-separated"));
+        }
+        o.onReady = parser.value(QStringLiteral("on-ready"));
+        o.onDone = parser.value(QStringLiteral("on-done"));
+        if (!ok)
+            return 2;
+        const LoadResult r = runLoad(o);
+        std::printf("%s\n", qPrintable(r.summary()));
+        return r.error.isEmpty() && r.complete ? 0 : 1;
+    }
+    if (mode == u"idle") {
+        IdleOptions o;
+        o.url = baseUrl;
+        o.channel = channel;
+        o.connections = int(number("connections", 10000, 1, 1e6));
+        o.subscribe = parser.isSet(QStringLiteral("idle-subscribe"));
+        o.threads = threads;
+        o.connectionsPerSource = perSource;
+        o.connectWindow = connectWindow;
+        o.serverPid = qint64(number("server-pid", 0, 0, 1e12));
+        if (!ok)
+            return 2;
+        const IdleResult r = runIdle(o);
+        std::printf("%s\n", qPrintable(r.summary()));
+        return r.ok ? 0 : 1;
+    }
+    if (mode == u"reference") {
+        const QString address = parser.isSet(QStringLiteral("listen"))
+                                    ? parser.value(QStringLiteral("listen"))
+                                    : QStringLiteral("127.0.0.1");
+        const int port = int(number("port", 8081, 0, 65535));
+        if (!ok)
+            return 2;
+        ReferenceServer server;
+        if (!server.listen(QHostAddress(address), quint16(port)))
+            return fail(QStringLiteral("cannot listen on %1 port %2: %3")
+                            .arg(address)
+                            .arg(port)
+                            .arg(server.errorString()));
+        // SIGTERM ends it at once (nothing to flush); _exit is async-signal-safe.
+        std::signal(SIGTERM, [](int) { std::_Exit(0); });
+        std::printf("reference server listening on %s port %u\n", qPrintable(address),
+                    unsigned(server.port()));
+        std::fflush(stdout);
+        return app.exec();
+    }
+    if (mode == u"compare" || mode == u"smoke") {
+        CompareOptions o;
+        o.lhttpdPath = parser.isSet(QStringLiteral("lhttpd"))
+                           ? parser.value(QStringLiteral("lhttpd"))
+                           : defaultLhttpd();
+        o.candidatePath = parser.value(QStringLiteral("candidate"));
+        o.rounds = int(number("rounds", 5, 1, 1000));
+        o.threads = threads;
+        o.idleConnections = int(number("idle-connections", 10000, 1, 1e6));
+        o.scale = number("scale", 1, 1e-6, 1e6);
+        if (parser.isSet(QStringLiteral("workloads")))
+            o.workloads = parser.value(QStringLiteral("workloads"))
+                              .split(QLatin1Char(','), Qt::SkipEmptyParts);
+        if (!ok)
+            return 2;
+        if (!QFileInfo(o.lhttpdPath).isExecutable())
+            return fail(QStringLiteral("no lhttpd-qt at %1 (use --lhttpd)").arg(o.lhttpdPath));
+        if (!o.candidatePath.isEmpty() && !QFileInfo(o.candidatePath).isExecutable())
+            return fail(QStringLiteral("no executable at %1 (--candidate)").arg(o.candidatePath));
+        return mode == u"compare" ? runCompare(o) : runSmoke(o);
+    }
+    if (mode == u"list") {
+        for (const QString &k : workloadKeys())
+            std::printf("%s\n", qPrintable(k));
+        return 0;
+    }
+    return fail(QStringLiteral("unknown mode '%1' (see --help)").arg(mode));
+}

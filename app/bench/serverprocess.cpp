@@ -1,0 +1,139 @@
+// Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
+#include "serverprocess.h"
+
+#include <QCoreApplication>
+#include <QFileInfo>
+#include <QNetworkProxy>
+#include <QStandardPaths>
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QThread>
+
+#include <csignal>
+#include <cstdio>
+
+namespace bench {
+
+namespace {
+
+constexpr int StartTimeoutMs = 10'000;
+constexpr int StopTimeoutMs = 10'000;
+
+} // namespace
+
+ServerProcess::~ServerProcess() {
+    stop();
+}
+
+QString ServerProcess::name(Kind kind) {
+    switch (kind) {
+    case Kind::Reference:
+        return QStringLiteral("reference");
+    case Kind::Lhttpd:
+        return QStringLiteral("lhttpd-qt");
+    case Kind::Nats:
+        return QStringLiteral("nats-server");
+    }
+    return {};
+}
+
+QString ServerProcess::findNatsServer() {
+    const QString env = qEnvironmentVariable("NATS_SERVER_BIN");
+    if (!env.isEmpty())
+        return QFileInfo(env).isExecutable() ? env : QString();
+    QString path = QStandardPaths::findExecutable(QStringLiteral("nats-server"));
+    if (path.isEmpty())
+        path = QStandardPaths::findExecutable(
+            QStringLiteral("nats-server"),
+            {QStringLiteral("/usr/sbin"), QStringLiteral("/usr/local/sbin")});
+    return path;
+}
+
+QString ServerProcess::natsUrl() const {
+    return QStringLiteral("nats://127.0.0.1:%1").arg(m_port);
+}
+
+quint16 ServerProcess::freePort() {
+    QTcpServer probe;
+    probe.listen(QHostAddress::LocalHost, 0);
+    return probe.serverPort();
+}
+
+QString ServerProcess::wsUrl() const {
+    return QStringLiteral("ws://127.0.0.1:%1/").arg(m_port);
+}
+
+QString ServerProcess::publishHttpUrl() const {
+    return QStringLiteral("http://127.0.0.1:%1/publish").arg(m_port);
+}
+
+bool ServerProcess::start(Kind kind, const QString &program, QString *error,
+                          const QStringList &extraArgs) {
+    stop();
+    m_kind = kind;
+    m_port = freePort();
+    const QString port = QString::number(m_port);
+    QStringList args;
+    QString path = program;
+    if (kind == Kind::Reference) {
+        path = QCoreApplication::applicationFilePath();
+        args = {QStringLiteral("reference"), QStringLiteral("--listen"),
+                QStringLiteral("127.0.0.1"), QStringLiteral("--port"), port};
+    } else if (kind == Kind::Nats) {
+        args = {QStringLiteral("-a"), QStringLiteral("127.0.0.1"), QStringLiteral("-p"), port};
+    } else {
+        args = {QStringLiteral("--listen"),    QStringLiteral("127.0.0.1"),
+                QStringLiteral("--port"),      port,
+                QStringLiteral("--log-level"), QStringLiteral("warning")};
+    }
+    args += extraArgs;
+    // Its log is kept (read while the harness processes events) and shown only if the
+    // server fails.
+    m_process.setStandardOutputFile(QProcess::nullDevice());
+    m_process.setProcessChannelMode(QProcess::SeparateChannels);
+    m_process.start(path, args);
+    if (!m_process.waitForStarted(StartTimeoutMs)) {
+        *error = QStringLiteral("cannot start %1: %2").arg(path, m_process.errorString());
+        return false;
+    }
+    // Ready when the port accepts connections.
+    for (int waited = 0; waited < StartTimeoutMs; waited += 20) {
+        QTcpSocket probe;
+        probe.setProxy(QNetworkProxy::NoProxy);
+        probe.connectToHost(QHostAddress::LocalHost, m_port);
+        if (probe.waitForConnected(200)) {
+            probe.abort();
+            return true;
+        }
+        if (m_process.state() != QProcess::Running)
+            break;
+        QThread::msleep(20);
+    }
+    *error = QStringLiteral("%1 did not start listening on port %2").arg(name(kind), port);
+    stop();
+    *error +=
+        QStringLiteral("; its output: ") + QString::fromUtf8(m_process.readAllStandardError());
+    return false;
+}
+
+void ServerProcess::stop() {
+    if (m_process.state() == QProcess::NotRunning)
+        return;
+    const qint64 pid = m_process.processId();
+    if (pid > 0)
+        ::kill(pid_t(pid), SIGTERM);
+    if (!m_process.waitForFinished(StopTimeoutMs)) {
+        m_process.kill(); // SIGKILL to this child, by its pid
+        m_process.waitForFinished(StopTimeoutMs);
+    }
+    const QByteArray log = m_process.readAllStandardError();
+    // nats-server answers SIGTERM with exit code 1; only a crash of it is news.
+    const bool failed = m_kind == Kind::Nats ? m_process.exitStatus() == QProcess::CrashExit
+                                             : (m_process.exitStatus() == QProcess::CrashExit ||
+                                                m_process.exitCode() != 0);
+    if (failed)
+        std::fprintf(stderr, "lhttp-bench: server exited abnormally (code %d); its output:\n%s\n",
+                     m_process.exitCode(), log.constData());
+}
+
+} // namespace bench

@@ -1,0 +1,45 @@
+// Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
+#pragma once
+
+#include <QProcess>
+#include <QString>
+#include <QStringList>
+
+namespace bench {
+
+// A server under test, run as a child process on 127.0.0.1 and a free port: this tool's own
+// `reference` mode, lhttpd-qt, or a nats-server for cluster runs. Stopped (SIGTERM, then
+// SIGKILL) by its pid.
+class ServerProcess {
+public:
+    enum class Kind { Reference, Lhttpd, Nats };
+
+    ServerProcess() = default;
+    ~ServerProcess();
+    ServerProcess(const ServerProcess &) = delete;
+    ServerProcess &operator=(const ServerProcess &) = delete;
+
+    // `program` is lhttpd-qt's or nats-server's path, ignored for the reference. `extraArgs`
+    // go after the ones that place it on 127.0.0.1 and its port (lhttpd-qt: e.g. --nats).
+    bool start(Kind kind, const QString &program, QString *error,
+               const QStringList &extraArgs = {});
+    void stop();
+
+    qint64 pid() const { return m_process.processId(); }
+    quint16 port() const { return m_port; }
+    QString wsUrl() const;
+    QString publishHttpUrl() const;
+    QString natsUrl() const;
+
+    static QString name(Kind kind);
+    static quint16 freePort();
+    // nats-server from $NATS_SERVER_BIN, the PATH or /usr/sbin; empty when there is none.
+    static QString findNatsServer();
+
+private:
+    QProcess m_process;
+    Kind m_kind = Kind::Reference;
+    quint16 m_port = 0;
+};
+
+} // namespace bench

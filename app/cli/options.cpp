@@ -1,0 +1,320 @@
+// Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
+#include "options.h"
+
+#include <QCommandLineParser>
+#include <QDir>
+#include <QFile>
+
+#include <unistd.h>
+
+namespace {
+
+QByteArrayList splitChannels(const QString &arg) {
+    return arg.toUtf8().simplified().split(' ');
+}
+
+// Accepts ws://, wss://, http:// and https:// (mapped to the WebSocket scheme on the same
+// port) and host:port without a scheme.
+bool parseUrl(const QString &text, CliOptions *o, QString *error) {
+    QString s = text;
+    if (!s.contains(QLatin1String("://")))
+        s.prepend(QLatin1String("ws://"));
+    QUrl url(s, QUrl::StrictMode);
+    const QString scheme = url.scheme().toLower();
+    if (!url.isValid() || url.host().isEmpty()) {
+        *error = QStringLiteral("invalid URL '%1'").arg(text);
+        return false;
+    }
+    const bool http = scheme == u"http" || scheme == u"https";
+    if (!http && scheme != u"ws" && scheme != u"wss") {
+        *error = QStringLiteral("unsupported URL scheme '%1' (use ws://, wss://, http:// or "
+                                "https://)")
+                     .arg(scheme);
+        return false;
+    }
+    QUrl ws = url;
+    QUrl post = url;
+    if (http)
+        ws.setScheme(scheme == u"https" ? QStringLiteral("wss") : QStringLiteral("ws"));
+    else
+        post.setScheme(scheme == u"wss" ? QStringLiteral("https") : QStringLiteral("http"));
+    if (ws.path().isEmpty())
+        ws.setPath(QStringLiteral("/"));
+    // A WebSocket URL names the server; an http URL with a path names the endpoint itself.
+    if (!http || post.path().isEmpty() || post.path() == u"/")
+        post.setPath(QStringLiteral("/publish"));
+    post.setQuery(QString());
+    o->url = ws;
+    o->httpUrl = post;
+    return true;
+}
+
+bool parseHeader(const QString &arg, bool escapes, lhttp::HeaderPairs *out, QString *error) {
+    const QByteArray bytes = arg.toUtf8();
+    const qsizetype colon = bytes.indexOf(':');
+    if (colon <= 0) {
+        *error = QStringLiteral("--header needs NAME:VALUE, got '%1'").arg(arg);
+        return false;
+    }
+    QByteArray value = bytes.mid(colon + 1).trimmed();
+    if (escapes) {
+        value = unescapeBytes(value, error);
+        if (value.isNull())
+            return false;
+    }
+    out->append(qMakePair(bytes.left(colon).trimmed(), value));
+    return true;
+}
+
+} // namespace
+
+ParseResult parseArguments(const QStringList &arguments, CliOptions *o, QString *error) {
+    QCommandLineParser p;
+    p.setSingleDashWordOptionMode(QCommandLineParser::ParseAsCompactedShortOptions);
+    const QCommandLineOption help({QStringLiteral("h"), QStringLiteral("help")}, {});
+    const QCommandLineOption version({QStringLiteral("V"), QStringLiteral("version")}, {});
+    const QCommandLineOption command({QStringLiteral("c"), QStringLiteral("command")}, {},
+                                     QStringLiteral("name"));
+    const QCommandLineOption header({QStringLiteral("H"), QStringLiteral("header")}, {},
+                                    QStringLiteral("name:value"));
+    const QCommandLineOption escapes({QStringLiteral("e"), QStringLiteral("escapes")}, {});
+    const QCommandLineOption http(QStringLiteral("http"), {});
+    const QCommandLineOption apiKey(QStringLiteral("api-key"), {}, QStringLiteral("key"));
+    const QCommandLineOption count({QStringLiteral("n"), QStringLiteral("count")}, {},
+                                   QStringLiteral("n"));
+    const QCommandLineOption format({QStringLiteral("f"), QStringLiteral("format")}, {},
+                                    QStringLiteral("format"));
+    const QCommandLineOption timeout({QStringLiteral("t"), QStringLiteral("timeout")}, {},
+                                     QStringLiteral("ms"));
+    const QCommandLineOption noReconnect(QStringLiteral("no-reconnect"), {});
+    const QCommandLineOption noColor(QStringLiteral("no-color"), {});
+    const QCommandLineOption noEdit(QStringLiteral("no-edit"), {});
+    const QCommandLineOption quiet({QStringLiteral("q"), QStringLiteral("quiet")}, {});
+    p.addOptions({help, version, command, header, escapes, http, apiKey, count, format, timeout,
+                  noReconnect, noColor, noEdit, quiet});
+    if (!p.parse(arguments)) {
+        *error = p.errorText();
+        return ParseResult::UsageError;
+    }
+    if (p.isSet(help))
+        return ParseResult::Help;
+    if (p.isSet(version))
+        return ParseResult::Version;
+
+    auto usage = [error](const QString &why) {
+        *error = why;
+        return ParseResult::UsageError;
+    };
+
+    QStringList args = p.positionalArguments();
+    const QString modeWord = args.value(0);
+    if (modeWord == u"sub" || modeWord == u"subscribe") {
+        o->mode = CliOptions::Mode::Sub;
+        args.removeFirst();
+        if (args.size() < 2)
+            return usage(QStringLiteral("sub needs a URL and at least one channel"));
+    } else if (modeWord == u"pub" || modeWord == u"publish") {
+        o->mode = CliOptions::Mode::Pub;
+        args.removeFirst();
+        if (args.size() != 3)
+            return usage(QStringLiteral("pub needs a URL, a channel and a text (use - to read "
+                                        "the text from stdin)"));
+    } else {
+        o->mode = CliOptions::Mode::Interactive;
+        if (modeWord == u"shell")
+            args.removeFirst();
+        // `lhttp-cli sbu ...` is a typo, not a host called sbu.
+        if (!args.isEmpty() && !args.first().contains(QLatin1Char(':')))
+            return usage(QStringLiteral("unknown mode or URL '%1' (modes: sub, pub; a URL "
+                                        "looks like ws://HOST:PORT/)")
+                             .arg(args.first()));
+        if (args.size() > 1)
+            return usage(QStringLiteral("unexpected argument '%1'").arg(args.at(1)));
+    }
+    const bool sub = o->mode == CliOptions::Mode::Sub;
+    const bool pub = o->mode == CliOptions::Mode::Pub;
+    const bool shell = o->mode == CliOptions::Mode::Interactive;
+
+    // Options that mean nothing in the chosen mode are refused rather than silently ignored.
+    struct Applies {
+        const QCommandLineOption &option;
+        bool ok;
+        const char *where;
+    };
+    for (const Applies &a :
+         {Applies{count, sub, "sub"}, Applies{http, pub, "pub"}, Applies{apiKey, pub, "pub --http"},
+          Applies{header, pub, "pub"}, Applies{escapes, pub, "pub"},
+          Applies{command, !sub, "pub and the shell"}, Applies{format, !pub, "sub and the shell"},
+          Applies{noReconnect, !pub, "sub and the shell"}, Applies{noEdit, shell, "the shell"}}) {
+        if (p.isSet(a.option) && !a.ok)
+            return usage(QStringLiteral("--%1 only applies to %2")
+                             .arg(a.option.names().constLast(), QLatin1String(a.where)));
+    }
+    if (p.isSet(apiKey) && !p.isSet(http))
+        return usage(QStringLiteral("--api-key only applies with --http"));
+
+    const QString url = args.isEmpty() ? QStringLiteral("ws://127.0.0.1:8081/") : args.takeFirst();
+    if (!parseUrl(url, o, error))
+        return ParseResult::UsageError;
+
+    if (p.isSet(command)) {
+        o->command = p.value(command).toUtf8();
+        QString why;
+        if (lhttp::buildMessage(o->command, {}, {}, &why).isNull())
+            return usage(why);
+    }
+    if (p.isSet(format)) {
+        Printer::Format f;
+        if (!Printer::parseFormat(p.value(format), &f))
+            return usage(QStringLiteral("unknown format '%1' (pretty, line, body or json)")
+                             .arg(p.value(format)));
+        o->printer.format = f;
+    }
+    if (p.isSet(count)) {
+        bool ok = false;
+        o->count = p.value(count).toInt(&ok);
+        if (!ok || o->count < 1)
+            return usage(QStringLiteral("--count needs a number of at least 1"));
+    }
+    if (p.isSet(timeout)) {
+        bool ok = false;
+        o->timeoutMs = p.value(timeout).toInt(&ok);
+        if (!ok || o->timeoutMs < 1)
+            return usage(QStringLiteral("--timeout needs a number of milliseconds"));
+    }
+    o->reconnect = !p.isSet(noReconnect);
+    o->quiet = p.isSet(quiet);
+    o->lineEditor = !p.isSet(noEdit);
+    o->http = p.isSet(http);
+    o->apiKey = p.isSet(apiKey) ? p.value(apiKey).toUtf8() : qgetenv("LHTTP_API_KEY");
+    const bool colorAllowed = !p.isSet(noColor) && qEnvironmentVariableIsEmpty("NO_COLOR");
+    o->printer.color = colorAllowed && ::isatty(STDOUT_FILENO);
+    o->printer.colorErr = colorAllowed && ::isatty(STDERR_FILENO);
+    o->historyFile = qEnvironmentVariableIsSet("LHTTP_CLI_HISTORY")
+                         ? qEnvironmentVariable("LHTTP_CLI_HISTORY")
+                         : QDir::home().filePath(QStringLiteral(".lhttp_cli_history"));
+
+    if (sub) {
+        for (const QString &arg : std::as_const(args)) {
+            for (const QByteArray &channel : splitChannels(arg)) {
+                if (!lhttp::isValidChannel(channel, false, error))
+                    return ParseResult::UsageError;
+                o->channels.append(channel);
+            }
+        }
+    }
+    if (pub) {
+        o->channels = splitChannels(args.at(0));
+        const bool esc = p.isSet(escapes);
+        for (const QString &h : p.values(header)) {
+            if (!parseHeader(h, esc, &o->headers, error))
+                return ParseResult::UsageError;
+        }
+        if (args.at(1) == u"-") {
+            QFile in;
+            if (!in.open(stdin, QIODevice::ReadOnly))
+                return usage(QStringLiteral("cannot read stdin"));
+            o->body = in.readAll();
+        } else {
+            o->body = args.at(1).toUtf8();
+            if (esc) {
+                o->body = unescapeBytes(o->body, error);
+                if (o->body.isNull())
+                    return ParseResult::UsageError;
+            }
+        }
+        o->message =
+            lhttp::buildPublishMessage(o->channels, o->command, o->headers, o->body, error);
+        if (o->message.isNull())
+            return ParseResult::UsageError;
+    }
+    return ParseResult::Run;
+}
+
+QString helpText() {
+    return QStringLiteral(R"(Usage:
+  lhttp-cli [options] [URL]                 interactive shell (default URL ws://127.0.0.1:8081/)
+  lhttp-cli sub [options] URL CHANNEL...    print the messages published to the channels
+  lhttp-cli pub [options] URL CHANNEL TEXT  publish TEXT (- reads it from stdin)
+
+LHTTP/1.0 command-line client for lhttpd-qt and the original lhttp server.
+URL is ws://HOST:PORT/PATH (wss:// for TLS); http(s):// and a bare HOST:PORT are accepted
+too. CHANNEL may hold several channel ids separated by spaces.
+
+Options:
+  -c, --command NAME    command of the messages published (pub, shell; default: chat)
+  -H, --header K:V      add a header to the published message (pub; repeatable)
+  -e, --escapes         read \r \n \t \0 \\ \xNN escapes in TEXT and header values (pub)
+      --http            publish with POST /publish instead of a WebSocket (pub)
+      --api-key KEY     send 'Authorization: Bearer KEY' with --http (default: $LHTTP_API_KEY)
+  -n, --count N         exit after N messages (sub; default: run until interrupted)
+  -f, --format FORMAT   how received messages are printed: pretty, line, body or json
+                        (sub, shell; default: pretty)
+  -t, --timeout MS      connect timeout, and for pub the time to get the server's answer
+                        (default: 10000)
+      --no-reconnect    exit with status 1 when the connection drops instead of
+                        reconnecting with backoff and subscribing again (sub, shell)
+      --no-color        no ANSI colours (also when NO_COLOR is set, or output is no terminal)
+      --no-edit         no line editing/history in the shell (plain line input)
+  -q, --quiet           no status lines on stderr
+  -h, --help            this help
+  -V, --version         the version
+
+Output:
+  Received messages go to stdout, one per arrival, flushed at once. Status lines ("-- ...")
+  and problems ("lhttp-cli: ...") go to stderr. Formats:
+    pretty  << COMMAND
+               name: value          one line per header, in the received order
+               | body line          one line per body line
+            error replies:  !! error CODE: REASON
+    line    the exact message on one line, escaped: \r \n \t \\ and \xNN for control
+            bytes and bytes that are not UTF-8; e.g.
+            LHTTP/1.0 chat\r\npublish:room\r\n\r\nhello
+    body    the body alone, followed by a newline unless it ends with one; error replies
+            go to stderr in the pretty form
+    json    one object per line: {"command":"chat","headers":[["publish","room"]],
+            "body":"hello"} ("bodyBase64" instead of "body" when the body is not UTF-8);
+            error replies: {"error":{"code":400,"reason":"..."}}
+  sub prints "-- subscribed to CHANNEL..." on stderr once the server has the subscription.
+  pub prints nothing on success.
+
+Exit status:
+  0  success: pub was accepted (WebSocket: the server answered a ping sent after the
+     message without an error reply; --http: a 2xx status); sub got --count messages or
+     was stopped by SIGINT/SIGTERM; the shell ended with quit or end of input
+  1  runtime failure, explained on stderr: connection refused or lost, an error reply from
+     the server (for sub and pub), an HTTP status other than 2xx, a timeout
+  2  usage error: unknown option, missing or invalid argument, invalid channel or header
+
+Interactive shell:
+)") + shellHelpText() +
+           QStringLiteral(R"(
+Environment:
+  LHTTP_API_KEY       default for --api-key
+  LHTTP_CLI_HISTORY   shell history file (default: ~/.lhttp_cli_history; empty: none)
+  NO_COLOR            disables colours
+)");
+}
+
+QString shellHelpText() {
+    return QStringLiteral(
+        R"(  subscribe CHANNEL...        join channels (joined again after a reconnect)
+  unsubscribe CHANNEL...      leave channels
+  publish CHANNEL TEXT        publish TEXT to CHANNEL with the current command and headers
+  send RAW                    send RAW as it is, e.g. send LHTTP/1.0 chat\r\npublish:room\r\n\r\nhi
+  upstream METHOD URL [BODY]  send a message with an upstream:METHOD URL header
+  multipart PART[;PART...]    send a multipart message; each PART is HEADERS|BODY with
+                              HEADERS a comma-separated list of name:value, e.g.
+                              multipart k1:v1|body1 ; k2:v2,k3:v3|body2
+                              (offsets are computed; \x2c \x3b \x7c for , ; | inside)
+  command [NAME]              show or set the command of publish/upstream/multipart
+  header [NAME:VALUE|-NAME]   list, add or remove extra headers for publish/upstream/multipart
+  format [FORMAT]             show or set the output format
+  ping                        round trip to the server
+  status                      connection state, channels, command and headers
+  help                        this list
+  quit                        leave (also exit, or end of input / Ctrl-D)
+  TEXT, RAW, BODY and header values read \r \n \t \0 \\ \xNN escapes. Lines starting with
+  # are ignored.
+)");
+}

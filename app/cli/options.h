@@ -1,0 +1,42 @@
+// Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
+#pragma once
+
+#include "client.h"
+#include "printer.h"
+
+#include <QByteArray>
+#include <QString>
+#include <QStringList>
+#include <QUrl>
+
+// Everything lhttp-cli was asked to do, checked: a CliOptions that parsed is runnable.
+struct CliOptions {
+    enum class Mode { Interactive, Sub, Pub };
+    static constexpr int DefaultTimeoutMs = 10'000;
+
+    Mode mode = Mode::Interactive;
+    QUrl url;     // ws:// or wss://
+    QUrl httpUrl; // pub --http: where to POST
+    QByteArrayList channels;
+    QByteArray command = QByteArrayLiteral("chat");
+    lhttp::HeaderPairs headers;
+    QByteArray body;    // pub
+    QByteArray message; // pub: the whole LHTTP message, built and checked
+    bool http = false;
+    QByteArray apiKey;
+    int count = 0; // sub: 0 = until interrupted
+    Printer printer;
+    int timeoutMs = DefaultTimeoutMs;
+    bool reconnect = true;
+    bool quiet = false;
+    bool lineEditor = true;
+    QString historyFile;
+};
+
+enum class ParseResult { Run, Help, Version, UsageError };
+
+// Parses argv (without argv[0]'s special meaning: arguments.first() is skipped). On
+// UsageError *error says why. Reads stdin for `pub URL CH -`.
+ParseResult parseArguments(const QStringList &arguments, CliOptions *options, QString *error);
+QString helpText();
+QString shellHelpText();

@@ -1,0 +1,482 @@
+// Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
+#include "runners.h"
+
+#include "httppublisher.h"
+
+#include <QCoreApplication>
+#include <QMetaEnum>
+
+using lhttp::Client;
+
+namespace {
+
+constexpr int CloseWaitMs = 3000;
+constexpr int QuitBarrierMs = 2000;
+const QByteArray QuitProbe = QByteArrayLiteral("quit");
+const QByteArray PingProbe = QByteArrayLiteral("ping");
+
+QString channelList(const QByteArrayList &channels) {
+    return QString::fromUtf8(channels.join(' '));
+}
+
+// The first white-space separated word of `line`, and the rest without its leading blanks.
+QByteArray takeWord(QByteArray *line) {
+    QByteArray &l = *line;
+    qsizetype i = 0;
+    while (i < l.size() && (l[i] == ' ' || l[i] == '\t'))
+        ++i;
+    qsizetype end = i;
+    while (end < l.size() && l[end] != ' ' && l[end] != '\t')
+        ++end;
+    const QByteArray word = l.mid(i, end - i);
+    while (end < l.size() && (l[end] == ' ' || l[end] == '\t'))
+        ++end;
+    l = l.mid(end);
+    return word;
+}
+
+} // namespace
+
+Runner::Runner(const CliOptions &options, QObject *parent)
+    : QObject(parent)
+    , m_options(options) {
+    m_client.setConnectTimeout(options.timeoutMs);
+}
+
+void Runner::finish(int status) {
+    if (m_finishing)
+        return;
+    m_finishing = true;
+    m_status = status;
+    auto done = [this] { QCoreApplication::exit(m_status); };
+    if (m_client.state() == Client::State::Connected) {
+        // Leave with a close handshake, as a well-behaved client does; bounded.
+        connect(&m_client, &Client::disconnected, this, done);
+        QTimer::singleShot(CloseWaitMs, this, done);
+        m_client.close();
+    } else {
+        m_client.close();
+        QTimer::singleShot(0, this, done);
+    }
+}
+
+void Runner::print(FILE *stream, const QByteArray &text) {
+    std::fwrite(text.constData(), 1, size_t(text.size()), stream);
+    // Pipes are block-buffered: a script reading our output must see each message at once.
+    std::fflush(stream);
+}
+
+void Runner::say(const QString &text) {
+    if (!m_options.quiet)
+        print(stderr, m_options.printer.status(text));
+}
+
+void Runner::complain(const QString &text) {
+    print(stderr, m_options.printer.problem(text));
+}
+
+// --- sub ---
+
+void SubRunner::start() {
+    const QString url = m_options.url.toString();
+    // Remembered now, sent by the client on every (re)connect.
+    m_client.subscribe(m_options.channels);
+    m_client.setAutoReconnect(false); // a first connection that fails is an error, not a wait
+    connect(&m_client, &Client::connected, this, [this, url] {
+        if (!m_everConnected) {
+            m_everConnected = true;
+            m_client.setAutoReconnect(m_options.reconnect);
+        } else {
+            say(QStringLiteral("reconnected to %1").arg(url));
+        }
+        // The pong comes after the server handled the subscription (or refused it).
+        m_client.ping();
+    });
+    connect(&m_client, &Client::pong, this, [this] {
+        if (!m_finishing)
+            say(QStringLiteral("subscribed to %1").arg(channelList(m_client.channels())));
+    });
+    connect(&m_client, &Client::messageReceived, this, [this](const lhttp::Message &m) {
+        if (m_finishing)
+            return; // exactly --count messages
+        print(stdout, m_options.printer.message(m));
+        if (m_options.count > 0 && ++m_received >= m_options.count)
+            finish(0);
+    });
+    connect(&m_client, &Client::errorReceived, this, [this](int code, const QByteArray &reason) {
+        if (m_finishing)
+            return;
+        complain(QStringLiteral("server error %1: %2").arg(code).arg(QString::fromUtf8(reason)));
+        finish(1);
+    });
+    connect(&m_client, &Client::invalidMessageReceived, this,
+            [this](const QByteArray &raw, const QByteArray &reason) {
+                print(stderr, m_options.printer.invalid(raw, reason));
+            });
+    connect(&m_client, &Client::connectionFailed, this, [this, url](const QString &why) {
+        if (m_finishing)
+            return;
+        if (!m_everConnected) {
+            complain(QStringLiteral("cannot connect to %1: %2").arg(url, why));
+            finish(1);
+        } else {
+            say(QStringLiteral("reconnect failed: %1").arg(why));
+        }
+    });
+    connect(&m_client, &Client::disconnected, this, [this] {
+        if (m_finishing)
+            return;
+        if (m_client.state() == Client::State::Reconnecting) {
+            say(QStringLiteral("connection lost: %1").arg(m_client.errorString()));
+        } else {
+            complain(QStringLiteral("connection lost: %1").arg(m_client.errorString()));
+            finish(1);
+        }
+    });
+    connect(&m_client, &Client::reconnectScheduled, this, [this](int delay, int attempt) {
+        say(QStringLiteral("reconnecting in %1 ms (attempt %2)").arg(delay).arg(attempt));
+    });
+    m_client.open(m_options.url);
+}
+
+// --- pub ---
+
+void PubRunner::start() {
+    if (m_options.http) {
+        startHttp();
+        return;
+    }
+    const QString url = m_options.url.toString();
+    m_client.setAutoReconnect(false);
+    m_deadline.setSingleShot(true);
+    connect(&m_deadline, &QTimer::timeout, this, [this] {
+        complain(QStringLiteral("no answer from the server within %1 ms").arg(m_options.timeoutMs));
+        finish(1);
+    });
+    connect(&m_client, &Client::connected, this, [this] {
+        m_sent = m_client.sendRaw(m_options.message);
+        // The server answers the ping after the message: a pong without an error reply
+        // before it means the message was accepted.
+        if (!m_sent || !m_client.ping()) {
+            complain(m_client.errorString());
+            finish(1);
+        }
+    });
+    connect(&m_client, &Client::pong, this, [this] { finish(0); });
+    connect(&m_client, &Client::errorReceived, this, [this](int code, const QByteArray &reason) {
+        if (m_finishing)
+            return;
+        complain(QStringLiteral("server error %1: %2").arg(code).arg(QString::fromUtf8(reason)));
+        finish(1);
+    });
+    connect(&m_client, &Client::connectionFailed, this, [this, url](const QString &why) {
+        complain(QStringLiteral("cannot connect to %1: %2").arg(url, why));
+        finish(1);
+    });
+    connect(&m_client, &Client::disconnected, this, [this] {
+        if (m_finishing)
+            return;
+        complain(QStringLiteral("connection lost before the server confirmed the message: %1")
+                     .arg(m_client.errorString()));
+        finish(1);
+    });
+    m_deadline.start(m_options.timeoutMs);
+    m_client.open(m_options.url);
+}
+
+void PubRunner::startHttp() {
+    lhttp::HttpPublishOptions options;
+    options.url = m_options.httpUrl;
+    options.apiKey = m_options.apiKey;
+    options.timeoutMs = m_options.timeoutMs;
+    auto *reply = lhttp::publishHttpMessage(m_options.message, options);
+    reply->setParent(this);
+    connect(reply, &lhttp::HttpPublishReply::finished, this, [this, reply] {
+        if (reply->isSuccess()) {
+            finish(0);
+            return;
+        }
+        complain(QStringLiteral("publish to %1 failed: %2")
+                     .arg(m_options.httpUrl.toString(), reply->errorString()));
+        finish(1);
+    });
+}
+
+// --- shell ---
+
+ShellRunner::ShellRunner(const CliOptions &options, QObject *parent)
+    : Runner(options, parent)
+    , m_input(options.lineEditor, QByteArrayLiteral("lhttp> "), options.historyFile) {}
+
+void ShellRunner::print(FILE *stream, const QByteArray &text) {
+    m_input.write(stream, text);
+}
+
+void ShellRunner::start() {
+    const QString url = m_options.url.toString();
+    connect(&m_input, &LineInput::lineRead, this, &ShellRunner::execute);
+    connect(&m_input, &LineInput::endOfInput, this, &ShellRunner::quit);
+    m_client.setAutoReconnect(false);
+    connect(&m_client, &Client::connected, this, [this, url] {
+        if (!m_everConnected) {
+            m_everConnected = true;
+            m_client.setAutoReconnect(m_options.reconnect);
+            say(QStringLiteral("connected to %1; type 'help' for the commands").arg(url));
+            m_input.start();
+        } else if (m_client.channels().isEmpty()) {
+            say(QStringLiteral("reconnected to %1").arg(url));
+        } else {
+            say(QStringLiteral("reconnected to %1; joined again: %2")
+                    .arg(url, channelList(m_client.channels())));
+        }
+    });
+    connect(&m_client, &Client::connectionFailed, this, [this, url](const QString &why) {
+        if (m_finishing)
+            return;
+        if (!m_everConnected) {
+            complain(QStringLiteral("cannot connect to %1: %2").arg(url, why));
+            finish(1);
+        } else {
+            say(QStringLiteral("reconnect failed: %1").arg(why));
+        }
+    });
+    connect(&m_client, &Client::disconnected, this, [this] {
+        if (m_finishing || m_quitting)
+            return;
+        if (m_client.state() == Client::State::Reconnecting) {
+            say(QStringLiteral("connection lost: %1").arg(m_client.errorString()));
+        } else {
+            complain(QStringLiteral("connection lost: %1").arg(m_client.errorString()));
+            finish(1);
+        }
+    });
+    connect(&m_client, &Client::reconnectScheduled, this, [this](int delay, int attempt) {
+        say(QStringLiteral("reconnecting in %1 ms (attempt %2)").arg(delay).arg(attempt));
+    });
+    connect(&m_client, &Client::messageReceived, this,
+            [this](const lhttp::Message &m) { print(stdout, m_options.printer.message(m)); });
+    connect(&m_client, &Client::errorReceived, this, [this](int code, const QByteArray &reason) {
+        const Printer &p = m_options.printer;
+        print(p.errorsToStderr() ? stderr : stdout, p.error(code, reason));
+    });
+    connect(&m_client, &Client::invalidMessageReceived, this,
+            [this](const QByteArray &raw, const QByteArray &reason) {
+                print(stderr, m_options.printer.invalid(raw, reason));
+            });
+    connect(&m_client, &Client::pong, this, [this](quint64 elapsed, const QByteArray &payload) {
+        if (m_quitting && payload == QuitProbe)
+            finish(0);
+        else if (payload == PingProbe)
+            say(QStringLiteral("pong after %1 ms").arg(elapsed));
+    });
+    m_client.open(m_options.url);
+}
+
+void ShellRunner::quit() {
+    if (m_quitting)
+        return;
+    m_quitting = true;
+    m_input.stop();
+    // Replies to what was sent last (a publish to a channel we are on, an error) are still on
+    // their way: the pong to this ping comes after them.
+    if (m_client.ping(QuitProbe))
+        QTimer::singleShot(QuitBarrierMs, this, [this] { finish(0); });
+    else
+        finish(0);
+}
+
+void ShellRunner::showStatus() {
+    const char *state = QMetaEnum::fromType<Client::State>().valueToKey(int(m_client.state()));
+    QByteArray out = "-- " + QByteArray(state) + ' ' + m_options.url.toEncoded() + '\n';
+    out += "-- channels: " + m_client.channels().join(' ') + '\n';
+    out += "-- command: " + m_options.command + '\n';
+    for (const auto &[name, value] : std::as_const(m_options.headers))
+        out += "-- header " + name + ':' + escapeBytes(value) + '\n';
+    out += "-- format: " + Printer::formatName(m_options.printer.format).toUtf8() + '\n';
+    print(stdout, out);
+}
+
+void ShellRunner::execute(const QByteArray &input) {
+    if (m_quitting)
+        return;
+    QByteArray rest = input;
+    const QByteArray word = takeWord(&rest);
+    if (word.isEmpty() || word.startsWith('#'))
+        return;
+    auto problem = [this](const QString &why) { complain(why); };
+    auto unescape = [&](const QByteArray &text, QByteArray *out) {
+        QString why;
+        *out = unescapeBytes(text, &why);
+        if (out->isNull())
+            problem(why);
+        return !out->isNull();
+    };
+    auto sendBuilt = [&](const QByteArray &bytes, const QString &why) {
+        if (bytes.isNull())
+            problem(why);
+        else if (!m_client.sendRaw(bytes))
+            problem(m_client.errorString());
+    };
+
+    if (word == "help" || word == "?") {
+        print(stdout, shellHelpText().toUtf8());
+    } else if (word == "quit" || word == "exit") {
+        quit();
+    } else if (word == "subscribe" || word == "unsubscribe") {
+        const QByteArrayList channels = rest.simplified().split(' ');
+        if (rest.trimmed().isEmpty()) {
+            problem(QStringLiteral("usage: %1 CHANNEL...").arg(QString::fromUtf8(word)));
+            return;
+        }
+        const bool join = word == "subscribe";
+        if (!(join ? m_client.subscribe(channels) : m_client.unsubscribe(channels)))
+            problem(m_client.errorString());
+        else if (!m_client.isConnected())
+            say(QStringLiteral("not connected: sent when the connection is back"));
+    } else if (word == "publish") {
+        const QByteArray channel = takeWord(&rest);
+        QByteArray body;
+        if (channel.isEmpty()) {
+            problem(QStringLiteral("usage: publish CHANNEL TEXT"));
+            return;
+        }
+        if (!unescape(rest, &body))
+            return;
+        if (!m_client.publish({channel}, m_options.command, m_options.headers, body))
+            problem(m_client.errorString());
+    } else if (word == "send") {
+        QByteArray raw;
+        if (rest.isEmpty()) {
+            problem(QStringLiteral("usage: send RAW (with \\r\\n escapes)"));
+            return;
+        }
+        if (unescape(rest, &raw) && !m_client.sendRaw(raw))
+            problem(m_client.errorString());
+    } else if (word == "upstream") {
+        const QByteArray method = takeWord(&rest);
+        const QByteArray url = takeWord(&rest);
+        QByteArray body;
+        if (method.isEmpty() || url.isEmpty()) {
+            problem(QStringLiteral("usage: upstream METHOD URL [BODY]"));
+            return;
+        }
+        if (!unescape(rest, &body))
+            return;
+        lhttp::HeaderPairs headers{{QByteArrayLiteral("upstream"), method + ' ' + url}};
+        headers += m_options.headers;
+        QString why;
+        sendBuilt(lhttp::buildMessage(m_options.command, headers, body, &why), why);
+    } else if (word == "multipart") {
+        QByteArray body, offsets;
+        QString why;
+        if (rest.trimmed().isEmpty()) {
+            problem(QStringLiteral("usage: multipart HEADERS|BODY [; HEADERS|BODY ...]"));
+            return;
+        }
+        if (!buildMultipart(rest, &body, &offsets, &why)) {
+            problem(why);
+            return;
+        }
+        lhttp::HeaderPairs headers{{QByteArrayLiteral("multipart"), offsets}};
+        headers += m_options.headers;
+        sendBuilt(lhttp::buildMessage(m_options.command, headers, body, &why), why);
+    } else if (word == "command") {
+        const QByteArray name = rest.trimmed();
+        if (name.isEmpty()) {
+            print(stdout, "-- command: " + m_options.command + '\n');
+            return;
+        }
+        QString why;
+        if (lhttp::buildMessage(name, {}, {}, &why).isNull())
+            problem(why);
+        else
+            m_options.command = name;
+    } else if (word == "header") {
+        const QByteArray arg = rest.trimmed();
+        if (arg.isEmpty()) {
+            QByteArray out;
+            for (const auto &[name, value] : std::as_const(m_options.headers))
+                out += "-- header " + name + ':' + escapeBytes(value) + '\n';
+            print(stdout, out.isEmpty() ? QByteArray("-- no extra headers\n") : out);
+        } else if (arg.startsWith('-')) {
+            const QByteArray name = arg.mid(1);
+            m_options.headers.removeIf([&](const auto &h) { return h.first == name; });
+        } else {
+            const qsizetype colon = arg.indexOf(':');
+            QByteArray value;
+            if (colon <= 0) {
+                problem(QStringLiteral("usage: header NAME:VALUE, or header -NAME"));
+                return;
+            }
+            if (!unescape(arg.mid(colon + 1).trimmed(), &value))
+                return;
+            const lhttp::HeaderPairs one{{arg.left(colon).trimmed(), value}};
+            QString why;
+            if (lhttp::buildMessage("x", one, {}, &why).isNull())
+                problem(why);
+            else
+                m_options.headers += one;
+        }
+    } else if (word == "format") {
+        const QString name = QString::fromUtf8(rest.trimmed());
+        Printer::Format f;
+        if (name.isEmpty())
+            print(stdout,
+                  "-- format: " + Printer::formatName(m_options.printer.format).toUtf8() + '\n');
+        else if (Printer::parseFormat(name, &f))
+            m_options.printer.format = f;
+        else
+            problem(QStringLiteral("unknown format '%1' (pretty, line, body or json)").arg(name));
+    } else if (word == "ping") {
+        if (!m_client.ping(PingProbe))
+            problem(m_client.errorString());
+    } else if (word == "status") {
+        showStatus();
+    } else {
+        problem(QStringLiteral("unknown command '%1' (type help)").arg(QString::fromUtf8(word)));
+    }
+}
+
+bool buildMultipart(QByteArrayView spec, QByteArray *body, QByteArray *offsets, QString *error) {
+    body->clear();
+    QByteArrayList starts;
+    int index = 0;
+    for (const QByteArray &rawPart : spec.toByteArray().split(';')) {
+        ++index;
+        const QByteArray part = rawPart.trimmed();
+        const qsizetype bar = part.indexOf('|');
+        if (bar < 0) {
+            *error = QStringLiteral("part %1 needs HEADERS|BODY (HEADERS may be empty)").arg(index);
+            return false;
+        }
+        QByteArray chunk;
+        for (const QByteArray &rawHeader : part.left(bar).split(',')) {
+            const QByteArray header = rawHeader.trimmed();
+            if (header.isEmpty())
+                continue;
+            const qsizetype colon = header.indexOf(':');
+            if (colon <= 0) {
+                *error = QStringLiteral("part %1: header '%2' needs name:value")
+                             .arg(index)
+                             .arg(QString::fromUtf8(header));
+                return false;
+            }
+            const QByteArray value = unescapeBytes(header.mid(colon + 1).trimmed(), error);
+            if (value.isNull())
+                return false;
+            // Same rules as message headers; checked by building a throw-away message.
+            const lhttp::HeaderPairs one{{header.left(colon).trimmed(), value}};
+            if (lhttp::buildMessage("x", one, {}, error).isNull())
+                return false;
+            chunk += one.first().first + ':' + one.first().second + "\r\n";
+        }
+        const QByteArray partBody = unescapeBytes(part.mid(bar + 1), error);
+        if (partBody.isNull())
+            return false;
+        chunk += "\r\n" + partBody;
+        starts.append(QByteArray::number(body->size()));
+        body->append(chunk);
+    }
+    *offsets = starts.join(' ');
+    return true;
+}

@@ -1,0 +1,82 @@
+// Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
+#pragma once
+
+#include "client.h"
+#include "lineinput.h"
+#include "options.h"
+
+#include <QObject>
+#include <QTimer>
+
+// What every mode shares: the options, one Client, and a way out that closes the connection
+// gracefully (bounded) before the event loop ends with the exit status.
+class Runner : public QObject {
+    Q_OBJECT
+public:
+    explicit Runner(const CliOptions &options, QObject *parent = nullptr);
+    virtual void start() = 0;
+    // SIGINT/SIGTERM.
+    virtual void interrupt() { finish(0); }
+
+protected:
+    void finish(int status);
+    void say(const QString &text);      // status line on stderr, unless --quiet
+    void complain(const QString &text); // problem on stderr
+    virtual void print(FILE *stream, const QByteArray &text);
+
+    CliOptions m_options;
+    lhttp::Client m_client;
+    bool m_finishing = false;
+    bool m_everConnected = false;
+
+private:
+    int m_status = 0;
+};
+
+// lhttp-cli sub URL CHANNEL...
+class SubRunner : public Runner {
+    Q_OBJECT
+public:
+    using Runner::Runner;
+    void start() override;
+
+private:
+    int m_received = 0;
+    bool m_confirmed = false;
+};
+
+// lhttp-cli pub URL CHANNEL TEXT, over the WebSocket or with --http.
+class PubRunner : public Runner {
+    Q_OBJECT
+public:
+    using Runner::Runner;
+    void start() override;
+
+private:
+    void startHttp();
+    QTimer m_deadline;
+    bool m_sent = false;
+};
+
+// The interactive shell.
+class ShellRunner : public Runner {
+    Q_OBJECT
+public:
+    explicit ShellRunner(const CliOptions &options, QObject *parent = nullptr);
+    void start() override;
+    void interrupt() override { quit(); }
+
+private:
+    void execute(const QByteArray &line);
+    void quit();
+    void print(FILE *stream, const QByteArray &text) override;
+    void showStatus();
+
+    LineInput m_input;
+    bool m_quitting = false;
+    bool m_pingShown = false;
+};
+
+// Builds the body of a multipart message from `spec` (PART;PART..., PART = HEADERS|BODY,
+// HEADERS = name:value,...) and the matching `multipart` offsets header value.
+bool buildMultipart(QByteArrayView spec, QByteArray *body, QByteArray *offsets, QString *error);

@@ -1,0 +1,182 @@
+// Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
+#include "channelsmodel.h"
+
+#include "format.h"
+
+#include <QSet>
+
+#include <numeric>
+
+namespace lhttp {
+
+ChannelsModel::ChannelsModel(QObject *parent)
+    : BatchedTableModel(parent) {}
+
+int ChannelsModel::rowCount(const QModelIndex &parent) const {
+    return parent.isValid() ? 0 : int(m_rows.size());
+}
+
+int ChannelsModel::columnCount(const QModelIndex &parent) const {
+    return parent.isValid() ? 0 : ColumnCount;
+}
+
+QVariant ChannelsModel::data(const QModelIndex &index, int role) const {
+    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
+        return {};
+    const Row &r = m_rows[size_t(index.row())];
+    if (role == NameRole)
+        return r.name;
+    if (role == Qt::TextAlignmentRole)
+        return index.column() == Name ? QVariant() : QVariant(Qt::AlignRight | Qt::AlignVCenter);
+    if (role != Qt::DisplayRole && role != SortRole)
+        return {};
+    const bool sort = role == SortRole;
+    switch (Column(index.column())) {
+    case Name:
+        return r.display;
+    case Subscribers:
+        return r.subscribers;
+    case MessagesPerSecond:
+        return sort ? QVariant(r.rate) : QVariant(Format::rate(r.rate));
+    case DeliveriesPerSecond:
+        return sort ? QVariant(r.deliveryRate) : QVariant(Format::rate(r.deliveryRate));
+    case Messages:
+        return r.messages;
+    case ColumnCount:
+        break;
+    }
+    return {};
+}
+
+QVariant ChannelsModel::headerData(int section, Qt::Orientation orientation, int role) const {
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return {};
+    switch (Column(section)) {
+    case Name:
+        return tr("Channel");
+    case Subscribers:
+        return tr("Subscribers");
+    case MessagesPerSecond:
+        return tr("Msgs/s");
+    case DeliveriesPerSecond:
+        return tr("Deliveries/s");
+    case Messages:
+        return tr("Messages");
+    case ColumnCount:
+        break;
+    }
+    return {};
+}
+
+void ChannelsModel::reindex(int) {
+    // A node has few channels: rebuilt whole.
+    m_index.clear();
+    m_index.reserve(qsizetype(m_rows.size()));
+    for (size_t i = 0; i < m_rows.size(); ++i)
+        m_index.insert(m_rows[i].name, int(i));
+}
+
+void ChannelsModel::addMissing(const QList<Admin::Channel> &channels) {
+    QList<const Admin::Channel *> added;
+    QSet<QByteArray> seen;
+    for (const Admin::Channel &c : channels) {
+        if (!m_index.contains(c.name) && !seen.contains(c.name)) {
+            added.append(&c);
+            seen.insert(c.name);
+        }
+    }
+    if (added.isEmpty())
+        return;
+    const int first = int(m_rows.size());
+    beginInsertRows({}, first, first + int(added.size()) - 1);
+    for (const Admin::Channel *c : std::as_const(added)) {
+        Row row;
+        row.name = c->name;
+        row.display = QString::fromUtf8(c->name);
+        row.subscribers = c->subscribers;
+        m_index.insert(row.name, int(m_rows.size()));
+        m_rows.push_back(std::move(row));
+    }
+    endInsertRows();
+}
+
+void ChannelsModel::setSnapshot(const QList<Admin::Channel> &channels) {
+    QSet<QByteArray> present;
+    for (const Admin::Channel &c : channels)
+        present.insert(c.name);
+    QList<int> gone;
+    for (size_t i = 0; i < m_rows.size(); ++i) {
+        if (!present.contains(m_rows[i].name))
+            gone.append(int(i));
+    }
+    removeStorageRows(m_rows, gone, [this](int first) { reindex(first); });
+    addMissing(channels);
+    Span changed;
+    for (const Admin::Channel &c : channels) {
+        const int row = m_index.value(c.name);
+        if (m_rows[size_t(row)].subscribers != c.subscribers) {
+            m_rows[size_t(row)].subscribers = c.subscribers;
+            changed.add(row);
+        }
+    }
+    emitChanged(changed, Subscribers, Subscribers);
+}
+
+void ChannelsModel::applyBatch(const Admin::Batch &batch) {
+    addMissing(batch.channels);
+
+    const size_t slot = size_t(m_batches % RateWindow);
+    ++m_batches;
+    m_intervals[slot] = std::max(batch.intervalMs, 1);
+    for (Row &r : m_rows) {
+        r.publishes[slot] = 0;
+        r.deliveries[slot] = 0;
+    }
+    Span subscribers;
+    for (const Admin::Channel &c : batch.channels) {
+        const int row = m_index.value(c.name);
+        Row &r = m_rows[size_t(row)];
+        r.publishes[slot] = c.publishes;
+        r.deliveries[slot] = c.deliveries;
+        r.messages += c.publishes;
+        if (r.subscribers != c.subscribers) {
+            r.subscribers = c.subscribers;
+            subscribers.add(row);
+        }
+    }
+    // Until the window has filled, average over the batches seen so far.
+    const size_t filled = size_t(std::min<quint64>(m_batches, RateWindow));
+    int windowMs = 0;
+    for (size_t i = 0; i < filled; ++i)
+        windowMs += m_intervals[i];
+    Span rates;
+    QList<int> idle;
+    for (size_t i = 0; i < m_rows.size(); ++i) {
+        Row &r = m_rows[i];
+        const quint64 p = std::accumulate(r.publishes.begin(), r.publishes.end(), quint64(0));
+        const quint64 d = std::accumulate(r.deliveries.begin(), r.deliveries.end(), quint64(0));
+        const double rate = p * 1000.0 / windowMs;
+        const double deliveryRate = d * 1000.0 / windowMs;
+        if (rate != r.rate || deliveryRate != r.deliveryRate) {
+            r.rate = rate;
+            r.deliveryRate = deliveryRate;
+            rates.add(int(i));
+        }
+        if (r.subscribers == 0 && p == 0)
+            idle.append(int(i));
+    }
+    emitChanged(subscribers, Subscribers, Subscribers);
+    emitChanged(rates, MessagesPerSecond, Messages);
+    removeStorageRows(m_rows, idle, [this](int first) { reindex(first); });
+}
+
+void ChannelsModel::clear() {
+    beginResetModel();
+    m_rows.clear();
+    m_index.clear();
+    m_intervals = {};
+    m_batches = 0;
+    endResetModel();
+}
+
+} // namespace lhttp

@@ -1,0 +1,169 @@
+// Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
+#pragma once
+
+#include "broker.h"
+
+#include <QByteArray>
+#include <QElapsedTimer>
+#include <QHash>
+#include <QString>
+#include <QStringList>
+#include <QTimer>
+
+#include <thread>
+
+// nats.c's handles, declared as nats.h does so that users of this header need not include it.
+typedef struct __natsConnection natsConnection;
+typedef struct __natsSubscription natsSubscription;
+
+namespace lhttp {
+
+// How a node joins the cluster. docs/CLUSTER.md explains each option and docs/CONFIG.md lists
+// the lhttpd-qt flag and config key for it.
+struct NatsOptions {
+    static constexpr int DefaultReconnectWaitMs = 2'000;
+    // Negative: retry forever. A node is a server, not a client that can give up: a finite
+    // limit leaves it serving local pub/sub only until it is restarted.
+    static constexpr int DefaultMaxReconnect = -1;
+    // nats.c's own default: what a node publishes while NATS is away is held up to this
+    // and sent once it is back, so a restart or a failover loses nothing.
+    static constexpr int DefaultReconnectBufferBytes = 8 * 1024 * 1024;
+    // Per NATS subscription, inside nats.c (its defaults).
+    static constexpr int DefaultPendingMsgs = 65'536;
+    static constexpr int DefaultPendingBytes = 64 * 1024 * 1024;
+    // The hand-off queue from nats.c's threads to the Qt thread, over all channels.
+    static constexpr int DefaultQueueLimit = 65'536;
+    static constexpr qsizetype DefaultQueueBytes = 64 * 1024 * 1024;
+
+    // NATS server URLs (nats://host:port, tls://host:port). Empty: no cluster.
+    QStringList servers;
+    // Prepended to every channel, with a dot: `lhttp` makes channel `room` subject
+    // `lhttp.room`. Empty by default so that original Go lhttp nodes on the same NATS see the
+    // same channels.
+    QByteArray subjectPrefix;
+    // The connection name shown by the NATS server's monitoring; empty: "lhttpd-qt <host>".
+    QString name;
+    QString user;
+    QString password;
+    QString token;
+    // A NATS credentials file (user JWT and NKey seed).
+    QString credentialsFile;
+    // TLS: any of these turns TLS on. The CA verifies the server; cert and key identify the
+    // node to a server that asks for client certificates.
+    QString tlsCaFile;
+    QString tlsCertFile;
+    QString tlsKeyFile;
+    int reconnectWaitMs = DefaultReconnectWaitMs;
+    int maxReconnect = DefaultMaxReconnect;
+    int reconnectBufferBytes = DefaultReconnectBufferBytes;
+    int pendingMsgs = DefaultPendingMsgs;
+    int pendingBytes = DefaultPendingBytes;
+    int queueLimit = DefaultQueueLimit;
+    qsizetype queueBytes = DefaultQueueBytes;
+    // Publishes while NATS is unreachable get error 503 (local delivery still happens).
+    bool strict = false;
+
+    bool isEnabled() const { return !servers.isEmpty(); }
+    bool usesTls() const;
+};
+
+// The cluster broker: channels are NATS subjects, payloads the LHTTP message bytes
+// (PROTOCOL.md §6), so lhttp nodes — this one's and the original Go ones — on the same NATS
+// deliver each other's publishes.
+//
+// Threading: subscribe/unsubscribe/publish run in the Qt thread. nats.c delivers messages and
+// connection events on its own threads; they go into a bounded, mutex-guarded queue and one
+// posted event per batch wakes the Qt thread, which drains the queue into the ChannelHub. A full
+// queue drops the newest message, counts it and logs (at most once a second).
+//
+// One NATS subscription per channel (the hub calls subscribe() for a channel's first local
+// subscriber and unsubscribe() after its last). A node never gets its own publishes back
+// (no-echo): publish() delivers locally once, then hands the bytes to NATS.
+//
+// Faults: the connection is made on a helper thread and retried in the background, so a
+// missing NATS neither blocks nor stops the node; subscriptions asked for meanwhile are made
+// once it connects. nats.c reconnects and resubscribes on its own after a restart or a
+// failover to another cluster member.
+//
+// nats.c's process-wide state is left to process exit on purpose: nats_Close() in nats.c
+// 3.4.1 frees OpenSSL state that OpenSSL's own exit handler frees again (a crash at exit).
+class NatsBroker final : public Broker {
+    Q_OBJECT
+public:
+    struct Counters {
+        quint64 publishFailures = 0; // publishes nats.c refused (closed, buffer full, too big)
+        quint64 rejected = 0;        // strict mode: publishes answered with 503
+        quint64 queueHighWater = 0;  // most messages ever waiting in the hand-off queue
+    };
+
+    explicit NatsBroker(NatsOptions options, QObject *parent = nullptr);
+    ~NatsBroker() override;
+
+    void subscribe(const QByteArray &channel) override;
+    void unsubscribe(const QByteArray &channel) override;
+    Error publish(const QByteArray &channel, const Frame &frame) override;
+
+    State state() const override { return m_state; }
+    QString description() const override;
+    Stats stats() const override;
+    Counters counters() const;
+
+    const NatsOptions &options() const { return m_options; }
+    // The URL of the NATS server currently connected to; empty when not connected.
+    QString serverUrl() const { return m_serverUrl; }
+    // Channels with a NATS subscription: one per channel with local subscribers, held by
+    // nats.c and (re)sent to the server whenever it (re)connects. Zero only while no
+    // connection object exists (first attempt under way, or a closed one being replaced).
+    int subscriptionCount() const { return m_liveSubscriptions; }
+
+protected:
+    void customEvent(QEvent *event) override;
+
+private:
+    struct Bridge;
+    struct Incoming;
+
+    void startConnecting();
+    void drain();
+    void adoptConnection(natsConnection *connection, int status);
+    void refreshState();
+    void giveUpOrRestart(const QString &reason);
+    void restartConnection();
+    void createSubscription(const QByteArray &channel, natsSubscription **slot);
+    void destroySubscription(natsSubscription *sub);
+    void deliverTo(const QByteArray &channel, const Frame &frame);
+    void noteProblem(const QString &what);
+    void logDrops();
+
+    NatsOptions m_options;
+    Bridge *m_bridge;
+    std::thread m_connector;
+    natsConnection *m_connection = nullptr;
+    // channel → its NATS subscription; null while waiting for a connection.
+    QHash<QByteArray, natsSubscription *> m_subscriptions;
+    int m_liveSubscriptions = 0;
+    int m_wildcardChannels = 0;
+    QByteArray m_subject; // reused for every publish: prefix + channel, NUL-terminated
+    QByteArray m_prefixDot;
+    State m_state = State::Connecting;
+    bool m_everConnected = false;
+    bool m_connectFailed = false; // no connection object: bad options, or nats.c gave up
+    bool m_unreachable = false;   // not connected since the last attempt failed
+    bool m_closeHandled = false;  // the closed m_connection was dealt with
+    QString m_lastConnectError;   // why the first attempt failed, when nats.c said
+    int m_restartDelayMs = 0;     // grows while closed connections follow each other
+    QString m_serverUrl;
+    quint64 m_messagesOut = 0;
+    Counters m_counters;
+    quint64 m_seenDisconnects = 0;
+    quint64 m_natsDropped = 0; // nats.c's drops on subscriptions already gone
+    quint64 m_dropsLogged = 0;
+    QElapsedTimer m_lastDropLog;
+    QTimer m_dropLogTimer;
+    QTimer m_restartTimer;
+    quint64 m_problems = 0;
+    quint64 m_problemsLogged = 0;
+    QElapsedTimer m_lastProblemLog;
+};
+
+} // namespace lhttp

@@ -1,0 +1,219 @@
+// chat.js — the lhttp-qt chat demo.  SPDX-License-Identifier: MIT
+//
+// Everything goes through the SDK (lhttp.js). A chat message is an LHTTP message with the
+// command `chat`, the text as body and who/when in headers:
+//
+//   LHTTP/1.0 chat\r\n
+//   publish:chatroom\r\n
+//   nick:alice\r\n
+//   client:k3j9x2\r\n                 random id of this tab, to recognise our own messages
+//   sent-at:2024-05-01T12:00:00.000Z\r\n
+//   \r\n
+//   hello everyone
+//
+// Joining subscribes and announces in one message (`subscribe` and `publish` headers plus
+// `event:join`); the server runs subscribe before publish, so the announcement comes back to
+// us too. The page shows its own messages from the server's echo, like the original demo.
+// Messages from the original demo (plain text, no nick header) show as "anonymous".
+(function () {
+    "use strict";
+
+    var $ = function (id) { return document.getElementById(id); };
+    var clientId = Math.random().toString(36).slice(2, 10);
+    var state = { nick: "", room: "", joined: false };
+
+    // Same host and port as the page: new Lhttp() with no URL means ws(s)://location.host/.
+    var client = new Lhttp();
+
+    function setStatus(kind, text) {
+        $("status").dataset.state = kind;
+        $("status-text").textContent = text;
+    }
+
+    client.on_open = function () {
+        setStatus("online", "connected");
+        if (client.connectCount > 1 && state.joined) system("Reconnected — back in #" + state.room + ".");
+    };
+
+    client.on_close = function (c) {
+        if (c.willReconnect) setStatus("reconnecting", "reconnecting…");
+        else setStatus("offline", "offline");
+        if (c.wasOpen && state.joined) system("Connection lost, reconnecting…");
+    };
+
+    client.on_error = function (c) {
+        if (c.error && c.error.type === "reply")
+            system("Server: " + (c.error.code || "") + " " + c.error.reason, "error");
+    };
+
+    client.on_message = function (c) {
+        if (c.getCommand() !== "chat") return;
+        var room = c.getHeader("publish");
+        if (state.joined && room && room.split(/\s+/).indexOf(state.room) < 0) return;
+        var nick = c.getHeader("nick") || "anonymous";
+        var own = c.getHeader("client") === clientId;
+        var event = c.getHeader("event");
+        if (event === "join") return system((own ? "You" : nick) + " joined #" + state.room + ".");
+        if (event === "leave") return system(nick + " left.");
+        if (c.getBody() === "") return;
+        addMessage(nick, c.getBody(), parseTime(c.getHeader("sent-at")), own);
+    };
+
+    function parseTime(value) {
+        var t = value ? new Date(value) : null;
+        return t && !isNaN(t.getTime()) ? t : new Date();
+    }
+
+    function hue(text) {
+        var h = 0;
+        for (var i = 0; i < text.length; i++) h = (h * 31 + text.charCodeAt(i)) >>> 0;
+        return h % 360;
+    }
+
+    function atBottom(list) {
+        return list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+    }
+
+    function append(li) {
+        var list = $("messages");
+        var stick = atBottom(list);
+        list.appendChild(li);
+        if (stick) list.scrollTop = list.scrollHeight;
+    }
+
+    function addMessage(nick, text, time, own) {
+        var li = document.createElement("li");
+        li.className = "msg " + (own ? "own" : "other");
+        var avatar = document.createElement("span");
+        avatar.className = "avatar";
+        avatar.textContent = Array.from(nick)[0].toUpperCase();
+        avatar.style.setProperty("--hue", hue(nick));
+        avatar.setAttribute("aria-hidden", "true");
+        var bubble = document.createElement("div");
+        bubble.className = "bubble";
+        var meta = document.createElement("div");
+        meta.className = "meta";
+        var who = document.createElement("span");
+        who.className = "nick";
+        who.textContent = nick;
+        who.style.setProperty("--hue", hue(nick));
+        var when = document.createElement("time");
+        when.dateTime = time.toISOString();
+        when.textContent = time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+        meta.append(who, when);
+        var body = document.createElement("div");
+        body.className = "text";
+        body.textContent = text;
+        bubble.append(meta, body);
+        li.append(avatar, bubble);
+        append(li);
+    }
+
+    function system(text, kind) {
+        var li = document.createElement("li");
+        li.className = "system" + (kind ? " " + kind : "");
+        li.textContent = text;
+        append(li);
+    }
+
+    // A room name becomes the channel id: dot-separated words of letters, digits, - and _.
+    function channelFor(room) {
+        return room.trim().toLowerCase()
+            .replace(/[^a-z0-9_.-]+/g, "-")
+            .split(".").filter(Boolean).join(".")
+            .replace(/^-+|-+$/g, "");
+    }
+
+    function cleanNick(nick) {
+        return nick.replace(/[\u0000-\u001f\u007f]+/g, " ").trim().slice(0, 32);
+    }
+
+    function headers(extra) {
+        var h = { nick: state.nick, client: clientId, "sent-at": new Date().toISOString() };
+        for (var k in extra) h[k] = extra[k];
+        return h;
+    }
+
+    function join(nick, room) {
+        state.nick = nick;
+        state.room = room;
+        state.joined = true;
+        $("messages").textContent = "";
+        $("room-name").textContent = room;
+        $("room-title").hidden = false;
+        $("join-view").hidden = true;
+        $("chat-view").hidden = false;
+        document.title = "#" + room + " · lhttp chat";
+        try {
+            localStorage.setItem("lhttp-chat-nick", nick);
+        } catch (e) { /* private mode */ }
+        if (location.hash.slice(1) !== room) history.replaceState(null, "", "#" + room);
+        // Subscribe and announce in one message.
+        client.subscribe(room, "chat", headers({ publish: room, event: "join" }), "");
+        $("message").focus();
+    }
+
+    function leave() {
+        if (!state.joined) return;
+        // The server publishes before it unsubscribes: the others see us leave.
+        client.unsubscribe(state.room, "chat", headers({ publish: state.room, event: "leave" }), "");
+        state.joined = false;
+        $("room-title").hidden = true;
+        $("chat-view").hidden = true;
+        $("join-view").hidden = false;
+        document.title = "lhttp chat";
+        $("room").focus();
+    }
+
+    function sendCurrent() {
+        var box = $("message");
+        var text = box.value.replace(/\s+$/, "");
+        if (!text.trim() || !state.joined) return;
+        client.publish(state.room, "chat", headers({}), text);
+        box.value = "";
+        autosize();
+    }
+
+    function autosize() {
+        var box = $("message");
+        box.style.height = "auto";
+        box.style.height = Math.min(box.scrollHeight, 160) + "px";
+    }
+
+    $("join-form").addEventListener("submit", function (e) {
+        e.preventDefault();
+        var nick = cleanNick($("nick").value);
+        var room = channelFor($("room").value);
+        if (!nick) return $("nick").focus();
+        if (!room) return $("room").focus();
+        $("room").value = room;
+        join(nick, room);
+    });
+
+    $("composer").addEventListener("submit", function (e) {
+        e.preventDefault();
+        sendCurrent();
+    });
+
+    $("message").addEventListener("keydown", function (e) {
+        if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+            e.preventDefault();
+            sendCurrent();
+        }
+    });
+    $("message").addEventListener("input", autosize);
+    $("leave").addEventListener("click", leave);
+    window.addEventListener("pagehide", function () {
+        if (state.joined && client.isOpen()) leave();
+    });
+
+    // Prefill: nickname from last time, room from the URL (#room) or the original's default.
+    try {
+        $("nick").value = localStorage.getItem("lhttp-chat-nick") || "";
+    } catch (e) { /* private mode */ }
+    $("room").value = channelFor(decodeURIComponent(location.hash.slice(1))) || "chatroom";
+    if ($("nick").value) $("room").focus();
+
+    // For tests and the console.
+    window.lhttpChat = { client: client, state: state, clientId: clientId };
+})();

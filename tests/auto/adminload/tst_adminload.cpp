@@ -1,0 +1,175 @@
+// Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
+//
+// Acceptance: the console stays responsive while attached to a busy headless node. Starts
+// lhttpd-qt (LHTTPD_BIN) and admin-loadgen (ADMIN_LOADGEN_BIN: 1,000 subscribers, one publisher
+// at full speed), attaches a real MainWindow, and measures the event loop's latency as the
+// lateness of a 10 ms timer. Runs only with LHTTP_ADMIN_LOAD=1 (scripts/admin-load.sh): it
+// takes half a minute and both cores.
+//
+// Tunables (environment): LHTTP_LOAD_CLIENTS (1000), LHTTP_LOAD_CHANNELS (100),
+// LHTTP_LOAD_SECONDS (20), LHTTP_LOAD_NICE (10: the node and the load run at a lower priority,
+// standing in for the other machine a node normally is), LHTTP_LOAD_MAX_MS (100).
+
+#include "connectionsmodel.h"
+#include "mainwindow.h"
+#include "nodepanel.h"
+#include "nodestate.h"
+
+#include <QElapsedTimer>
+#include <QProcess>
+#include <QSettings>
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <algorithm>
+#include <cstdio>
+
+using namespace lhttp;
+
+namespace {
+
+constexpr auto Token = "load-test-token";
+constexpr int ProbeIntervalMs = 10;
+
+int env(const char *name, int fallback) {
+    bool ok = false;
+    const int v = qEnvironmentVariableIntValue(name, &ok);
+    return ok ? v : fallback;
+}
+
+quint16 freePort() {
+    QTcpServer s;
+    s.listen(QHostAddress::LocalHost, 0);
+    return s.serverPort();
+}
+
+// Starts `program` under `nice -n niceness` when niceness > 0.
+void startNiced(QProcess &p, const QString &program, const QStringList &args, int niceness) {
+    if (niceness > 0)
+        p.start(QStringLiteral("nice"),
+                QStringList{QStringLiteral("-n"), QString::number(niceness), program} + args);
+    else
+        p.start(program, args);
+}
+
+} // namespace
+
+class tst_AdminLoad : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+    void consoleStaysResponsiveUnderLoad();
+
+private:
+    QTemporaryDir settingsDir;
+};
+
+void tst_AdminLoad::initTestCase() {
+    if (qEnvironmentVariable("LHTTP_ADMIN_LOAD") != u"1")
+        QSKIP("set LHTTP_ADMIN_LOAD=1 (scripts/admin-load.sh) to run the load acceptance test");
+    QVERIFY(QFileInfo(qEnvironmentVariable("LHTTPD_BIN")).isExecutable());
+    QVERIFY(QFileInfo(qEnvironmentVariable("ADMIN_LOADGEN_BIN")).isExecutable());
+    QSettings::setDefaultFormat(QSettings::IniFormat);
+    QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, settingsDir.path());
+}
+
+void tst_AdminLoad::consoleStaysResponsiveUnderLoad() {
+    const int clients = env("LHTTP_LOAD_CLIENTS", 1000);
+    const int channels = env("LHTTP_LOAD_CHANNELS", 100);
+    const int seconds = env("LHTTP_LOAD_SECONDS", 20);
+    const int niceness = env("LHTTP_LOAD_NICE", 10);
+    const int maxMs = env("LHTTP_LOAD_MAX_MS", 100);
+    const quint16 port = freePort();
+
+    QProcess node;
+    node.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    startNiced(node, qEnvironmentVariable("LHTTPD_BIN"),
+               {QStringLiteral("--listen"), QStringLiteral("127.0.0.1"), QStringLiteral("--port"),
+                QString::number(port), QStringLiteral("--admin-token"), QString::fromLatin1(Token),
+                QStringLiteral("--log-level"), QStringLiteral("warning")},
+               niceness);
+    QVERIFY(node.waitForStarted());
+    QVERIFY(QTest::qWaitFor(
+        [&] {
+            QTcpSocket probe;
+            probe.connectToHost(QHostAddress::LocalHost, port);
+            return probe.waitForConnected(50);
+        },
+        5000));
+
+    // Attach first, so the console sees the ramp-up as well as the flood.
+    MainWindow window;
+    window.resize(1400, 860);
+    window.show();
+    window.showTab(MainWindow::Tab::Traffic);
+    window.attach(QUrl(QStringLiteral("ws://127.0.0.1:%1/admin").arg(port)), Token);
+    QTRY_COMPARE(window.source()->state(), NodeSource::State::Running);
+
+    QProcess load;
+    load.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    startNiced(load, qEnvironmentVariable("ADMIN_LOADGEN_BIN"),
+               {QStringLiteral("ws://127.0.0.1:%1/").arg(port), QString::number(clients),
+                QString::number(channels), QString::number(seconds + 5)},
+               niceness);
+    QVERIFY(load.waitForStarted());
+    QByteArray loadOutput;
+    QVERIFY2(QTest::qWaitFor(
+                 [&] {
+                     loadOutput += load.readAllStandardOutput();
+                     return loadOutput.contains("ready\n");
+                 },
+                 60000),
+             loadOutput.constData());
+    QTRY_COMPARE_WITH_TIMEOUT(window.state()->connections()->rowCount(), clients + 1, 20000);
+    QTest::qWait(2000); // into the steady state
+
+    // The probe: a 10 ms timer; each tick's lateness is how long the event loop was busy.
+    QList<qint64> lateness;
+    QElapsedTimer clock;
+    QTimer probe;
+    probe.setTimerType(Qt::PreciseTimer);
+    probe.setInterval(ProbeIntervalMs);
+    qint64 last = 0;
+    clock.start();
+    connect(&probe, &QTimer::timeout, this, [&] {
+        const qint64 now = clock.elapsed();
+        lateness.append(std::max<qint64>(0, now - last - ProbeIntervalMs));
+        last = now;
+    });
+    const quint64 batchesBefore = window.state()->batches();
+    const quint64 inBefore = window.state()->totals().messagesIn;
+    const quint64 outBefore = window.state()->totals().messagesOut;
+    last = clock.elapsed();
+    probe.start();
+    QTest::qWait(seconds * 1000);
+    probe.stop();
+    const quint64 batches = window.state()->batches() - batchesBefore;
+    const double in = double(window.state()->totals().messagesIn - inBefore) / seconds;
+    const double out = double(window.state()->totals().messagesOut - outBefore) / seconds;
+
+    loadOutput += load.readAllStandardOutput();
+    load.waitForFinished(15000);
+    loadOutput += load.readAllStandardOutput();
+    node.terminate();
+    node.waitForFinished(5000);
+
+    std::sort(lateness.begin(), lateness.end());
+    const qint64 max = lateness.isEmpty() ? -1 : lateness.last();
+    const qint64 p99 = lateness.isEmpty() ? -1 : lateness[qsizetype(lateness.size() * 0.99)];
+    const qint64 p50 = lateness.isEmpty() ? -1 : lateness[lateness.size() / 2];
+    std::printf("admin-load: %d clients, %d channels, %d s; node handled %.0f msgs/s in, %.0f "
+                "msgs/s out; console got %llu batches\n",
+                clients, channels, seconds, in, out, qulonglong(batches));
+    std::printf("admin-load: event-loop latency (10 ms timer lateness, %lld ticks): median %lld "
+                "ms, p99 %lld ms, max %lld ms (limit %d ms)\n",
+                qlonglong(lateness.size()), qlonglong(p50), qlonglong(p99), qlonglong(max), maxMs);
+    std::fflush(stdout);
+    QVERIFY2(batches >= quint64(seconds * 2), "the console stopped receiving batches");
+    QVERIFY2(out > 0, "no load reached the node");
+    QVERIFY2(max < maxMs, "the console's event loop was blocked too long");
+}
+
+QTEST_MAIN(tst_AdminLoad)
+#include "tst_adminload.moc"

@@ -1,0 +1,752 @@
+// Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
+//
+// The lhttp-cli executable against a real in-process Server on loopback: the one-shot sub and
+// pub modes, the shell driven through a pipe on stdin and on a pseudo-terminal (line editing
+// and history), output formats and exit statuses.
+
+#include "multipart.h"
+#include "processor.h"
+#include "server.h"
+#include "session.h"
+#include "wsclient.h"
+
+#include <QProcess>
+#include <QTcpServer>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <cerrno>
+#include <csignal>
+#include <memory>
+#include <vector>
+
+#include <fcntl.h>
+#include <pty.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace lhttp;
+
+namespace {
+
+quint16 freePort() {
+    QTcpServer s;
+    s.listen(QHostAddress::LocalHost, 0);
+    return s.serverPort();
+}
+
+QString binary() {
+    return qEnvironmentVariable("LHTTP_CLI_BIN");
+}
+
+// Answers `upload` messages with what it saw in the parts, to check the shell's offsets.
+class UploadProcessor : public Processor {
+public:
+    void onMessage(Session &s) override {
+        QByteArray out = "parts:" + QByteArray::number(s.parts().size());
+        for (const Part &p : s.parts()) {
+            out += " [";
+            for (const auto &h : p.headers)
+                out += h.name.toByteArray() + '=' + h.value.toByteArray() + ' ';
+            out += p.body.toByteArray() + ']';
+        }
+        s.reply(out, "upload-result");
+    }
+};
+
+// One lhttp-cli run. The test's event loop keeps running while it waits, so the in-process
+// server keeps serving.
+class Cli {
+public:
+    explicit Cli(const QStringList &args, const QStringList &env = {}) {
+        QProcessEnvironment e = QProcessEnvironment::systemEnvironment();
+        e.insert(QStringLiteral("LHTTP_CLI_HISTORY"), QString());
+        e.remove(QStringLiteral("LHTTP_API_KEY"));
+        for (const QString &kv : env)
+            e.insert(kv.section(QLatin1Char('='), 0, 0), kv.section(QLatin1Char('='), 1));
+        process.setProcessEnvironment(e);
+        QObject::connect(&process, &QProcess::readyReadStandardOutput,
+                         [this] { out += process.readAllStandardOutput(); });
+        QObject::connect(&process, &QProcess::readyReadStandardError,
+                         [this] { err += process.readAllStandardError(); });
+        process.start(binary(), args);
+    }
+    ~Cli() {
+        if (process.state() != QProcess::NotRunning) {
+            process.kill();
+            process.waitForFinished(2000);
+        }
+    }
+    bool finished(int timeoutMs = 10000) {
+        QElapsedTimer t;
+        t.start();
+        while (process.state() != QProcess::NotRunning && t.elapsed() < timeoutMs)
+            QTest::qWait(10);
+        out += process.readAllStandardOutput();
+        err += process.readAllStandardError();
+        return process.state() == QProcess::NotRunning;
+    }
+    bool errContains(const QByteArray &needle, int count = 1, int timeoutMs = 10000) {
+        QElapsedTimer t;
+        t.start();
+        while (err.count(needle) < count && t.elapsed() < timeoutMs)
+            QTest::qWait(10);
+        return err.count(needle) >= count;
+    }
+    bool outContains(const QByteArray &needle, int timeoutMs = 10000) {
+        QElapsedTimer t;
+        t.start();
+        while (!out.contains(needle) && t.elapsed() < timeoutMs)
+            QTest::qWait(10);
+        return out.contains(needle);
+    }
+    void signal(int sig) { ::kill(pid_t(process.processId()), sig); }
+    int exitCode() const {
+        return process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
+    }
+    QString diagnostics() const {
+        return QStringLiteral("exit %1\nstdout: %2\nstderr: %3")
+            .arg(exitCode())
+            .arg(QString::fromUtf8(out), QString::fromUtf8(err));
+    }
+
+    QProcess process;
+    QByteArray out;
+    QByteArray err;
+};
+
+// lhttp-cli with stdin, stdout and stderr on a pseudo-terminal, as a person runs it: the shell
+// uses its line editor there. Everything it writes is collected in `out` (the terminal's
+// echo included).
+class PtyCli {
+public:
+    PtyCli(const QStringList &args, const QStringList &env) {
+        // Everything execve needs is built before fork(): the child may only exec.
+        std::vector<QByteArray> argStore{QFile::encodeName(binary())};
+        for (const QString &a : args)
+            argStore.push_back(a.toLocal8Bit());
+        QProcessEnvironment e = QProcessEnvironment::systemEnvironment();
+        e.remove(QStringLiteral("LHTTP_API_KEY"));
+        e.remove(QStringLiteral("NO_COLOR"));
+        e.insert(QStringLiteral("TERM"), QStringLiteral("xterm"));
+        for (const QString &kv : env)
+            e.insert(kv.section(QLatin1Char('='), 0, 0), kv.section(QLatin1Char('='), 1));
+        std::vector<QByteArray> envStore;
+        for (const QString &kv : e.toStringList())
+            envStore.push_back(kv.toLocal8Bit());
+        std::vector<char *> argv, envp;
+        for (QByteArray &a : argStore)
+            argv.push_back(a.data());
+        argv.push_back(nullptr);
+        for (QByteArray &v : envStore)
+            envp.push_back(v.data());
+        envp.push_back(nullptr);
+        struct winsize size = {};
+        size.ws_row = 40;
+        size.ws_col = 200; // no line wrapping in what we read back
+        m_pid = ::forkpty(&m_master, nullptr, nullptr, &size);
+        if (m_pid == 0) {
+            ::execve(argv[0], argv.data(), envp.data());
+            ::_exit(127);
+        }
+        if (m_master >= 0)
+            ::fcntl(m_master, F_SETFL, ::fcntl(m_master, F_GETFL) | O_NONBLOCK);
+    }
+    ~PtyCli() {
+        if (m_pid > 0 && !m_exited) {
+            ::kill(m_pid, SIGKILL);
+            ::waitpid(m_pid, nullptr, 0);
+        }
+        if (m_master >= 0)
+            ::close(m_master);
+    }
+    bool started() const { return m_pid > 0 && m_master >= 0; }
+
+    void type(const QByteArray &keys) {
+        qsizetype done = 0;
+        while (done < keys.size()) {
+            const ssize_t n =
+                ::write(m_master, keys.constData() + done, size_t(keys.size() - done));
+            if (n > 0)
+                done += n;
+            else if (n < 0 && errno != EAGAIN && errno != EINTR)
+                return;
+            else
+                QTest::qWait(5);
+        }
+    }
+    // Waits until `needle` occurs `count` times in the output.
+    bool waitFor(const QByteArray &needle, int count = 1, int timeoutMs = 10000) {
+        return waitUntil([&] { return out.count(needle) >= count; }, timeoutMs);
+    }
+    // Waits until `needle` occurs after the first `anchor`.
+    bool waitForAfter(const QByteArray &needle, const QByteArray &anchor, int timeoutMs = 10000) {
+        return waitUntil(
+            [&] {
+                const qsizetype at = out.indexOf(anchor);
+                return at >= 0 && out.indexOf(needle, at + anchor.size()) >= 0;
+            },
+            timeoutMs);
+    }
+    template <typename Condition> bool waitUntil(Condition done, int timeoutMs) {
+        QElapsedTimer t;
+        t.start();
+        for (;;) {
+            drain();
+            if (done())
+                return true;
+            if (t.elapsed() > timeoutMs || m_exited)
+                return false;
+            QTest::qWait(10);
+        }
+    }
+    bool finished(int timeoutMs = 10000) {
+        QElapsedTimer t;
+        t.start();
+        while (!m_exited && t.elapsed() < timeoutMs) {
+            drain();
+            int status = 0;
+            if (::waitpid(m_pid, &status, WNOHANG) == m_pid) {
+                m_exited = true;
+                m_exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+            } else {
+                QTest::qWait(10);
+            }
+        }
+        drain();
+        return m_exited;
+    }
+    int exitCode() const { return m_exitCode; }
+    QString diagnostics() const {
+        return QStringLiteral("exit %1\nterminal: %2").arg(m_exitCode).arg(QString::fromUtf8(out));
+    }
+
+    QByteArray out;
+
+private:
+    void drain() {
+        char buf[4096];
+        ssize_t n;
+        // EIO once the child is gone and the terminal has no writer left.
+        while ((n = ::read(m_master, buf, sizeof buf)) > 0)
+            out.append(buf, n);
+    }
+
+    pid_t m_pid = -1;
+    int m_master = -1;
+    bool m_exited = false;
+    int m_exitCode = -1;
+};
+
+} // namespace
+
+#define CHECK_EXIT(cli, code)                                                                      \
+    do {                                                                                           \
+        QVERIFY2((cli).finished(), qPrintable((cli).diagnostics()));                               \
+        QVERIFY2((cli).exitCode() == (code), qPrintable((cli).diagnostics()));                     \
+    } while (false)
+
+class tst_Cli : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+    void init();
+    void cleanup();
+
+    void helpAndVersion();
+    void usageErrors_data();
+    void usageErrors();
+
+    void subPrintsCountMessages();
+    void subFormats_data();
+    void subFormats();
+    void subStopsOnSignal_data();
+    void subStopsOnSignal();
+    void subErrorReply();
+    void subConnectionRefused();
+    void subReconnectsAndSubscribesAgain();
+    void subNoReconnect();
+
+    void pubOverWebSocket();
+    void pubFromStdinWithEscapes();
+    void pubErrorReply();
+    void pubConnectionRefused();
+    void pubHttp();
+
+    void shellThroughPipe();
+    void shellEndOfInputWaitsForReplies();
+    void shellProblemsKeepItRunning();
+    void shellConnectionRefused();
+    void shellLineEditingOnTerminal();
+
+private:
+    void restart(const ServerOptions &options);
+    QString url() const { return QStringLiteral("ws://127.0.0.1:%1/").arg(server->serverPort()); }
+    std::unique_ptr<WsClient> subscriber(const QByteArray &channels);
+
+    std::unique_ptr<Server> server;
+};
+
+void tst_Cli::initTestCase() {
+    QVERIFY2(QFileInfo(binary()).isExecutable(), "LHTTP_CLI_BIN must point at lhttp-cli");
+}
+
+void tst_Cli::restart(const ServerOptions &options) {
+    server.reset();
+    server = std::make_unique<Server>(options);
+    server->registerProcessor("upload", std::make_shared<UploadProcessor>());
+    QVERIFY(server->listen());
+}
+
+void tst_Cli::init() {
+    ServerOptions o;
+    o.address = QHostAddress::LocalHost;
+    o.port = 0;
+    restart(o);
+}
+
+void tst_Cli::cleanup() {
+    server.reset();
+}
+
+std::unique_ptr<WsClient> tst_Cli::subscriber(const QByteArray &channels) {
+    auto w = std::make_unique<WsClient>();
+    if (!w->open(QUrl(url())))
+        return nullptr;
+    w->send("LHTTP/1.0 chat\r\nsubscribe:" + channels + "\r\n\r\n");
+    if (!w->sync())
+        return nullptr;
+    return w;
+}
+
+void tst_Cli::helpAndVersion() {
+    Cli help({QStringLiteral("--help")});
+    CHECK_EXIT(help, 0);
+    for (const char *needle : {"sub [options] URL CHANNEL", "pub [options] URL CHANNEL TEXT",
+                               "--count", "--http", "--api-key", "--format", "pretty", "line",
+                               "body", "json", "Exit status", "multipart", "upstream", "send"})
+        QVERIFY2(help.out.contains(needle), needle);
+    Cli version({QStringLiteral("--version")});
+    CHECK_EXIT(version, 0);
+    QVERIFY(version.out.contains(LHTTP_VERSION));
+}
+
+void tst_Cli::usageErrors_data() {
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QByteArray>("message");
+    const QString u = QStringLiteral("ws://127.0.0.1:9/");
+    auto row = [](const char *name, QStringList args, QByteArray message) {
+        QTest::newRow(name) << args << message;
+    };
+    row("unknown option", {QStringLiteral("--frobnicate")}, "frobnicate");
+    row("typo for a mode", {QStringLiteral("sbu")}, "unknown mode or URL");
+    row("sub without channel", {QStringLiteral("sub"), u}, "at least one channel");
+    row("sub without anything", {QStringLiteral("sub")}, "at least one channel");
+    row("pub without text", {QStringLiteral("pub"), u, QStringLiteral("room")}, "needs a URL");
+    row("invalid channel", {QStringLiteral("sub"), u, QStringLiteral("a..b")}, "empty token");
+    row("publish to wildcard", {QStringLiteral("pub"), u, QStringLiteral(">"), QStringLiteral("x")},
+        "wildcard");
+    row("count zero",
+        {QStringLiteral("sub"), u, QStringLiteral("room"), QStringLiteral("--count"),
+         QStringLiteral("0")},
+        "--count");
+    row("count not a number",
+        {QStringLiteral("sub"), u, QStringLiteral("room"), QStringLiteral("-n"),
+         QStringLiteral("many")},
+        "--count");
+    row("count for pub",
+        {QStringLiteral("pub"), u, QStringLiteral("room"), QStringLiteral("x"),
+         QStringLiteral("--count"), QStringLiteral("2")},
+        "only applies to sub");
+    row("unknown format", {QStringLiteral("--format"), QStringLiteral("xml"), u}, "unknown format");
+    row("header without colon",
+        {QStringLiteral("pub"), u, QStringLiteral("room"), QStringLiteral("x"),
+         QStringLiteral("-H"), QStringLiteral("novalue")},
+        "NAME:VALUE");
+    row("header with CRLF",
+        {QStringLiteral("pub"), u, QStringLiteral("room"), QStringLiteral("x"),
+         QStringLiteral("-e"), QStringLiteral("-H"), QStringLiteral("k:a\\r\\nb:c")},
+        "control bytes");
+    row("api key without http",
+        {QStringLiteral("pub"), u, QStringLiteral("room"), QStringLiteral("x"),
+         QStringLiteral("--api-key"), QStringLiteral("k")},
+        "--http");
+    row("bad scheme", {QStringLiteral("sub"), QStringLiteral("ftp://x/"), QStringLiteral("room")},
+        "scheme");
+    row("command with space",
+        {QStringLiteral("pub"), u, QStringLiteral("room"), QStringLiteral("x"),
+         QStringLiteral("-c"), QStringLiteral("two words")},
+        "command");
+    row("bad escape",
+        {QStringLiteral("pub"), u, QStringLiteral("room"), QStringLiteral("a\\q"),
+         QStringLiteral("--escapes")},
+        "unknown escape");
+}
+
+void tst_Cli::usageErrors() {
+    QFETCH(QStringList, args);
+    QFETCH(QByteArray, message);
+    Cli cli(args);
+    CHECK_EXIT(cli, 2);
+    QVERIFY2(cli.err.contains(message), qPrintable(cli.diagnostics()));
+    QVERIFY(cli.err.contains("lhttp-cli --help"));
+    QVERIFY(cli.out.isEmpty());
+}
+
+void tst_Cli::subPrintsCountMessages() {
+    Cli cli({QStringLiteral("sub"), url(), QStringLiteral("room news"), QStringLiteral("extra"),
+             QStringLiteral("--count"), QStringLiteral("3"), QStringLiteral("--format"),
+             QStringLiteral("line")});
+    QVERIFY2(cli.errContains("subscribed to room news extra"), qPrintable(cli.diagnostics()));
+    QCOMPARE(server->hub().subscriptionCount(), 3);
+    WsClient w;
+    QVERIFY(w.open(QUrl(url())));
+    w.send("LHTTP/1.0 chat\r\npublish:room\r\nk:v:w\r\n\r\nfirst\r\n\r\nline");
+    w.send("LHTTP/1.0 note\r\npublish:news\r\n\r\n");
+    w.send("LHTTP/1.0 chat\r\npublish:extra\r\n\r\nthird");
+    w.send("LHTTP/1.0 chat\r\npublish:room\r\n\r\nnot printed: --count reached");
+    CHECK_EXIT(cli, 0);
+    QCOMPARE(cli.out,
+             QByteArray("LHTTP/1.0 chat\\r\\npublish:room\\r\\nk:v:w\\r\\n\\r\\nfirst\\r\\n"
+                        "\\r\\nline\n"
+                        "LHTTP/1.0 note\\r\\npublish:news\\r\\n\\r\\n\n"
+                        "LHTTP/1.0 chat\\r\\npublish:extra\\r\\n\\r\\nthird\n"));
+}
+
+void tst_Cli::subFormats_data() {
+    QTest::addColumn<QString>("format");
+    QTest::addColumn<QByteArray>("message");
+    QTest::addColumn<QByteArray>("expected");
+    const QByteArray m = "LHTTP/1.0 chat\r\npublish:room\r\nk:v:w\r\n\r\nhello\nw\x01rld";
+    QTest::newRow("pretty") << QStringLiteral("pretty") << m
+                            << QByteArray("<< chat\n   publish: room\n   k: v:w\n   | hello\n"
+                                          "   | w\\x01rld\n");
+    QTest::newRow("line") << QStringLiteral("line") << m
+                          << QByteArray("LHTTP/1.0 chat\\r\\npublish:room\\r\\nk:v:w\\r\\n\\r\\n"
+                                        "hello\\nw\\x01rld\n");
+    QTest::newRow("body") << QStringLiteral("body") << m << QByteArray("hello\nw\x01rld\n");
+    QTest::newRow("json") << QStringLiteral("json") << m
+                          << QByteArray("{\"body\":\"hello\\nw\\u0001rld\",\"command\":\"chat\","
+                                        "\"headers\":[[\"publish\",\"room\"],[\"k\",\"v:w\"]]}\n");
+    QTest::newRow("json binary") << QStringLiteral("json")
+                                 << QByteArray("LHTTP/1.0 b\r\npublish:room\r\n\r\n\xff\xfe")
+                                 << QByteArray("{\"bodyBase64\":\"//4=\",\"command\":\"b\","
+                                               "\"headers\":[[\"publish\",\"room\"]]}\n");
+    QTest::newRow("pretty non-utf8 and utf8")
+        << QStringLiteral("pretty")
+        << QByteArray("LHTTP/1.0 b\r\npublish:room\r\n\r\n\xff caf\xc3\xa9\r")
+        << QByteArray("<< b\n   publish: room\n   | \\xff caf\xc3\xa9\\r\n");
+}
+
+void tst_Cli::subFormats() {
+    QFETCH(QString, format);
+    QFETCH(QByteArray, message);
+    QFETCH(QByteArray, expected);
+    Cli cli({QStringLiteral("sub"), url(), QStringLiteral("room"), QStringLiteral("-n"),
+             QStringLiteral("1"), QStringLiteral("-f"), format});
+    QVERIFY2(cli.errContains("subscribed to room"), qPrintable(cli.diagnostics()));
+    WsClient w;
+    QVERIFY(w.open(QUrl(url())));
+    w.sendBinary(message);
+    CHECK_EXIT(cli, 0);
+    QCOMPARE(cli.out, expected);
+}
+
+void tst_Cli::subStopsOnSignal_data() {
+    QTest::addColumn<int>("sig");
+    QTest::newRow("SIGTERM") << int(SIGTERM);
+    QTest::newRow("SIGINT") << int(SIGINT);
+}
+
+void tst_Cli::subStopsOnSignal() {
+    QFETCH(int, sig);
+    Cli cli({QStringLiteral("sub"), url(), QStringLiteral("room")});
+    QVERIFY2(cli.errContains("subscribed to room"), qPrintable(cli.diagnostics()));
+    QTRY_COMPARE(server->sessionCount(), 1);
+    cli.signal(sig);
+    CHECK_EXIT(cli, 0);
+    // It said goodbye: the session is gone, closed by the client.
+    QTRY_COMPARE(server->sessionCount(), 0);
+}
+
+void tst_Cli::subErrorReply() {
+    Cli cli({QStringLiteral("sub"), url(), QStringLiteral(">")});
+    CHECK_EXIT(cli, 1);
+    QVERIFY2(cli.err.contains("server error 403"), qPrintable(cli.diagnostics()));
+}
+
+void tst_Cli::subConnectionRefused() {
+    Cli cli({QStringLiteral("sub"), QStringLiteral("ws://127.0.0.1:%1/").arg(freePort()),
+             QStringLiteral("room")});
+    CHECK_EXIT(cli, 1);
+    QVERIFY2(cli.err.contains("cannot connect to ws://127.0.0.1:"), qPrintable(cli.diagnostics()));
+    QVERIFY(cli.err.contains("refused"));
+}
+
+void tst_Cli::subReconnectsAndSubscribesAgain() {
+    const quint16 port = freePort();
+    ServerOptions o;
+    o.address = QHostAddress::LocalHost;
+    o.port = port;
+    restart(o);
+    Cli cli({QStringLiteral("sub"), url(), QStringLiteral("room"), QStringLiteral("-n"),
+             QStringLiteral("1"), QStringLiteral("-f"), QStringLiteral("body")});
+    QVERIFY2(cli.errContains("subscribed to room"), qPrintable(cli.diagnostics()));
+    server.reset();
+    QVERIFY2(cli.errContains("connection lost"), qPrintable(cli.diagnostics()));
+    QVERIFY2(cli.errContains("reconnecting in"), qPrintable(cli.diagnostics()));
+    restart(o);
+    QVERIFY2(cli.errContains("subscribed to room", 2), qPrintable(cli.diagnostics()));
+    QVERIFY(cli.err.contains("reconnected to"));
+    WsClient w;
+    QVERIFY(w.open(QUrl(url())));
+    w.send("LHTTP/1.0 chat\r\npublish:room\r\n\r\nafter the restart");
+    CHECK_EXIT(cli, 0);
+    QCOMPARE(cli.out, QByteArray("after the restart\n"));
+}
+
+void tst_Cli::subNoReconnect() {
+    Cli cli(
+        {QStringLiteral("sub"), url(), QStringLiteral("room"), QStringLiteral("--no-reconnect")});
+    QVERIFY2(cli.errContains("subscribed to room"), qPrintable(cli.diagnostics()));
+    server->close();
+    CHECK_EXIT(cli, 1);
+    QVERIFY(cli.err.contains("connection lost"));
+}
+
+void tst_Cli::pubOverWebSocket() {
+    auto w = subscriber("room other");
+    QVERIFY(w);
+    Cli cli({QStringLiteral("pub"), url(), QStringLiteral("room other"), QStringLiteral("hello"),
+             QStringLiteral("-H"), QStringLiteral("k: v:w"), QStringLiteral("--header"),
+             QStringLiteral("content-type:json"), QStringLiteral("-c"), QStringLiteral("note")});
+    CHECK_EXIT(cli, 0);
+    QVERIFY(cli.out.isEmpty());
+    QVERIFY(w->waitForMessages(2));
+    const QByteArray expected =
+        "LHTTP/1.0 note\r\npublish:room other\r\nk:v:w\r\ncontent-type:json\r\n\r\nhello";
+    QCOMPARE(w->received.at(0), expected);
+    QCOMPARE(w->received.at(1), expected);
+    // The default command is chat.
+    Cli plain({QStringLiteral("pub"), url(), QStringLiteral("room"), QStringLiteral("x")});
+    CHECK_EXIT(plain, 0);
+    QVERIFY(w->waitForMessages(3));
+    QCOMPARE(w->received.at(2), QByteArray("LHTTP/1.0 chat\r\npublish:room\r\n\r\nx"));
+}
+
+void tst_Cli::pubFromStdinWithEscapes() {
+    auto w = subscriber("room");
+    QVERIFY(w);
+    Cli escaped({QStringLiteral("pub"), url(), QStringLiteral("room"),
+                 QStringLiteral("a\\r\\n\\r\\nb\\x21"), QStringLiteral("-e")});
+    CHECK_EXIT(escaped, 0);
+    QVERIFY(w->waitForMessages(1));
+    QCOMPARE(w->received.at(0), QByteArray("LHTTP/1.0 chat\r\npublish:room\r\n\r\na\r\n\r\nb!"));
+
+    Cli fromStdin({QStringLiteral("pub"), url(), QStringLiteral("room"), QStringLiteral("-")});
+    QVERIFY(fromStdin.process.waitForStarted());
+    const QByteArray data("binary \xff\x00 and\nlines\n", 20);
+    fromStdin.process.write(data);
+    fromStdin.process.closeWriteChannel();
+    CHECK_EXIT(fromStdin, 0);
+    QVERIFY(w->waitForMessages(2));
+    QCOMPARE(w->received.at(1), "LHTTP/1.0 chat\r\npublish:room\r\n\r\n" + data);
+    QVERIFY(w->receivedBinary.at(1));
+}
+
+void tst_Cli::pubErrorReply() {
+    ServerOptions o;
+    o.address = QHostAddress::LocalHost;
+    o.port = 0;
+    o.limits.maxMessageSize = 100;
+    restart(o);
+    Cli cli({QStringLiteral("pub"), url(), QStringLiteral("room"), QString(200, QLatin1Char('x'))});
+    CHECK_EXIT(cli, 1);
+    QVERIFY2(cli.err.contains("server error 413"), qPrintable(cli.diagnostics()));
+}
+
+void tst_Cli::pubConnectionRefused() {
+    const QString dead = QStringLiteral("ws://127.0.0.1:%1/").arg(freePort());
+    Cli cli({QStringLiteral("pub"), dead, QStringLiteral("room"), QStringLiteral("x")});
+    CHECK_EXIT(cli, 1);
+    QVERIFY2(cli.err.contains("cannot connect"), qPrintable(cli.diagnostics()));
+    Cli http({QStringLiteral("pub"), dead, QStringLiteral("room"), QStringLiteral("x"),
+              QStringLiteral("--http")});
+    CHECK_EXIT(http, 1);
+    QVERIFY2(http.err.contains("refused"), qPrintable(http.diagnostics()));
+}
+
+void tst_Cli::pubHttp() {
+    ServerOptions o;
+    o.address = QHostAddress::LocalHost;
+    o.port = 0;
+    o.apiKey = "s3cret";
+    restart(o);
+    auto w = subscriber("room");
+    QVERIFY(w);
+    const QStringList base{QStringLiteral("pub"),    url(),
+                           QStringLiteral("room"),   QStringLiteral("over http"),
+                           QStringLiteral("--http"), QStringLiteral("-H"),
+                           QStringLiteral("k:v")};
+
+    Cli ok(base + QStringList{QStringLiteral("--api-key"), QStringLiteral("s3cret")});
+    CHECK_EXIT(ok, 0);
+    QVERIFY(ok.out.isEmpty());
+    QVERIFY(w->waitForMessages(1));
+    QCOMPARE(w->received.at(0),
+             QByteArray("LHTTP/1.0 chat\r\npublish:room\r\nk:v\r\n\r\nover http"));
+
+    Cli fromEnv(base, {QStringLiteral("LHTTP_API_KEY=s3cret")});
+    CHECK_EXIT(fromEnv, 0);
+    QVERIFY(w->waitForMessages(2));
+
+    // An http:// URL with a path is the endpoint itself.
+    Cli explicitPath({QStringLiteral("pub"),
+                      QStringLiteral("http://127.0.0.1:%1/publish").arg(server->serverPort()),
+                      QStringLiteral("room"), QStringLiteral("x"), QStringLiteral("--http"),
+                      QStringLiteral("--api-key"), QStringLiteral("s3cret")});
+    CHECK_EXIT(explicitPath, 0);
+    QVERIFY(w->waitForMessages(3));
+
+    Cli wrong(base + QStringList{QStringLiteral("--api-key"), QStringLiteral("nope")});
+    CHECK_EXIT(wrong, 1);
+    QVERIFY2(wrong.err.contains("HTTP 401"), qPrintable(wrong.diagnostics()));
+    Cli missing(base);
+    CHECK_EXIT(missing, 1);
+    QVERIFY2(missing.err.contains("HTTP 401"), qPrintable(missing.diagnostics()));
+    QVERIFY(w->staysQuiet());
+    QCOMPARE(w->received.size(), 3);
+}
+
+void tst_Cli::shellThroughPipe() {
+    Cli cli({url(), QStringLiteral("--no-edit")});
+    QVERIFY2(cli.errContains("connected to"), qPrintable(cli.diagnostics()));
+    auto w = subscriber("room");
+    QVERIFY(w);
+    cli.process.write("format line\n"
+                      "subscribe room other\n"
+                      "# a comment\n"
+                      "\n"
+                      "publish room hello\\tworld\n"
+                      "send LHTTP/1.0 raw\\r\\npublish:other\\r\\n\\r\\nraw body\n"
+                      "send LHTTP/1.0 no-crlf\n"
+                      "upstream GET http://127.0.0.1:9/\n"
+                      "command upload\n"
+                      "multipart k1:v1|body1 ; k2:v2,k3:v\\x2c3|body2 ; |no headers\n"
+                      "command chat\n"
+                      "header extra:1\n"
+                      "publish other with header\n"
+                      "unsubscribe other\n"
+                      "publish other not received\n"
+                      "status\n"
+                      "quit\n"
+                      "publish room after quit: ignored\n");
+    CHECK_EXIT(cli, 0);
+    const QByteArray &out = cli.out;
+    // Every message the shell published reached the outside subscriber too.
+    QVERIFY(w->waitForMessages(1));
+    QCOMPARE(w->received.at(0), QByteArray("LHTTP/1.0 chat\r\npublish:room\r\n\r\nhello\tworld"));
+
+    // Replies arrive after the command that caused them, so all are in the line format.
+    for (const char *needle :
+         {"hello\\tworld", "raw body", "code:400", "code:403",
+          "parts:3 [k1=v1 body1] [k2=v2 k3=v,3 body2] [no headers]",
+          "LHTTP/1.0 chat\\r\\npublish:other\\r\\nextra:1\\r\\n\\r\\nwith header\n",
+          "-- channels: room\n", "-- command: chat\n", "-- header extra:1\n"})
+        QVERIFY2(out.contains(needle), qPrintable(QStringLiteral("missing: %1\n%2")
+                                                      .arg(QLatin1String(needle))
+                                                      .arg(cli.diagnostics())));
+    QVERIFY(!out.contains("not received"));
+    QVERIFY(!out.contains("after quit"));
+}
+
+void tst_Cli::shellEndOfInputWaitsForReplies() {
+    Cli cli({url()});
+    QVERIFY2(cli.errContains("connected to"), qPrintable(cli.diagnostics()));
+    // No quit: end of input ends the shell, after the replies to what was sent arrived.
+    cli.process.write("subscribe room\npublish room last words");
+    cli.process.closeWriteChannel();
+    CHECK_EXIT(cli, 0);
+    QCOMPARE(cli.out, QByteArray("<< chat\n   publish: room\n   | last words\n"));
+    QTRY_COMPARE(server->sessionCount(), 0);
+}
+
+void tst_Cli::shellProblemsKeepItRunning() {
+    Cli cli({url()});
+    QVERIFY2(cli.errContains("connected to"), qPrintable(cli.diagnostics()));
+    cli.process.write("frobnicate\n"
+                      "publish room bad\\q\n"
+                      "subscribe a..b\n"
+                      "publish\n"
+                      "multipart no-bar\n"
+                      "header novalue\n"
+                      "format xml\n"
+                      "command two words\n"
+                      "help\n");
+    QVERIFY(cli.outContains("unsubscribe CHANNEL"));
+    cli.process.write("ping\n");
+    QVERIFY2(cli.errContains("pong after"), qPrintable(cli.diagnostics()));
+    cli.process.write("quit\n");
+    CHECK_EXIT(cli, 0);
+    for (const char *needle :
+         {"unknown command 'frobnicate'", "unknown escape", "empty token", "usage: publish",
+          "needs HEADERS|BODY", "usage: header", "unknown format", "command"})
+        QVERIFY2(cli.err.contains(needle), qPrintable(cli.diagnostics()));
+}
+
+void tst_Cli::shellConnectionRefused() {
+    Cli cli({QStringLiteral("127.0.0.1:%1").arg(freePort())});
+    CHECK_EXIT(cli, 1);
+    QVERIFY2(cli.err.contains("cannot connect"), qPrintable(cli.diagnostics()));
+}
+
+void tst_Cli::shellLineEditingOnTerminal() {
+    Cli version({QStringLiteral("--version")});
+    CHECK_EXIT(version, 0);
+    if (!version.out.contains("libedit"))
+        QSKIP("lhttp-cli was built without libedit (Debian libedit-dev): no line editor to test");
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString history = dir.filePath(QStringLiteral("history"));
+    PtyCli cli({url(), QStringLiteral("--no-color")},
+               {QStringLiteral("LHTTP_CLI_HISTORY=") + history});
+    QVERIFY(cli.started());
+    QVERIFY2(cli.waitFor("lhttp> "), qPrintable(cli.diagnostics()));
+    cli.type("subscribe room\r");
+    cli.type("ping\r");
+    QVERIFY2(cli.waitFor("pong after"), qPrintable(cli.diagnostics()));
+
+    // Editing: three times Left moves the cursor back behind the 'h', where 'e' goes in.
+    cli.type("publish room hllo\x1b[D\x1b[D\x1b[De\r");
+    QVERIFY2(cli.waitFor("   | hello\r\n"), qPrintable(cli.diagnostics()));
+    // History: Up brings the last line back.
+    cli.type("\x1b[A\r");
+    QVERIFY2(cli.waitFor("   | hello\r\n", 2), qPrintable(cli.diagnostics()));
+
+    // A message that arrives while a line is half typed is printed, and the half-typed line is
+    // drawn again below it and can be finished.
+    cli.type("publish room wor");
+    QVERIFY2(cli.waitFor("publish room wor"), qPrintable(cli.diagnostics()));
+    WsClient outside;
+    QVERIFY(outside.open(QUrl(url())));
+    outside.send("LHTTP/1.0 chat\r\npublish:room\r\n\r\nfrom outside");
+    QVERIFY2(cli.waitFor("   | from outside\r\n"), qPrintable(cli.diagnostics()));
+    QVERIFY2(cli.waitForAfter("lhttp> publish room wor", "from outside"),
+             qPrintable(cli.diagnostics()));
+    cli.type("ld\r");
+    QVERIFY2(cli.waitFor("   | world\r\n"), qPrintable(cli.diagnostics()));
+
+    // Ctrl-D on an empty line leaves; the history is saved for the next session.
+    cli.type("\x04");
+    QVERIFY2(cli.finished(), qPrintable(cli.diagnostics()));
+    QVERIFY2(cli.exitCode() == 0, qPrintable(cli.diagnostics()));
+    QTRY_COMPARE(server->sessionCount(), 1); // the outside publisher's
+    QFile file(history);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QByteArray saved = file.readAll().replace("\\040", " "); // libedit's encoding
+    for (const char *line : {"subscribe room\n", "publish room hello\n", "publish room world\n"})
+        QVERIFY2(saved.contains(line), saved.constData());
+}
+
+QTEST_GUILESS_MAIN(tst_Cli)
+#include "tst_cli.moc"

@@ -1,0 +1,514 @@
+// Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
+//
+// lhttp::Client against a real in-process Server on loopback, and publishHttp() against a
+// real lhttpd-qt process.
+
+#include "client.h"
+#include "httppublisher.h"
+#include "server.h"
+#include "wsclient.h"
+
+#include <QNetworkAccessManager>
+#include <QProcess>
+#include <QSignalSpy>
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QTest>
+
+#include <csignal>
+#include <memory>
+
+using namespace lhttp;
+
+namespace {
+
+quint16 freePort() {
+    QTcpServer s;
+    s.listen(QHostAddress::LocalHost, 0);
+    return s.serverPort();
+}
+
+QUrl wsUrl(quint16 port) {
+    return QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(port));
+}
+
+Message messageAt(const QSignalSpy &spy, int i) {
+    return spy.at(i).at(0).value<Message>();
+}
+
+QByteArrayList headerList(const Message &m) {
+    QByteArrayList out;
+    for (const auto &h : m.headers())
+        out.append(h.name.toByteArray() + ':' + h.value.toByteArray());
+    return out;
+}
+
+} // namespace
+
+class tst_Client : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void init();
+    void cleanup();
+
+    void publishAndSubscribe();
+    void messageOutlivesSignal();
+    void nonUtf8TravelsAsBinary();
+    void errorRepliesGoToErrorSignal();
+    void invalidInputIsRefusedLocally();
+    void subscribeBeforeOpen();
+    void unsubscribeAndSendTracksChannels();
+    void reconnectResubscribes();
+    void backoffGrowsWithJitterAndCloseStops();
+    void noAutoReconnect();
+    void gracefulClose();
+    void stateProperty();
+
+    void publishHttpToLhttpd();
+
+private:
+    bool startServer(quint16 port = 0);
+    bool connectClient(Client &c, quint16 port = 0);
+    bool sync(Client &c);
+
+    std::unique_ptr<Server> server;
+};
+
+bool tst_Client::startServer(quint16 port) {
+    ServerOptions o;
+    o.address = QHostAddress::LocalHost;
+    o.port = port;
+    server = std::make_unique<Server>(o);
+    return server->listen();
+}
+
+void tst_Client::init() {
+    QVERIFY(startServer());
+}
+
+void tst_Client::cleanup() {
+    server.reset();
+}
+
+bool tst_Client::connectClient(Client &c, quint16 port) {
+    c.open(wsUrl(port ? port : server->serverPort()));
+    QSignalSpy spy(&c, &Client::connected);
+    return c.isConnected() || spy.wait(5000);
+}
+
+// A ping round trip: everything sent before has been handled by the server.
+bool tst_Client::sync(Client &c) {
+    QSignalSpy pong(&c, &Client::pong);
+    return c.ping("sync") && pong.wait(5000);
+}
+
+void tst_Client::publishAndSubscribe() {
+    Client a, b;
+    QVERIFY(connectClient(a));
+    QVERIFY(connectClient(b));
+    QSignalSpy received(&a, &Client::messageReceived);
+    QSignalSpy errors(&a, &Client::errorReceived);
+    QVERIFY(a.subscribe({"room", "other"}));
+    QVERIFY(sync(a));
+    QCOMPARE(server->hub().subscriptionCount(), 2);
+
+    // Header values with ':' and a body with a blank line survive; order is kept.
+    QVERIFY(
+        b.publish({"room"}, "chat", {{"k", "v:w"}, {"content-type", "json"}}, "hello\r\n\r\nbody"));
+    QTRY_COMPARE(received.count(), 1);
+    const Message m = messageAt(received, 0);
+    QCOMPARE(m.command(), QByteArrayView("chat"));
+    QCOMPARE(headerList(m), QByteArrayList({"publish:room", "k:v:w", "content-type:json"}));
+    QCOMPARE(m.header("k"), QByteArrayView("v:w"));
+    QCOMPARE(m.body(), QByteArrayView("hello\r\n\r\nbody"));
+    QCOMPARE(m.toBytes(), QByteArray("LHTTP/1.0 chat\r\npublish:room\r\nk:v:w\r\n"
+                                     "content-type:json\r\n\r\nhello\r\n\r\nbody"));
+
+    // One copy per listed channel; the short overload; the sender gets nothing.
+    QSignalSpy bReceived(&b, &Client::messageReceived);
+    QVERIFY(b.publish({"room", "other"}, "chat", {}, "twice"));
+    QVERIFY(b.publish("room", "note", "short"));
+    QTRY_COMPARE(received.count(), 4);
+    QCOMPARE(messageAt(received, 3).command(), QByteArrayView("note"));
+    QCOMPARE(messageAt(received, 3).body(), QByteArrayView("short"));
+    QVERIFY(sync(b));
+    QCOMPARE(bReceived.count(), 0);
+    QCOMPARE(errors.count(), 0);
+}
+
+void tst_Client::messageOutlivesSignal() {
+    // The Message handed to a slot owns its bytes: keeping a copy past the signal, and past
+    // the next messages, is safe (this test is meant to run under ASan too).
+    Client a, b;
+    QVERIFY(connectClient(a));
+    QVERIFY(connectClient(b));
+    QList<Message> kept;
+    connect(&a, &Client::messageReceived, this, [&](const Message &m) { kept.append(m); });
+    QVERIFY(a.subscribe({"keep"}));
+    QVERIFY(sync(a));
+    for (int i = 0; i < 20; ++i)
+        QVERIFY(b.publish({"keep"}, "n", {{"i", QByteArray::number(i)}}, QByteArray(i * 10, 'x')));
+    QTRY_COMPARE(kept.size(), 20);
+    for (int i = 0; i < 20; ++i) {
+        QCOMPARE(kept.at(i).header("i"), QByteArrayView(QByteArray::number(i)));
+        QCOMPARE(kept.at(i).body().size(), i * 10);
+    }
+}
+
+void tst_Client::nonUtf8TravelsAsBinary() {
+    Client a, b;
+    QVERIFY(connectClient(a));
+    QVERIFY(connectClient(b));
+    QSignalSpy received(&a, &Client::messageReceived);
+    QVERIFY(a.subscribe({"bin"}));
+    QVERIFY(sync(a));
+    const QByteArray body("\xff\x00\xfe text \xc3\xa9", 11);
+    QVERIFY(b.publish({"bin"}, "blob", {}, body));
+    QTRY_COMPARE(received.count(), 1);
+    QCOMPARE(messageAt(received, 0).body(), QByteArrayView(body));
+}
+
+void tst_Client::errorRepliesGoToErrorSignal() {
+    Client a;
+    QVERIFY(connectClient(a));
+    QSignalSpy errors(&a, &Client::errorReceived);
+    QSignalSpy received(&a, &Client::messageReceived);
+    QSignalSpy invalid(&a, &Client::invalidMessageReceived);
+    // A wildcard passes the client (servers may allow them) and is refused by this one.
+    QVERIFY(a.subscribe({">"}));
+    QVERIFY(errors.wait());
+    QCOMPARE(errors.at(0).at(0).toInt(), 403);
+    QVERIFY(!errors.at(0).at(1).toByteArray().isEmpty());
+    QVERIFY(a.sendRaw("not lhttp at all"));
+    QTRY_COMPARE(errors.count(), 2);
+    QCOMPARE(errors.at(1).at(0).toInt(), 400);
+    QVERIFY(errors.at(1).at(1).toByteArray().contains("LHTTP/1.0"));
+    QVERIFY(sync(a));
+    QCOMPARE(received.count(), 0);
+    QCOMPARE(invalid.count(), 0);
+    QVERIFY(a.isConnected());
+
+    // A published message whose command is "error" is a message, not an error reply.
+    Client b;
+    QVERIFY(connectClient(b));
+    QVERIFY(a.unsubscribe({">"}));
+    QVERIFY(a.subscribe({"errs"}));
+    QVERIFY(sync(a));
+    QVERIFY(b.publish({"errs"}, "error", {{"code", "500"}}, "just a chat message"));
+    QTRY_COMPARE(received.count(), 1);
+    QCOMPARE(errors.count(), 2);
+}
+
+void tst_Client::invalidInputIsRefusedLocally() {
+    Client a;
+    QSignalSpy serverMessages(server.get(), &Server::messageReceived);
+    // Not connected: publish fails, subscribe is remembered for later.
+    QVERIFY(!a.publish({"room"}, "chat", {}, "x"));
+    QCOMPARE(a.errorString(), QStringLiteral("not connected"));
+    QVERIFY(!a.ping());
+    QVERIFY(connectClient(a));
+
+    auto refused = [&](bool ok, const char *what) {
+        QVERIFY2(!ok, what);
+        QVERIFY2(!a.errorString().isEmpty(), what);
+    };
+    refused(a.publish({"a b"}, "chat", {}, "x"), "space in channel");
+    QVERIFY(a.errorString().contains(QStringLiteral("invalid channel")));
+    refused(a.publish({""}, "chat", {}, "x"), "empty channel");
+    refused(a.publish(QByteArrayList{}, "chat", {}, "x"), "no channel");
+    refused(a.publish({"a..b"}, "chat", {}, "x"), "empty token");
+    refused(a.publish({">"}, "chat", {}, "x"), "publish to a wildcard");
+    refused(a.publish({"ok"}, "two words", {}, "x"), "space in command");
+    refused(a.publish({"ok"}, "", {}, "x"), "empty command");
+    refused(a.publish({"ok"}, "chat", {{"k", "v\r\ninjected:1"}}, "x"), "CRLF in value");
+    refused(a.publish({"ok"}, "chat", {{"a:b", "v"}}, "x"), "colon in name");
+    refused(a.publish({"ok"}, "chat", {{"", "v"}}, "x"), "empty name");
+    refused(a.subscribe({"x y"}), "space in subscribe");
+    refused(a.subscribe({}), "subscribe nothing");
+    QVERIFY(a.channels().isEmpty());
+
+    QString why;
+    QCOMPARE(buildPublishMessage({"a", "b"}, "chat", {{"k", "v"}}, "body", &why),
+             QByteArray("LHTTP/1.0 chat\r\npublish:a b\r\nk:v\r\n\r\nbody"));
+    QVERIFY(sync(a));
+    QCOMPARE(serverMessages.count(), 0); // nothing invalid went out
+}
+
+void tst_Client::subscribeBeforeOpen() {
+    Client a;
+    QSignalSpy received(&a, &Client::messageReceived);
+    QVERIFY(a.subscribe({"early", "bird"}));
+    QCOMPARE(a.channels(), QByteArrayList({"early", "bird"}));
+    QVERIFY(connectClient(a));
+    QVERIFY(sync(a));
+    QCOMPARE(server->hub().subscriptionCount(), 2);
+    WsClient w;
+    QVERIFY(w.open(wsUrl(server->serverPort())));
+    w.send("LHTTP/1.0 chat\r\npublish:early\r\n\r\nfirst");
+    QTRY_COMPARE(received.count(), 1);
+    QCOMPARE(messageAt(received, 0).body(), QByteArrayView("first"));
+}
+
+void tst_Client::unsubscribeAndSendTracksChannels() {
+    Client a;
+    QVERIFY(connectClient(a));
+    QVERIFY(a.subscribe({"one", "two", "three"}));
+    QVERIFY(a.unsubscribe({"two"}));
+    QCOMPARE(a.channels(), QByteArrayList({"one", "three"}));
+    // Channels joined or left through raw messages are tracked as well.
+    QVERIFY(a.sendRaw("LHTTP/1.0 chat\r\nsubscribe:four five\r\nunsubscribe:one\r\n\r\n"));
+    Message m("chat");
+    m.addHeader("unsubscribe", "five");
+    QVERIFY(a.send(m));
+    QCOMPARE(a.channels(), QByteArrayList({"three", "four"}));
+    QVERIFY(sync(a));
+    QCOMPARE(server->hub().subscriptionCount(), 2);
+}
+
+void tst_Client::reconnectResubscribes() {
+    const quint16 port = freePort();
+    QVERIFY(startServer(port));
+    Client a;
+    a.setReconnectDelays(20, 200);
+    QSignalSpy connectedSpy(&a, &Client::connected);
+    QSignalSpy disconnectedSpy(&a, &Client::disconnected);
+    QSignalSpy received(&a, &Client::messageReceived);
+    QVERIFY(connectClient(a, port));
+    QVERIFY(a.subscribe({"a", "b"}, "join"));
+    QVERIFY(a.subscribe({"c"}));
+    QVERIFY(a.unsubscribe({"c"}));
+    QVERIFY(sync(a));
+    QCOMPARE(server->hub().subscriptionCount(), 2);
+
+    // The server goes away: the client notices and keeps trying.
+    server.reset();
+    QTRY_COMPARE(disconnectedSpy.count(), 1);
+    QTRY_COMPARE(a.state(), Client::State::Reconnecting);
+    QSignalSpy failures(&a, &Client::connectionFailed);
+    QTRY_VERIFY(failures.count() >= 2);
+
+    // Back on the same port: the client reconnects and joins its channels again, with the
+    // command it had used for them.
+    QVERIFY(startServer(port));
+    QSignalSpy commands(server.get(), &Server::messageReceived);
+    QTRY_COMPARE_WITH_TIMEOUT(a.state(), Client::State::Connected, 5000);
+    QCOMPARE(connectedSpy.count(), 2);
+    QVERIFY(sync(a));
+    QCOMPARE(server->hub().subscriptionCount(), 2);
+    QCOMPARE(commands.count(), 1);
+    QCOMPARE(commands.at(0).at(1).toByteArray(), QByteArray("join"));
+
+    WsClient w;
+    QVERIFY(w.open(wsUrl(port)));
+    w.send("LHTTP/1.0 chat\r\npublish:a\r\n\r\nto a");
+    w.send("LHTTP/1.0 chat\r\npublish:b\r\n\r\nto b");
+    w.send("LHTTP/1.0 chat\r\npublish:c\r\n\r\nnot for us");
+    QTRY_COMPARE(received.count(), 2);
+    QCOMPARE(messageAt(received, 0).body(), QByteArrayView("to a"));
+    QCOMPARE(messageAt(received, 1).body(), QByteArrayView("to b"));
+    QVERIFY(w.sync());
+    QVERIFY(sync(a));
+    QCOMPARE(received.count(), 2);
+}
+
+void tst_Client::backoffGrowsWithJitterAndCloseStops() {
+    const quint16 port = freePort(); // nothing listens there
+    Client a;
+    const int minMs = 10, maxMs = 80;
+    a.setReconnectDelays(minMs, maxMs);
+    QCOMPARE(a.minReconnectDelay(), minMs);
+    QCOMPARE(a.maxReconnectDelay(), maxMs);
+    QSignalSpy scheduled(&a, &Client::reconnectScheduled);
+    QSignalSpy failures(&a, &Client::connectionFailed);
+    a.open(wsUrl(port));
+    QTRY_VERIFY_WITH_TIMEOUT(scheduled.count() >= 7, 10000);
+    for (int i = 0; i < 7; ++i) {
+        const int delay = scheduled.at(i).at(0).toInt();
+        QCOMPARE(scheduled.at(i).at(1).toInt(), i + 1);
+        const int ceiling = qMin(maxMs, minMs << i);
+        const int floor = qMax(minMs, ceiling / 2);
+        QVERIFY2(delay >= floor && delay <= ceiling,
+                 qPrintable(QStringLiteral("attempt %1: %2 ms not in [%3, %4]")
+                                .arg(i + 1)
+                                .arg(delay)
+                                .arg(floor)
+                                .arg(ceiling)));
+    }
+    QVERIFY(failures.count() >= 7);
+    QVERIFY(a.errorString().contains(QStringLiteral("refused"), Qt::CaseInsensitive));
+
+    a.close();
+    QCOMPARE(a.state(), Client::State::Disconnected);
+    const int before = int(scheduled.count());
+    QTest::qWait(3 * maxMs);
+    QCOMPARE(int(scheduled.count()), before);
+    QCOMPARE(a.state(), Client::State::Disconnected);
+}
+
+void tst_Client::noAutoReconnect() {
+    Client a;
+    a.setAutoReconnect(false);
+    QSignalSpy failures(&a, &Client::connectionFailed);
+    QSignalSpy scheduled(&a, &Client::reconnectScheduled);
+    a.open(wsUrl(freePort()));
+    QVERIFY(failures.wait());
+    QCOMPARE(a.state(), Client::State::Disconnected);
+    QVERIFY(
+        failures.at(0).at(0).toString().contains(QStringLiteral("refused"), Qt::CaseInsensitive));
+    QCOMPARE(scheduled.count(), 0);
+
+    // A drop after a connection is reported once and not retried either.
+    QVERIFY(connectClient(a));
+    QSignalSpy disconnectedSpy(&a, &Client::disconnected);
+    server->close();
+    QVERIFY(disconnectedSpy.wait());
+    QCOMPARE(a.state(), Client::State::Disconnected);
+    QTest::qWait(100);
+    QCOMPARE(scheduled.count(), 0);
+}
+
+void tst_Client::gracefulClose() {
+    Client a;
+    QVERIFY(connectClient(a));
+    QTRY_COMPARE(server->sessionCount(), 1);
+    QSignalSpy disconnectedSpy(&a, &Client::disconnected);
+    a.close();
+    // QWebSocket may finish the close at once when the close frame could be written at once.
+    QVERIFY(a.state() == Client::State::Closing || a.state() == Client::State::Disconnected);
+    QTRY_COMPARE(disconnectedSpy.count(), 1);
+    QCOMPARE(a.state(), Client::State::Disconnected);
+    QTRY_COMPARE(server->sessionCount(), 0);
+    // Reopening works and keeps the channels.
+    QVERIFY(a.subscribe({"again"}));
+    QVERIFY(connectClient(a));
+    QVERIFY(sync(a));
+    QCOMPARE(server->hub().subscriptionCount(), 1);
+    // open() on an open client abandons the old connection for a new one.
+    QVERIFY(connectClient(a));
+    QVERIFY(sync(a));
+    QTRY_COMPARE(server->sessionCount(), 1);
+    QCOMPARE(server->hub().subscriptionCount(), 1);
+}
+
+void tst_Client::stateProperty() {
+    Client a;
+    const QMetaProperty p = a.metaObject()->property(a.metaObject()->indexOfProperty("state"));
+    QVERIFY(p.isValid());
+    QVERIFY(p.hasNotifySignal());
+    QVERIFY(p.isEnumType());
+    QCOMPARE(QByteArray(p.enumerator().valueToKey(int(Client::State::Reconnecting))),
+             QByteArray("Reconnecting"));
+    QSignalSpy states(&a, &Client::stateChanged);
+    QVERIFY(connectClient(a));
+    a.close();
+    QTRY_COMPARE(a.property("state").value<Client::State>(), Client::State::Disconnected);
+    QList<Client::State> seen;
+    for (const auto &args : states)
+        seen.append(args.at(0).value<Client::State>());
+    QCOMPARE(seen, QList<Client::State>({Client::State::Connecting, Client::State::Connected,
+                                         Client::State::Closing, Client::State::Disconnected}));
+}
+
+void tst_Client::publishHttpToLhttpd() {
+    const QString binary = qEnvironmentVariable("LHTTPD_BIN");
+    QVERIFY2(QFileInfo(binary).isExecutable(), "LHTTPD_BIN must point at lhttpd-qt");
+    const quint16 port = freePort();
+    QProcess daemon;
+    daemon.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    daemon.start(binary,
+                 {QStringLiteral("--listen"), QStringLiteral("127.0.0.1"), QStringLiteral("--port"),
+                  QString::number(port), QStringLiteral("--api-key"), QStringLiteral("s3cret"),
+                  QStringLiteral("--max-message-size"), QStringLiteral("4096"),
+                  QStringLiteral("--log-level"), QStringLiteral("warning")});
+    QVERIFY(daemon.waitForStarted());
+    auto stop = qScopeGuard([&] {
+        ::kill(pid_t(daemon.processId()), SIGTERM);
+        if (!daemon.waitForFinished(5000))
+            daemon.kill();
+    });
+    bool up = false;
+    for (int i = 0; i < 200 && !up; ++i) {
+        QTcpSocket probe;
+        probe.connectToHost(QHostAddress::LocalHost, port);
+        up = probe.waitForConnected(50);
+        if (!up)
+            QTest::qWait(25);
+    }
+    QVERIFY(up);
+
+    WsClient sub;
+    QVERIFY(sub.open(wsUrl(port)));
+    sub.send("LHTTP/1.0 chat\r\nsubscribe:news\r\n\r\n");
+    QVERIFY(sub.sync());
+
+    QNetworkAccessManager nam;
+    HttpPublishOptions options;
+    options.url = QUrl(QStringLiteral("http://127.0.0.1:%1/publish").arg(port));
+    options.apiKey = "s3cret";
+    options.timeoutMs = 5000;
+
+    // Success: 200, empty body, subscribers get the message byte for byte.
+    HttpPublishReply *ok =
+        publishHttp({"news"}, "chat", {{"k", "v:w"}}, "hello\r\n\r\nworld", options, &nam);
+    QCOMPARE(ok->parent(), &nam);
+    QSignalSpy okDone(ok, &HttpPublishReply::finished);
+    QVERIFY(okDone.wait());
+    QCOMPARE(okDone.at(0).at(0).toInt(), 200);
+    QCOMPARE(okDone.at(0).at(1).toByteArray(), QByteArray());
+    QVERIFY(sub.waitForMessages(1));
+    QCOMPARE(sub.received.first(),
+             QByteArray("LHTTP/1.0 chat\r\npublish:news\r\nk:v:w\r\n\r\nhello\r\n\r\nworld"));
+
+    // The reply object: status, success, self-deletion after finished().
+    {
+        HttpPublishReply *r = publishHttp({"news"}, "chat", {}, "again", options);
+        r->setAutoDelete(false);
+        QSignalSpy done(r, &HttpPublishReply::finished);
+        QVERIFY(done.wait());
+        QVERIFY(r->isFinished());
+        QVERIFY(r->isSuccess());
+        QCOMPARE(r->httpStatus(), 200);
+        QVERIFY(r->errorString().isEmpty());
+        delete r;
+        QVERIFY(sub.waitForMessages(2));
+    }
+
+    auto expectFailure = [&](HttpPublishReply *r, int status, const QString &needle) {
+        r->setAutoDelete(false);
+        QSignalSpy done(r, &HttpPublishReply::finished);
+        QVERIFY(done.wait());
+        QCOMPARE(r->httpStatus(), status);
+        QVERIFY(!r->isSuccess());
+        QVERIFY2(r->errorString().contains(needle, Qt::CaseInsensitive),
+                 qPrintable(r->errorString()));
+        if (status)
+            QVERIFY(!r->body().isEmpty()); // the server names the reason
+        delete r;
+    };
+    HttpPublishOptions wrongKey = options;
+    wrongKey.apiKey = "wrong";
+    expectFailure(publishHttp({"news"}, "chat", {}, "x", wrongKey, &nam), 401, "401");
+    HttpPublishOptions noKey = options;
+    noKey.apiKey.clear();
+    expectFailure(publishHttp({"news"}, "chat", {}, "x", noKey, &nam), 401, "401");
+    expectFailure(publishHttpMessage("LHTTP/1.0 chat\r\n\r\nno publish header", options, &nam), 400,
+                  "400");
+    expectFailure(publishHttp({"news"}, "chat", {}, QByteArray(5000, 'x'), options, &nam), 413,
+                  "413");
+    // Refused before any request, but still reported from the event loop.
+    HttpPublishReply *bad = publishHttp({"a b"}, "chat", {}, "x", options, &nam);
+    QVERIFY(!bad->isFinished());
+    expectFailure(bad, 0, "invalid channel");
+    HttpPublishOptions ftp = options;
+    ftp.url = QUrl(QStringLiteral("ftp://127.0.0.1/publish"));
+    expectFailure(publishHttp({"news"}, "chat", {}, "x", ftp, &nam), 0, "http");
+    HttpPublishOptions nobody = options;
+    nobody.url = QUrl(QStringLiteral("http://127.0.0.1:%1/publish").arg(freePort()));
+    expectFailure(publishHttp({"news"}, "chat", {}, "x", nobody, &nam), 0, "refused");
+
+    QVERIFY(sub.staysQuiet()); // none of the failures published anything
+    QCOMPARE(sub.received.size(), 2);
+}
+
+QTEST_GUILESS_MAIN(tst_Client)
+#include "tst_client.moc"

@@ -1,0 +1,206 @@
+// lhttp.js without a browser: the parser and encoder against PROTOCOL.md §2, and the client's
+// queueing, reconnection and error routing over a fake WebSocket.
+'use strict';
+
+const { describe, it } = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const { WEB_DIR } = require('./support/harness');
+
+const Lhttp = require(path.join(WEB_DIR, 'lhttp.js'));
+const { Message, LhttpError } = Lhttp;
+
+describe('Message.parse / encode', { timeout: 30000 }, () => {
+    it('splits each header at the first colon and trims blanks around the value', () => {
+        const m = Message.parse('LHTTP/1.0 chat\r\nurl:http://h:8080/p?a=b:c\r\ntime: 12:00 \r\nt:\tx\t\r\n\r\nbody');
+        assert.equal(m.command, 'chat');
+        assert.deepEqual(m.headers, [['url', 'http://h:8080/p?a=b:c'], ['time', '12:00'], ['t', 'x']]);
+        assert.equal(m.getHeader('url'), 'http://h:8080/p?a=b:c');
+        assert.equal(m.body, 'body');
+    });
+
+    it('keeps everything after the first blank line as the body', () => {
+        const body = 'a\r\n\r\nb\r\n\r\n\r\nLHTTP/1.0 x\r\nk:v\r\n\r\n';
+        assert.equal(Message.parse('LHTTP/1.0 c\r\nh:v\r\n\r\n' + body).body, body);
+        assert.equal(Message.parse('LHTTP/1.0 c\r\n\r\n' + body).body, body);
+    });
+
+    it('accepts messages that end after the start line or a header line', () => {
+        assert.deepEqual(Message.parse('LHTTP/1.0 chat\r\n'), new Message('chat', null, ''));
+        const m = Message.parse('LHTTP/1.0 chat\r\npublish:room\r\n');
+        assert.deepEqual([m.headers, m.body], [[['publish', 'room']], '']);
+    });
+
+    it('keeps header order and duplicates; the last one wins for lookups', () => {
+        const m = Message.parse('LHTTP/1.0 c\r\nb:1\r\na:2\r\nb:3\r\n\r\n');
+        assert.deepEqual(m.getHeaders(), [['b', '1'], ['a', '2'], ['b', '3']]);
+        assert.equal(m.getHeader('b'), '3');
+        assert.equal(m.getHeader('B'), null); // names are case-sensitive
+        assert.equal(m.getHeader('missing'), null);
+    });
+
+    it('rejects what is not LHTTP/1.0', () => {
+        for (const bad of ['', 'LHTTP/1.1 c\r\n\r\n', 'lhttp/1.0 c\r\n\r\n', 'LHTTP/1.0 c', 'LHTTP/1.0 \r\n\r\n',
+            'LHTTP/1.0 c\nh:v\n\n', 'LHTTP/1.0 c\r\nno-colon\r\n\r\n', 'LHTTP/1.0 c\r\nh:v', 'LHTTP/1.0 c\r\n:v\r\n\r\n']) {
+            assert.throws(() => Message.parse(bad), LhttpError, JSON.stringify(bad));
+        }
+    });
+
+    it('encodes name:value with CRLF, one blank line, then the body', () => {
+        const m = new Message('chat', [['publish', 'a b'], ['k', 'x:y']], 'p1\r\n\r\np2');
+        assert.equal(m.encode(), 'LHTTP/1.0 chat\r\npublish:a b\r\nk:x:y\r\n\r\np1\r\n\r\np2');
+        assert.deepEqual(Message.parse(m.encode()), m);
+        assert.throws(() => new Message('two words').encode(), LhttpError);
+        assert.throws(() => new Message('c', { 'a:b': 'v' }).encode(), LhttpError);
+        assert.throws(() => new Message('c', { a: 'v\r\nx:y' }).encode(), LhttpError);
+    });
+
+    it('reads multipart parts at UTF-8 byte offsets (the PROTOCOL.md example)', () => {
+        const m = Message.parse('LHTTP/1.0 upload\r\nmultipart:0 14\r\n\r\nk1:v1\r\n\r\nbody1k2:v2\r\n\r\nbody2');
+        assert.deepEqual(m.getMultipart().map((p) => [p.headers, p.body]),
+            [[[['k1', 'v1']], 'body1'], [[['k2', 'v2']], 'body2']]);
+        const u = new Message('u', { multipart: '2 9' }, 'xx\r\né€\r\nb');
+        assert.deepEqual(u.getMultipart().map((p) => [p.headers, p.body]), [[[], 'é€'], [[], 'b']]);
+        assert.deepEqual(new Message('u', null, 'x').getMultipart(), []);
+        for (const bad of ['', '5 1', '1 1', '99', 'x']) {
+            assert.throws(() => new Message('u', { multipart: bad }, 'k:v\r\n\r\nb').getMultipart(), LhttpError, bad);
+        }
+        assert.throws(() => new Message('u', { multipart: '0' }, 'no blank line').getMultipart(), LhttpError);
+    });
+});
+
+// A WebSocket stand-in: records sends; the test drives open/message/close.
+class FakeSocket {
+    constructor(url) {
+        this.url = url;
+        this.readyState = 0;
+        this.sent = [];
+        FakeSocket.all.push(this);
+    }
+    send(text) {
+        if (this.readyState !== 1) throw new Error('not open');
+        this.sent.push(text);
+    }
+    close(code) { this.readyState = 3; this.onclose({ code: code || 1000, reason: '', wasClean: true }); }
+    open() { this.readyState = 1; this.onopen({}); }
+    receive(data) { this.onmessage({ data }); }
+    drop() { this.readyState = 3; this.onclose({ code: 1006, reason: '', wasClean: false }); }
+}
+FakeSocket.all = [];
+
+const tick = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function client(options = {}) {
+    FakeSocket.all = [];
+    const c = new Lhttp('ws://127.0.0.1:1/', { WebSocket: FakeSocket, reconnectDelay: 5, ...options });
+    c.log = { opens: 0, messages: [], closes: [], errors: [] };
+    c.on_open = () => c.log.opens++;
+    c.on_message = (ctx) => c.log.messages.push(ctx);
+    c.on_close = (ctx) => c.log.closes.push(ctx);
+    c.on_error = (ctx) => c.log.errors.push(ctx);
+    return c;
+}
+
+describe('Lhttp client (fake WebSocket)', { timeout: 30000 }, () => {
+    it('queues until open, then re-subscribes after a reconnect', async () => {
+        const c = client();
+        c.subscribe('a b', 'chat');
+        c.subscribe(['c'], 'other', { x: '1' }, 'hi');
+        c.unsubscribe('b', 'chat');
+        c.publish('a', 'chat', null, 'queued');
+        const first = FakeSocket.all[0];
+        assert.deepEqual(first.sent, []);
+        first.open();
+        assert.deepEqual(first.sent, [
+            'LHTTP/1.0 chat\r\nsubscribe:a b\r\n\r\n',
+            'LHTTP/1.0 other\r\nsubscribe:c\r\nx:1\r\n\r\nhi',
+            'LHTTP/1.0 chat\r\nunsubscribe:b\r\n\r\n',
+            'LHTTP/1.0 chat\r\npublish:a\r\n\r\nqueued',
+        ]);
+        assert.deepEqual(c.channels(), ['a', 'c']);
+
+        first.drop();
+        assert.equal(c.log.closes[0].willReconnect, true);
+        assert.equal(c.log.closes[0].wasOpen, true);
+        c.publish('a', 'chat', null, 'while down');
+        await tick(30);
+        const second = FakeSocket.all[1];
+        assert.ok(second, 'reconnected');
+        second.open();
+        assert.deepEqual(second.sent, [
+            'LHTTP/1.0 chat\r\nsubscribe:a\r\n\r\n',
+            'LHTTP/1.0 other\r\nsubscribe:c\r\n\r\n',
+            'LHTTP/1.0 chat\r\npublish:a\r\n\r\nwhile down',
+        ]);
+        assert.equal(c.log.opens, 2);
+        assert.equal(c.connectCount, 2);
+        c.close();
+    });
+
+    it('backs off exponentially up to the maximum, and stops after close()', async () => {
+        const c = client({ reconnectDelay: 10, maxReconnectDelay: 40 });
+        const delays = [];
+        for (let i = 0; i < 5; i++) {
+            FakeSocket.all[FakeSocket.all.length - 1].drop();
+            delays.push(c.reconnectDelay);
+            await tick(c.reconnectDelay + 20);
+        }
+        const bases = [10, 20, 40, 40, 40];
+        delays.forEach((d, i) => assert.ok(d >= bases[i] * 0.8 - 1 && d <= bases[i] * 1.2 + 1, `${d} vs ${bases[i]}`));
+        const count = FakeSocket.all.length;
+        c.close();
+        await tick(80);
+        assert.equal(FakeSocket.all.length, count);
+        assert.throws(() => c.publish('a', 'chat', null, 'x'), /closed/);
+    });
+
+    it('routes server error replies and unparsable messages to on_error', () => {
+        const c = client({ reconnect: false });
+        const ws = FakeSocket.all[0];
+        ws.open();
+        ws.receive('LHTTP/1.0 error\r\ncode:403\r\nreason:wildcards: not allowed\r\n\r\n');
+        ws.receive('LHTTP/1.0 error\r\npublish:room\r\ncode:1\r\n\r\nuser message with command error');
+        ws.receive('garbage');
+        ws.receive(new TextEncoder().encode('LHTTP/1.0 bin\r\n\r\nbinary frame é').buffer);
+        assert.deepEqual(c.log.errors.map((e) => e.error), [
+            { type: 'reply', code: 403, reason: 'wildcards: not allowed' },
+            { type: 'parse', code: null, reason: 'lhttp: not an LHTTP/1.0 message' },
+        ]);
+        assert.equal(c.log.errors[0].getHeader('reason'), 'wildcards: not allowed');
+        assert.equal(c.log.errors[1].raw, 'garbage');
+        assert.deepEqual(c.log.messages.map((m) => [m.getCommand(), m.getBody()]),
+            [['error', 'user message with command error'], ['bin', 'binary frame é']]);
+    });
+
+    it('replies from a received context with its command and fresh headers', () => {
+        const c = client({ reconnect: false });
+        const ws = FakeSocket.all[0];
+        ws.open();
+        ws.receive('LHTTP/1.0 ask\r\nid:7\r\n\r\nq');
+        const ctx = c.log.messages[0];
+        ctx.addHeader('re', ctx.getHeader('id'));
+        ctx.send('a1');
+        ctx.send('a2');
+        ctx.setCommand('other');
+        ctx.upstream('post', 'http://backend/x', undefined, null, 'up');
+        assert.deepEqual(ws.sent, [
+            'LHTTP/1.0 ask\r\nre:7\r\n\r\na1',
+            'LHTTP/1.0 ask\r\n\r\na2',
+            'LHTTP/1.0 other\r\nupstream:POST http://backend/x\r\n\r\nup',
+        ]);
+        assert.throws(() => ctx.upstream('POST', 'http://a b/'), LhttpError);
+        assert.throws(() => ctx.publish('', 'c'), /no channel/);
+        ctx.addHeader('left', 'over');
+        assert.throws(() => ctx.publish('ch', 'c', { 'bad name': 'v' }), LhttpError);
+        ctx.send('after errors'); // nothing left over from the failed calls
+        assert.equal(ws.sent[3], 'LHTTP/1.0 ask\r\n\r\nafter errors');
+    });
+
+    it('bounds the queue while disconnected', () => {
+        const c = client({ reconnect: false, queueLimit: 2 });
+        c.send('a');
+        c.send('b');
+        assert.throws(() => c.send('c'), /queue is full/);
+        c.close();
+    });
+});

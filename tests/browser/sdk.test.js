@@ -1,0 +1,415 @@
+// The browser SDK (resources/web/lhttp.js) in headless Chromium against a real lhttpd-qt.
+// lhttpd-qt serves a temporary --static-dir holding the SDK and pages/sdk.html, so the page and
+// its WebSocket share one origin, as with the built-in demo.
+'use strict';
+
+const { describe, it, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const http = require('node:http');
+const { Lhttpd, launchBrowser, makeStaticDir, waitFor, sleep } = require('./support/harness');
+
+let browser;
+before(async () => { browser = await launchBrowser(); }, { timeout: 60000 });
+after(async () => { if (browser) await browser.close(); });
+
+describe('lhttp.js SDK in Chromium', { timeout: 90000 }, () => {
+    let server, staticDir, backend, page;
+    const upstreamRequests = [];
+
+    before(async () => {
+        // An HTTP backend for the upstream header.
+        backend = http.createServer((req, res) => {
+            let body = '';
+            req.setEncoding('utf8');
+            req.on('data', (d) => { body += d; });
+            req.on('end', () => {
+                upstreamRequests.push({ method: req.method, url: req.url, headers: req.headers, body });
+                res.writeHead(200, { 'Content-Type': 'text/plain' });
+                res.end(`stored:${body.length}`);
+            });
+        });
+        await new Promise((r) => backend.listen(0, '127.0.0.1', r));
+        const backendUrl = `http://127.0.0.1:${backend.address().port}/`;
+
+        staticDir = makeStaticDir();
+        server = await Lhttpd.start(['--static-dir', staticDir, '--upstream-allow', backendUrl]);
+        server.backendUrl = backendUrl;
+        // One page for the whole suite; every test makes fresh clients on it.
+        page = await browser.newPage();
+        page.pageErrors = [];
+        page.on('pageerror', (e) => page.pageErrors.push(e));
+        await page.goto(`${server.httpUrl}/sdk.html`);
+        await page.waitForFunction(() => window.moduleLoaded === true);
+    });
+
+    after(async () => {
+        if (page) await page.close();
+        if (server) await server.stop();
+        if (backend) backend.close();
+        if (staticDir) fs.rmSync(staticDir, { recursive: true, force: true });
+    });
+
+    // The suite's page with fresh connected clients (by default a and b); the clients of the
+    // previous test are closed.
+    async function openPage(names = ['a', 'b']) {
+        await page.evaluate((list) => {
+            Object.values(window.clients).forEach((c) => c.close());
+            window.clients = {};
+            list.forEach((n) => window.openClient(n));
+        }, names);
+        await page.waitForFunction((list) => list.every((n) => window.clients[n].log.opens === 1), names);
+        return page;
+    }
+
+    const received = (page, name, command) => page.evaluate(([n, c]) => window.received(n, c), [name, command]);
+    const errorsOf = (page, name) => page.evaluate((n) => window.errorsOf(n), name);
+    async function waitReceived(page, name, count, command) {
+        await page.waitForFunction(([n, k, c]) => window.received(n, c).length >= k, [name, count, command],
+            { timeout: 5000 });
+        return received(page, name, command);
+    }
+
+    it('loads as a classic script and as an ES module', async () => {
+        await openPage([]);
+        const r = await page.evaluate(() => ({
+            global: typeof Lhttp,
+            // One class on the page although lhttp.js ran twice (classic, then as a module).
+            same: window.moduleExports.DefaultLhttp === window.classicLhttp &&
+                window.moduleExports.Lhttp === window.classicLhttp && Lhttp === window.classicLhttp,
+            message: window.moduleExports.Message === Lhttp.Message,
+            context: window.moduleExports.Context === Lhttp.Context,
+            error: window.moduleExports.LhttpError === Lhttp.LhttpError,
+            url: new Lhttp(undefined, { reconnect: false }).url,
+        }));
+        assert.deepEqual(r, { global: 'function', same: true, message: true, context: true, error: true,
+            url: `ws://127.0.0.1:${server.port}/` });
+    });
+
+    it('works as an ES module alone', async () => {
+        const other = await browser.newPage();
+        await other.goto(`${server.httpUrl}/module.html`);
+        await other.waitForFunction(() => window.moduleResult);
+        assert.deepEqual(await other.evaluate(() => window.moduleResult),
+            { command: 'chat', via: 'es:module', body: 'from a module', isMessage: true });
+        await other.close();
+    });
+
+    it('keeps the original SDK usage working (context.subscribe in on_open, client.context.publish)', async () => {
+        await openPage([]);
+        // The original chat demo's code, nearly verbatim.
+        await page.evaluate((url) => {
+            window.got = [];
+            const lhttp_client = new Lhttp(url);
+            lhttp_client.on_message = function (context) {
+                if (context.getBody() != '') window.got.push(context.getBody());
+            };
+            lhttp_client.on_open = function (context) {
+                window.openConnState = context.conn === lhttp_client.conn && context.conn.readyState;
+                context.subscribe('chatroom', 'chat', null, '');
+                lhttp_client.context.publish('chatroom', 'chat', null, 'hello from the 2016 demo');
+            };
+        }, server.wsUrl);
+        await page.waitForFunction(() => window.got.length === 1);
+        assert.deepEqual(await page.evaluate(() => window.got), ['hello from the 2016 demo']);
+        assert.equal(await page.evaluate(() => window.openConnState), 1); // context.conn: the open socket
+    });
+
+    it('publishes and receives header values with ":" and bodies with blank lines', async () => {
+        await openPage();
+        const body = 'first paragraph\r\n\r\nsecond: paragraph\r\n\r\n\r\nLHTTP/1.0 not-a-start-line\r\n';
+        await page.evaluate(() => {
+            clients.a.subscribe('sdk.pub', 'chat');
+            clients.b.subscribe('sdk.pub', 'chat');
+        });
+        await page.evaluate(() => sync('a'));
+        const sent = await page.evaluate((b) => {
+            // Ordered headers given as an array of pairs; values with ':' and padding.
+            return clients.b.publish('sdk.pub', 'chat', [
+                ['url', 'http://example.com:8080/a?b=c:d'],
+                ['time', '12:34:56'],
+                ['padded', '  spaced value  '],
+                ['empty', ''],
+            ], b);
+        }, body);
+        assert.equal(sent, 'LHTTP/1.0 chat\r\npublish:sdk.pub\r\nurl:http://example.com:8080/a?b=c:d\r\n' +
+            'time:12:34:56\r\npadded:  spaced value  \r\nempty:\r\n\r\n' + body);
+
+        for (const name of ['a', 'b']) { // b gets its own message back: it is subscribed
+            const [m] = await waitReceived(page, name, 1);
+            assert.equal(m.command, 'chat');
+            assert.deepEqual(m.headers, [['publish', 'sdk.pub'], ['url', 'http://example.com:8080/a?b=c:d'],
+                ['time', '12:34:56'], ['padded', 'spaced value'], ['empty', '']]);
+            assert.equal(m.body, body);
+        }
+        const lookups = await page.evaluate(() => {
+            const c = clients.a.log.messages[0];
+            return [c.getHeader('url'), c.getHeader('time'), c.getHeader('padded'), c.getHeader('empty'),
+                c.getHeader('missing'), c.getHeader('URL'), c.getMessage().hasHeader('publish')];
+        });
+        assert.deepEqual(lookups, ['http://example.com:8080/a?b=c:d', '12:34:56', 'spaced value', '', null, null, true]);
+        assert.deepEqual(page.pageErrors, []);
+    });
+
+    it('builds each message afresh: headers and command do not pile up across sends', async () => {
+        await openPage();
+        await page.evaluate(() => clients.b.subscribe('sdk.fresh sdk.other', 'watch'));
+        await page.evaluate(() => sync('b'));
+        await page.evaluate(() => {
+            const ctx = clients.a.context; // the original SDK's long-lived context
+            ctx.addHeader('x-one', 'first').addHeader('x-one', 'replaced:value');
+            ctx.setCommand('cmd1');
+            ctx.publish('sdk.fresh', undefined, { 'x-two': '2' }, 'one');
+            ctx.publish('sdk.fresh', 'cmd2', null, 'two');
+            ctx.subscribe('sdk.mine', 'sub');
+            ctx.publish(['sdk.fresh', 'sdk.other'], 'cmd3', new Map([['x-three', '3']]), 'three');
+        });
+        const got = await waitReceived(page, 'b', 4);
+        assert.deepEqual(got.map((m) => [m.command, m.headers, m.body]), [
+            ['cmd1', [['x-one', 'replaced:value'], ['publish', 'sdk.fresh'], ['x-two', '2']], 'one'],
+            ['cmd2', [['publish', 'sdk.fresh']], 'two'],
+            ['cmd3', [['publish', 'sdk.fresh sdk.other'], ['x-three', '3']], 'three'],
+            ['cmd3', [['publish', 'sdk.fresh sdk.other'], ['x-three', '3']], 'three'], // one copy per channel
+        ]);
+        assert.deepEqual(await page.evaluate(() => clients.a.channels()), ['sdk.mine']);
+    });
+
+    it('replies from on_message with the received command and only the headers it sets', async () => {
+        await openPage();
+        await page.evaluate(() => {
+            clients.a.subscribe('sdk.ask.a', 'chat');
+            clients.b.subscribe('sdk.ask.b', 'chat');
+        });
+        await page.evaluate(() => sync('b'));
+        await page.evaluate(() => {
+            // b answers every question on the channel named in reply-to.
+            clients.b.on_message = function (c) {
+                clients.b.log.messages.push(c);
+                if (c.getCommand() !== 'question') return;
+                c.addHeader('answer-to', c.getHeader('id'));
+                c.publish(c.getHeader('reply-to'), undefined, null, 'answer: ' + c.getBody());
+            };
+            clients.a.publish('sdk.ask.b', 'question', { id: 'q1', 'reply-to': 'sdk.ask.a' }, '6 x 7?');
+        });
+        const [answer] = await waitReceived(page, 'a', 1, 'question');
+        assert.deepEqual(answer, { command: 'question', headers: [['answer-to', 'q1'], ['publish', 'sdk.ask.a']],
+            body: 'answer: 6 x 7?', error: null });
+    });
+
+    it('sends with setCommand/addHeader/send and gets processor replies', async () => {
+        await openPage(['a']);
+        const r = await page.evaluate(() => {
+            const ctx = clients.a.context;
+            const text = ctx.setCommand('echo').addHeader('note', 'a:b').send('ping\r\n\r\npong');
+            let noCommand = null;
+            try { ctx.send('no command'); } catch (e) { noCommand = e.name + ': ' + e.message; }
+            let badHeader = null;
+            try { ctx.addHeader('bad:name', 'v'); } catch (e) { badHeader = e.name; }
+            let badValue = null;
+            try { ctx.addHeader('name', 'line\r\nbreak'); } catch (e) { badValue = e.name; }
+            let badCommand = null;
+            try { ctx.setCommand('two words'); } catch (e) { badCommand = e.name; }
+            clients.a.send('echo', { n: '2' }, 'second');
+            return { text, noCommand, badHeader, badValue, badCommand };
+        });
+        assert.equal(r.text, 'LHTTP/1.0 echo\r\nnote:a:b\r\n\r\nping\r\n\r\npong');
+        assert.match(r.noCommand, /^LhttpError: .*no command/);
+        assert.deepEqual([r.badHeader, r.badValue, r.badCommand], ['LhttpError', 'LhttpError', 'LhttpError']);
+        const replies = await waitReceived(page, 'a', 2, 'echo');
+        assert.deepEqual(replies.map((m) => [m.body, m.headers]), [
+            ['ping\r\n\r\npong', [['echo-count', '1']]],
+            ['second', [['echo-count', '2']]],
+        ]);
+    });
+
+    it('unsubscribes', async () => {
+        await openPage();
+        await page.evaluate(() => {
+            clients.a.subscribe('sdk.unsub', 'chat');
+            clients.b.subscribe(['sdk.unsub'], 'chat');
+            clients.b.publish('sdk.unsub', 'chat', null, 'before');
+        });
+        await waitReceived(page, 'b', 1);
+        await page.evaluate(() => {
+            clients.b.unsubscribe('sdk.unsub', 'chat');
+            clients.b.unsubscribe('sdk.never-joined', 'chat'); // a no-op, no error
+            clients.b.publish('sdk.unsub', 'chat', null, 'after');
+        });
+        const a = await waitReceived(page, 'a', 2);
+        assert.deepEqual(a.map((m) => m.body), ['before', 'after']);
+        await sleep(200);
+        assert.deepEqual((await received(page, 'b')).map((m) => m.body), ['before']);
+        assert.deepEqual(await page.evaluate(() => clients.b.channels()), []);
+        assert.deepEqual(await errorsOf(page, 'b'), []);
+    });
+
+    it('reports error replies to on_error, not on_message', async () => {
+        await openPage();
+        await page.evaluate(() => {
+            clients.a.subscribe('sdk..empty-token', 'chat'); // 400
+            clients.a.subscribe('>', 'chat');                // 403: wildcards are refused
+            clients.a.send('broken', [['x', 'v']], '');
+            clients.a.conn.send('LHTTP/1.1 chat\r\n\r\n');   // 400: not LHTTP/1.0
+            // A message that users publish with the command "error" is an ordinary message.
+            clients.b.subscribe('sdk.err', 'chat');
+            clients.b.publish('sdk.err', 'error', { code: '999' }, 'not a server error');
+        });
+        const errors = await page.waitForFunction(() => window.errorsOf('a').length >= 3 && window.errorsOf('a'))
+            .then((h) => h.jsonValue());
+        assert.deepEqual(errors.map((e) => [e.command, e.error.type, e.error.code]),
+            [['error', 'reply', 400], ['error', 'reply', 403], ['error', 'reply', 400]]);
+        for (const e of errors) {
+            assert.ok(e.error.reason.length > 0);
+            assert.deepEqual(e.headers.map((h) => h[0]), ['code', 'reason']);
+        }
+        const codeHeader = await page.evaluate(() => clients.a.log.errors[0].getHeader('code'));
+        assert.equal(codeHeader, '400');
+        const [userError] = await waitReceived(page, 'b', 1, 'error');
+        assert.equal(userError.body, 'not a server error');
+        assert.deepEqual(await received(page, 'a'), []);
+        assert.deepEqual(await errorsOf(page, 'b'), []);
+    });
+
+    it('forwards to an allowed HTTP backend with upstream, and reports refused ones', async () => {
+        await openPage(['a']);
+        const before = upstreamRequests.length;
+        await page.evaluate((url) => {
+            clients.a.upstream('post', url + 'record?room=x', 'chat',
+                { 'upstream-reply': 'true', 'x-trace': 'id:1' }, 'saved\r\n\r\nbody');
+            clients.a.upstream('GET', 'http://192.0.2.1/not-allowed', 'chat', null, '');
+        }, server.backendUrl);
+        const [reply] = await waitReceived(page, 'a', 1, 'upstream-reply');
+        assert.equal(reply.body, 'stored:13');
+        assert.equal(reply.headers.find((h) => h[0] === 'status')[1], '200');
+        const req = upstreamRequests[before];
+        assert.equal(req.method, 'POST');
+        assert.equal(req.url, '/record?room=x');
+        assert.equal(req.body, 'saved\r\n\r\nbody');
+        assert.equal(req.headers['x-trace'], 'id:1');
+        const errors = await page.waitForFunction(() => window.errorsOf('a').length >= 1 && window.errorsOf('a'))
+            .then((h) => h.jsonValue());
+        assert.equal(errors[0].error.code, 403);
+        assert.match(errors[0].error.reason, /allow/);
+    });
+
+    it('sends and reads multipart messages (byte offsets over UTF-8)', async () => {
+        await openPage();
+        await page.evaluate(() => {
+            clients.b.subscribe('sdk.upload', 'files'); // not 'upload': lhttpd-qt has a processor for it
+            return sync('b');
+        });
+        const parts = await page.evaluate(() => {
+            const ctx = clients.a.context;
+            ctx.appendPart({ 'content-type': 'text/json' }, '{"filename":"ünï.txt"}')
+               .appendPart(null, 'no headers')
+               .appendPart([['content-type', 'text/plain'], ['note', 'a:b']], 'héllo\r\n\r\nwörld');
+            const text = ctx.publish('sdk.upload', 'files', null, '');
+            return { text, pending: ctx._parts.length };
+        });
+        assert.equal(parts.pending, 0);
+        assert.match(parts.text, /\r\nmultipart:0 \d+ \d+\r\n/);
+        const [m] = await waitReceived(page, 'b', 1, 'files');
+        assert.deepEqual(await errorsOf(page, 'a'), []); // the server's multipart parser agreed
+        assert.ok(m.body.startsWith('content-type:text/json\r\n\r\n{"filename"'), JSON.stringify(m));
+        const got = await page.evaluate(() => clients.b.log.messages[0].getMultipart()
+            .map((p) => [p.getHeaders(), p.body]));
+        assert.deepEqual(got, [
+            [[['content-type', 'text/json']], '{"filename":"ünï.txt"}'],
+            [[], 'no headers'],
+            [[['content-type', 'text/plain'], ['note', 'a:b']], 'héllo\r\n\r\nwörld'],
+        ]);
+    });
+
+    it('queues while connecting and validates channels', async () => {
+        await openPage([]);
+        const r = await page.evaluate(() => {
+            const c = window.openClient('early');
+            const state = c.conn.readyState; // 0: still connecting
+            c.subscribe('sdk.early', 'chat');
+            c.publish('sdk.early', 'chat', null, 'queued before open');
+            let empty = null;
+            try { c.publish('  ', 'chat', null, 'x'); } catch (e) { empty = e.message; }
+            return { state, empty };
+        });
+        assert.equal(r.state, 0);
+        assert.match(r.empty, /no channel/);
+        const [m] = await waitReceived(page, 'early', 1);
+        assert.equal(m.body, 'queued before open');
+    });
+
+    it('closes for good with close()', async () => {
+        await openPage(['a']);
+        const r = await page.evaluate(async () => {
+            clients.a.close();
+            await new Promise((res) => setTimeout(res, 300));
+            let thrown = null;
+            try { clients.a.publish('x', 'chat', null, 'y'); } catch (e) { thrown = e.message; }
+            return { closes: clients.a.log.closes, open: clients.a.isOpen(), thrown };
+        });
+        assert.deepEqual(r.closes, [{ code: 1000, wasOpen: true, willReconnect: false }]);
+        assert.equal(r.open, false);
+        assert.match(r.thrown, /closed/);
+    });
+});
+
+describe('lhttp.js reconnects', { timeout: 60000 }, () => {
+    let server, staticDir;
+
+    before(async () => {
+        staticDir = makeStaticDir();
+        server = await Lhttpd.start(['--static-dir', staticDir]);
+    });
+
+    after(async () => {
+        if (server) await server.stop();
+        if (staticDir) fs.rmSync(staticDir, { recursive: true, force: true });
+    });
+
+    it('reconnects with backoff after a server restart and re-subscribes its channels', async () => {
+        const page = await browser.newPage();
+        await page.goto(`${server.httpUrl}/sdk.html`);
+        await page.evaluate(() => {
+            const c = window.openClient('r', undefined, { reconnectDelay: 100, maxReconnectDelay: 400 });
+            c.subscribe('sdk.re.one sdk.re.two', 'chat');
+            c.subscribe('sdk.re.three', 'other');
+            c.unsubscribe('sdk.re.two', 'chat');
+        });
+        await page.waitForFunction(() => clients.r.log.opens === 1);
+
+        const port = server.port;
+        await server.stop();
+        await page.waitForFunction(() => clients.r.log.closes.length >= 1);
+        // Sent while the server is down: queued, delivered after the reconnect.
+        await page.evaluate(() => clients.r.publish('sdk.re.one', 'chat', null, 'sent while offline'));
+        await sleep(300); // let a reconnect attempt or two fail
+        server = await Lhttpd.start(['--static-dir', staticDir], { port });
+        await page.waitForFunction(() => clients.r.log.opens === 2, null, { timeout: 10000 });
+        await page.evaluate(() => sync('r'));
+
+        const closes = await page.evaluate(() => clients.r.log.closes);
+        assert.equal(closes[0].wasOpen, true);
+        assert.equal(closes[0].willReconnect, true);
+        assert.deepEqual(await page.evaluate(() => clients.r.channels().sort()), ['sdk.re.one', 'sdk.re.three']);
+
+        // A publisher that is not the page: the HTTP API.
+        for (const ch of ['sdk.re.one', 'sdk.re.two', 'sdk.re.three']) {
+            const res = await fetch(`${server.httpUrl}/publish`, {
+                method: 'POST', body: `LHTTP/1.0 news\r\npublish:${ch}\r\n\r\nafter restart on ${ch}`,
+            });
+            assert.equal(res.status, 200);
+        }
+        const got = await waitReceived(page, 'r', 3);
+        assert.deepEqual(got.map((m) => m.body).sort(),
+            ['after restart on sdk.re.one', 'after restart on sdk.re.three', 'sent while offline']);
+        await sleep(200);
+        assert.equal((await received(page, 'r')).length, 3); // nothing from sdk.re.two
+        await page.evaluate(() => clients.r.close());
+        await page.close();
+    });
+
+    async function waitReceived(page, name, count) {
+        await page.waitForFunction(([n, k]) => window.received(n).length >= k, [name, count], { timeout: 5000 });
+        return page.evaluate((n) => window.received(n), name);
+    }
+    const received = (page, name) => page.evaluate((n) => window.received(n), name);
+});

@@ -1,0 +1,168 @@
+// Test support: starts lhttpd-qt on a free loopback port and headless Chromium (Debian's
+// /usr/bin/chromium through playwright-core, no browser download), and stops them again.
+'use strict';
+
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+
+const REPO = path.resolve(__dirname, '..', '..', '..');
+const WEB_DIR = path.join(REPO, 'resources', 'web');
+const PAGES_DIR = path.join(__dirname, '..', 'pages');
+
+// Flags from the issue; playwright adds a fresh temporary --user-data-dir of its own.
+const CHROMIUM_ARGS = [
+    '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--disable-quic',
+];
+
+function lhttpdBinary() {
+    const bin = process.env.LHTTPD_BIN;
+    if (!bin) {
+        throw new Error('LHTTPD_BIN is not set. Point it at the lhttpd-qt binary, e.g.\n' +
+            '  LHTTPD_BIN=$PWD/build/default/app/lhttpd/lhttpd-qt npm test --prefix tests/browser\n' +
+            '(ctest sets it for the "browser" test).');
+    }
+    try {
+        fs.accessSync(bin, fs.constants.X_OK);
+    } catch {
+        throw new Error(`LHTTPD_BIN=${bin} is not an executable file: build the lhttpd-qt target first.`);
+    }
+    return bin;
+}
+
+function loadPlaywright() {
+    try {
+        return require('playwright-core');
+    } catch {
+        throw new Error('playwright-core is not installed: run `npm ci --no-audit --no-fund` in tests/browser.');
+    }
+}
+
+function chromiumBinary() {
+    const bin = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+    if (!fs.existsSync(bin))
+        throw new Error(`${bin} not found: install Debian's browser with \`apt-get install chromium\` (or set CHROMIUM_BIN).`);
+    return bin;
+}
+
+async function launchBrowser() {
+    const { chromium } = loadPlaywright();
+    return chromium.launch({
+        executablePath: chromiumBinary(),
+        headless: true,
+        args: CHROMIUM_ARGS,
+        timeout: 30000,
+    });
+}
+
+function freePort() {
+    return new Promise((resolve, reject) => {
+        const srv = net.createServer();
+        srv.unref();
+        srv.on('error', reject);
+        srv.listen(0, '127.0.0.1', () => {
+            const { port } = srv.address();
+            srv.close(() => resolve(port));
+        });
+    });
+}
+
+function canConnect(port) {
+    return new Promise((resolve) => {
+        const s = net.connect({ host: '127.0.0.1', port });
+        s.once('connect', () => { s.destroy(); resolve(true); });
+        s.once('error', () => resolve(false));
+    });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const running = new Set();
+process.on('exit', () => {
+    for (const child of running) {
+        try { child.kill('SIGKILL'); } catch { /* already gone */ }
+    }
+});
+
+/**
+ * A running lhttpd-qt. `extraArgs` are passed after --listen/--port; `port` reuses a port
+ * (restart on the same port).
+ */
+class Lhttpd {
+    constructor(child, port, args) {
+        this.child = child;
+        this.port = port;
+        this.args = args;
+        this.output = '';
+        this.exited = new Promise((resolve) => child.once('exit', (code, signal) => {
+            running.delete(child);
+            resolve({ code, signal });
+        }));
+        const keep = (d) => { this.output = (this.output + d.toString()).slice(-20000); };
+        child.stdout.on('data', keep);
+        child.stderr.on('data', keep);
+    }
+
+    get httpUrl() { return `http://127.0.0.1:${this.port}`; }
+    get wsUrl() { return `ws://127.0.0.1:${this.port}/`; }
+
+    static async start(extraArgs = [], { port } = {}) {
+        const bin = lhttpdBinary();
+        let lastError;
+        for (let attempt = 0; attempt < 5; attempt++) {
+            const p = port || await freePort();
+            const args = ['--listen', '127.0.0.1', '--port', String(p), '--log-level', 'warning', ...extraArgs];
+            const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+            running.add(child);
+            const server = new Lhttpd(child, p, extraArgs);
+            let gone = null;
+            server.exited.then((r) => { gone = r; });
+            const deadline = Date.now() + 10000;
+            while (Date.now() < deadline && !gone) {
+                if (await canConnect(p)) return server;
+                await sleep(50);
+            }
+            if (!gone) await server.stop();
+            lastError = new Error(`lhttpd-qt did not start on port ${p} (${gone ? `exit ${gone.code}` : 'timeout'}):\n${server.output}`);
+            if (!port) continue;
+            // Same port requested (restart): the old socket may linger for a moment.
+            await sleep(200);
+        }
+        throw lastError;
+    }
+
+    async stop() {
+        if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+        this.child.kill('SIGTERM');
+        const timer = setTimeout(() => this.child.kill('SIGKILL'), 3000);
+        await this.exited;
+        clearTimeout(timer);
+    }
+}
+
+/** A temporary --static-dir with the SDK from resources/web and the test pages. */
+function makeStaticDir() {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lhttp-browser-'));
+    for (const f of ['lhttp.js', 'lhttp.mjs'])
+        fs.copyFileSync(path.join(WEB_DIR, f), path.join(dir, f));
+    for (const f of fs.readdirSync(PAGES_DIR))
+        fs.copyFileSync(path.join(PAGES_DIR, f), path.join(dir, f));
+    return dir;
+}
+
+/** Polls `fn` until it returns a truthy value. */
+async function waitFor(fn, { timeout = 5000, interval = 25, what = 'condition' } = {}) {
+    const deadline = Date.now() + timeout;
+    for (;;) {
+        const v = await fn();
+        if (v) return v;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await sleep(interval);
+    }
+}
+
+module.exports = { REPO, WEB_DIR, Lhttpd, launchBrowser, makeStaticDir, waitFor, sleep, freePort };
