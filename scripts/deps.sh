@@ -6,9 +6,9 @@ set -euo pipefail
 LHTTP_BUILD_PACKAGES=(
     cmake ninja-build g++ pkg-config clang-format
     qt6-base-dev qt6-websockets-dev qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libgl-dev
-    libnats-dev
+    libnats-dev libedit-dev
 )
-LHTTP_TEST_PACKAGES=(nats-server xvfb openssl procps)
+LHTTP_TEST_PACKAGES=(nats-server xvfb openssl procps chromium)
 
 lhttp_install() {
     local missing=()
@@ -21,4 +21,13 @@ lhttp_install() {
     echo "installing: ${missing[*]}"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Node.js and npm for the browser tests (tests/browser): Debian's nodejs and npm, unless a
+# node and npm are already on PATH (another packaging of Node.js conflicts with Debian's npm).
+lhttp_install_node() {
+    if command -v node >/dev/null && command -v npm >/dev/null; then
+        return 0
+    fi
+    lhttp_install nodejs npm
 }

@@ -6,5 +6,5 @@ cd "$(dirname "$0")/.."
 source scripts/deps.sh
 lhttp_install "${LHTTP_BUILD_PACKAGES[@]}"
 cmake --preset default >/dev/null
-cmake --build --preset default
+cmake --build --preset default --target lhttpd-qt
 exec build/default/app/lhttpd/lhttpd-qt "$@"

@@ -6,10 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
 lhttp_install "${LHTTP_BUILD_PACKAGES[@]}" "${LHTTP_TEST_PACKAGES[@]}"
+lhttp_install_node
 
 echo "== format check (.clang-format)"
 mapfile -t sources < <(git ls-files '*.cpp' '*.h' 2>/dev/null || find lib app gui tests -name '*.cpp' -o -name '*.h')
 clang-format --dry-run --Werror "${sources[@]}"
+
+echo "== npm packages for the browser tests (tests/browser/package-lock.json)"
+(cd tests/browser && npm ci --no-audit --no-fund)
 
 run_preset() {
     local preset=$1
