@@ -5,6 +5,7 @@
 // and history), output formats and exit statuses.
 
 #include "multipart.h"
+#include "ports.h"
 #include "processor.h"
 #include "server.h"
 #include "session.h"
@@ -29,11 +30,7 @@ using namespace lhttp;
 
 namespace {
 
-quint16 freePort() {
-    QTcpServer s;
-    s.listen(QHostAddress::LocalHost, 0);
-    return s.serverPort();
-}
+using testports::freePort;
 
 QString binary() {
     return qEnvironmentVariable("LHTTP_CLI_BIN");

@@ -5,6 +5,7 @@
 
 #include "client.h"
 #include "httppublisher.h"
+#include "ports.h"
 #include "server.h"
 #include "wsclient.h"
 
@@ -22,11 +23,7 @@ using namespace lhttp;
 
 namespace {
 
-quint16 freePort() {
-    QTcpServer s;
-    s.listen(QHostAddress::LocalHost, 0);
-    return s.serverPort();
-}
+using testports::freePort;
 
 QUrl wsUrl(quint16 port) {
     return QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(port));
@@ -426,15 +423,7 @@ void tst_Client::publishHttpToLhttpd() {
         if (!daemon.waitForFinished(5000))
             daemon.kill();
     });
-    bool up = false;
-    for (int i = 0; i < 200 && !up; ++i) {
-        QTcpSocket probe;
-        probe.connectToHost(QHostAddress::LocalHost, port);
-        up = probe.waitForConnected(50);
-        if (!up)
-            QTest::qWait(25);
-    }
-    QVERIFY(up);
+    QVERIFY(testports::waitForPort(port, &daemon));
 
     WsClient sub;
     QVERIFY(sub.open(wsUrl(port)));

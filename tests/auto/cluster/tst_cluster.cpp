@@ -6,6 +6,7 @@
 
 #include "natsbroker.h"
 #include "natsserver.h"
+#include "ports.h"
 #include "server.h"
 #include "wsclient.h"
 
@@ -180,16 +181,7 @@ bool tst_Cluster::startDaemon(QProcess &p, const QStringList &args, quint16 port
                 args);
     if (!p.waitForStarted())
         return false;
-    for (int i = 0; i < 200; ++i) {
-        QTcpSocket probe;
-        probe.connectToHost(QHostAddress::LocalHost, port);
-        if (probe.waitForConnected(50))
-            return true;
-        if (p.state() != QProcess::Running)
-            return false;
-        QTest::qWait(25);
-    }
-    return false;
+    return testports::waitForPort(port, &p);
 }
 
 bool tst_Cluster::probeUntilReceived(WsClient &pub, WsClient &sub, const QByteArray &channel,

@@ -3,6 +3,7 @@
 // The lhttpd-qt executable itself: flags, config file, pub/sub, the echo example and a clean
 // shutdown on SIGTERM.
 
+#include "ports.h"
 #include "wsclient.h"
 
 #include <QElapsedTimer>
@@ -16,11 +17,7 @@
 
 namespace {
 
-quint16 freePort() {
-    QTcpServer s;
-    s.listen(QHostAddress::LocalHost, 0);
-    return s.serverPort();
-}
+using testports::freePort;
 
 QString binary() {
     return qEnvironmentVariable("LHTTPD_BIN");
@@ -55,17 +52,7 @@ bool tst_Lhttpd::start(QProcess &p, const QStringList &args, quint16 port) {
     p.start(binary(), args);
     if (!p.waitForStarted())
         return false;
-    // Ready when the port accepts connections.
-    for (int i = 0; i < 200; ++i) {
-        QTcpSocket probe;
-        probe.connectToHost(QHostAddress::LocalHost, port);
-        if (probe.waitForConnected(50))
-            return true;
-        if (p.state() != QProcess::Running)
-            return false;
-        QTest::qWait(25);
-    }
-    return false;
+    return testports::waitForPort(port, &p); // ready when the port accepts connections
 }
 
 void tst_Lhttpd::versionAndHelp() {
