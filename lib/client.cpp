@@ -241,7 +241,8 @@ void Client::onSocketGone() {
     else if (socket->error() != QAbstractSocket::UnknownSocketError)
         why = socket->errorString();
     m_timedOut = false;
-    const QWebSocketProtocol::CloseCode code = socket->closeCode();
+    // An int: codes 4000-4999 are outside the enum's range (loading them as it is undefined).
+    const int code = int(socket->closeCode());
     const QString reason = socket->closeReason();
     // Deleted later: we are inside one of its signals.
     disconnect(socket, nullptr, this, nullptr);
@@ -256,7 +257,7 @@ void Client::onSocketGone() {
     if (was == State::Connected) {
         if (why.isEmpty())
             why = QStringLiteral("connection closed by the server (%1%2)")
-                      .arg(int(code))
+                      .arg(code)
                       .arg(reason.isEmpty() ? QString() : QStringLiteral(": ") + reason);
         if (m_connectedFor.elapsed() >= StableConnectionMs)
             m_attempt = 0;

@@ -454,7 +454,7 @@ void tst_AdminEndpoint::tooManyConsoles() {
     Console second;
     second.open(port(), Token);
     QTRY_VERIFY(!second.connected && second.socket.state() == QAbstractSocket::UnconnectedState);
-    QCOMPARE(second.socket.closeCode(), Admin::CloseTooManyConsoles);
+    QCOMPARE(int(second.socket.closeCode()), int(Admin::CloseTooManyConsoles));
     QCOMPARE(second.socket.closeReason(), QStringLiteral("too many admin consoles"));
     QCOMPARE(endpoint->consoleCount(), 1);
     QVERIFY(first.connected);
