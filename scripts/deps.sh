@@ -9,6 +9,9 @@ LHTTP_BUILD_PACKAGES=(
     libnats-dev libedit-dev
 )
 LHTTP_TEST_PACKAGES=(nats-server xvfb openssl procps chromium)
+# The libFuzzer targets (scripts/fuzz.sh, tests/fuzz): clang with libFuzzer and the sanitizer
+# runtimes. test.sh installs them unless LHTTP_FUZZ=0.
+LHTTP_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 
 lhttp_install() {
     local missing=()

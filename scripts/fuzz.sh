@@ -9,6 +9,9 @@
 #   LHTTP_FUZZ_ARGS=...  extra libFuzzer flags, e.g. "-max_len=8192 -dict=..."
 #   LHTTP_FUZZ_BUILD_JOBS=N  parallel compile jobs for the build (default: nproc)
 #
+# CI (scripts/test.sh) runs `LHTTP_FUZZ_JOBS=2 scripts/fuzz.sh 15`: about 1 minute on 2 cores,
+# the build included.
+#
 # Longer runs: docs/RELIABILITY.md ("Running the fuzzers longer"). New inputs found go to
 # build/fuzz/corpus/<target>/, never into the committed corpus; merge worthwhile ones by hand
 # with `-merge=1`.
@@ -24,6 +27,11 @@ case $seconds in '' | *[!0-9]*)
     exit 2
     ;;
 esac
+
+command -v clang++ >/dev/null || {
+    echo "fuzz: clang++ not found (Debian: apt-get install clang libclang-rt-14-dev)" >&2
+    exit 2
+}
 
 build=build/fuzz
 echo "== fuzz: configure and build ($build, clang)"

@@ -17,6 +17,8 @@
 
 #include <cstdio>
 
+#include <malloc.h>
+
 namespace {
 
 void applyLogLevel(const QString &level) {
@@ -33,6 +35,11 @@ void applyLogLevel(const QString &level) {
 } // namespace
 
 int main(int argc, char *argv[]) {
+    // Blocks of 1 MiB and more (nats.c's 8 MiB reconnect buffer, large socket buffers) always
+    // come from mmap and go back to the system when freed. glibc's default threshold moves up
+    // after the first such free, and the next ones then stay in the heap: the RSS of a node
+    // would step up at every NATS outage (docs/RELIABILITY.md, "Soak").
+    mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("lhttpd-qt"));
     QCoreApplication::setApplicationVersion(QStringLiteral(LHTTP_VERSION));
