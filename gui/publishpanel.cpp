@@ -16,6 +16,8 @@
 #include <QTableView>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 namespace lhttp {
 
 PublishPanel::PublishPanel(NodeState *state, QWidget *parent)
@@ -50,10 +52,15 @@ PublishPanel::PublishPanel(NodeState *state, QWidget *parent)
     m_history->setSelectionMode(QAbstractItemView::SingleSelection);
     m_history->setToolTip(tr("Double-click a message to publish it again"));
     const int em = fontMetrics().horizontalAdvance(QLatin1Char('M'));
-    m_history->setColumnWidth(PublishHistoryModel::Time, 5 * em);
-    m_history->setColumnWidth(PublishHistoryModel::Channels, 7 * em);
-    m_history->setColumnWidth(PublishHistoryModel::Command, 5 * em);
-    m_history->setColumnWidth(PublishHistoryModel::Size, 4 * em);
+    // Never narrower than the column's title (it was clipped to "omman" with 5 em).
+    const auto setWidth = [this](int column, int width) {
+        m_history->setColumnWidth(
+            column, std::max(width, m_history->horizontalHeader()->sectionSizeHint(column)));
+    };
+    setWidth(PublishHistoryModel::Time, 5 * em);
+    setWidth(PublishHistoryModel::Channels, 7 * em);
+    setWidth(PublishHistoryModel::Command, 5 * em);
+    setWidth(PublishHistoryModel::Size, 4 * em);
 
     connect(m_send, &QPushButton::clicked, this, &PublishPanel::send);
     auto *shortcut = new QShortcut(QKeySequence(Qt::CTRL | Qt::Key_Return), this);

@@ -6,7 +6,9 @@
 #
 # Usage: scripts/admin-screenshot.sh [--build DIR] [--out FILE] [--tab NAME] [--size WxH]
 #                                    [--clients N] [--channels N] [--delay MS] [--lang LOCALE]
+#                                    [--no-build]
 #   --build DIR  build directory (default build/admin-load; configured as Release if new)
+#   --no-build   use the binaries already in DIR
 #   --tab NAME   traffic (default), connections or channels
 # Every process it starts is stopped on exit, by its PID.
 set -euo pipefail
@@ -20,6 +22,7 @@ clients=60
 channels=6
 delay=8000
 lang=en
+do_build=1
 while [ $# -gt 0 ]; do
     case "$1" in
     --build) build=$2; shift 2 ;;
@@ -30,15 +33,18 @@ while [ $# -gt 0 ]; do
     --channels) channels=$2; shift 2 ;;
     --delay) delay=$2; shift 2 ;;
     --lang) lang=$2; shift 2 ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --no-build) do_build=0; shift ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "admin-screenshot: unknown argument $1" >&2; exit 2 ;;
     esac
 done
 
-if [ ! -f "$build/CMakeCache.txt" ]; then
-    cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+if [ "$do_build" = 1 ]; then
+    if [ ! -f "$build/CMakeCache.txt" ]; then
+        cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+    fi
+    cmake --build "$build" --target lhttp-admin lhttpd-qt admin-loadgen
 fi
-cmake --build "$build" --target lhttp-admin lhttpd-qt admin-loadgen
 
 work=$(mktemp -d)
 pids=()

@@ -2,9 +2,11 @@
 //
 // admin-loadgen: the load for tst_adminload, in a process of its own so that it does not share
 // the console's event loop. N subscriber connections spread over C channels, then one
-// publisher that keeps its socket full (publishes as fast as the node takes them) for D seconds.
+// publisher that keeps its socket full (publishes as fast as the node takes them) for D seconds,
+// or, given RATE, publishes RATE messages per second (each one reaches CLIENTS / CHANNELS
+// subscribers) as long as the node takes them.
 //
-//   admin-loadgen ws://127.0.0.1:PORT/ CLIENTS CHANNELS SECONDS
+//   admin-loadgen ws://127.0.0.1:PORT/ CLIENTS CHANNELS SECONDS [RATE]
 //
 // Prints "ready" once every client is subscribed, a line of rates per second, and a summary.
 
@@ -13,7 +15,9 @@
 #include <QTimer>
 #include <QWebSocket>
 
+#include <algorithm>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -31,14 +35,15 @@ constexpr int ConnectBurst = 50;
 int main(int argc, char *argv[]) {
     QCoreApplication app(argc, argv);
     const QStringList args = app.arguments();
-    if (args.size() != 5) {
-        std::fprintf(stderr, "usage: admin-loadgen URL CLIENTS CHANNELS SECONDS\n");
+    if (args.size() != 5 && args.size() != 6) {
+        std::fprintf(stderr, "usage: admin-loadgen URL CLIENTS CHANNELS SECONDS [RATE]\n");
         return 2;
     }
     const QUrl url(args[1]);
     const int clients = args[2].toInt();
     const int channels = std::max(1, args[3].toInt());
     const int seconds = args[4].toInt();
+    const qint64 rate = args.size() > 5 ? std::max(0, args[5].toInt()) : 0; // 0: full speed
 
     std::vector<std::unique_ptr<QWebSocket>> subscribers;
     quint64 delivered = 0;
@@ -46,11 +51,24 @@ int main(int argc, char *argv[]) {
     QWebSocket publisher;
     quint64 published = 0;
     bool publishing = false;
+    QElapsedTimer publishClock; // since publishing started, for RATE
+    quint64 forgiven = 0;       // publishes RATE asked for that the node could not take
 
     QTimer pump; // the publisher's loop: fill the socket up to the high-water mark
     pump.setInterval(1);
+    pump.setTimerType(Qt::PreciseTimer);
     QObject::connect(&pump, &QTimer::timeout, [&] {
-        while (publisher.bytesToWrite() < PublisherHighWater) {
+        // With a rate, publish what is due by now (no catching up on more than 100 ms).
+        quint64 due = std::numeric_limits<quint64>::max();
+        if (rate > 0) {
+            due = quint64(publishClock.elapsed() * rate / 1000) - forgiven;
+            const quint64 slack = quint64(std::max<qint64>(1, rate / 10));
+            if (due > published + slack) { // the node fell behind: do not make it up later
+                forgiven += due - published - slack;
+                due = published + slack;
+            }
+        }
+        while (published < due && publisher.bytesToWrite() < PublisherHighWater) {
             const QByteArray channel = "load." + QByteArray::number(published % quint64(channels));
             // A chat-like body of about 64 bytes, different every time (the console's log shows
             // it).
@@ -65,6 +83,7 @@ int main(int argc, char *argv[]) {
         std::printf("ready\n");
         std::fflush(stdout);
         publishing = true;
+        publishClock.start();
         pump.start();
         QTimer::singleShot(seconds * 1000, &app, [&] {
             pump.stop();

@@ -3,12 +3,16 @@
 // Acceptance: the console stays responsive while attached to a busy headless node. Starts
 // lhttpd-qt (LHTTPD_BIN) and admin-loadgen (ADMIN_LOADGEN_BIN: 1,000 subscribers, one publisher
 // at full speed), attaches a real MainWindow, and measures the event loop's latency as the
-// lateness of a 10 ms timer. Runs only with LHTTP_ADMIN_LOAD=1 (scripts/admin-load.sh): it
-// takes half a minute and both cores.
+// lateness of a 10 ms timer. The acceptance run is LHTTP_ADMIN_LOAD=1 (scripts/admin-load.sh):
+// it takes half a minute and both cores. Without it (the default suite) the same check runs at
+// a reduced scale for a few seconds with a loose bound: 200 clients over 20 channels, a
+// publisher at full speed, 3 s measured, max lateness under 250 ms.
 //
 // Tunables (environment): LHTTP_LOAD_CLIENTS (1000), LHTTP_LOAD_CHANNELS (100),
 // LHTTP_LOAD_SECONDS (20), LHTTP_LOAD_NICE (10: the node and the load run at a lower priority,
-// standing in for the other machine a node normally is), LHTTP_LOAD_MAX_MS (100).
+// standing in for the other machine a node normally is), LHTTP_LOAD_MAX_MS (100),
+// LHTTP_LOAD_RATE (0: publish at full speed; else publishes per second, each reaching
+// clients / channels subscribers).
 
 #include "connectionsmodel.h"
 #include "mainwindow.h"
@@ -64,11 +68,11 @@ private Q_SLOTS:
 
 private:
     QTemporaryDir settingsDir;
+    bool full = false; // the acceptance scale (LHTTP_ADMIN_LOAD=1), else the reduced one
 };
 
 void tst_AdminLoad::initTestCase() {
-    if (qEnvironmentVariable("LHTTP_ADMIN_LOAD") != u"1")
-        QSKIP("set LHTTP_ADMIN_LOAD=1 (scripts/admin-load.sh) to run the load acceptance test");
+    full = qEnvironmentVariable("LHTTP_ADMIN_LOAD") == u"1";
     QVERIFY(QFileInfo(qEnvironmentVariable("LHTTPD_BIN")).isExecutable());
     QVERIFY(QFileInfo(qEnvironmentVariable("ADMIN_LOADGEN_BIN")).isExecutable());
     QSettings::setDefaultFormat(QSettings::IniFormat);
@@ -76,11 +80,12 @@ void tst_AdminLoad::initTestCase() {
 }
 
 void tst_AdminLoad::consoleStaysResponsiveUnderLoad() {
-    const int clients = env("LHTTP_LOAD_CLIENTS", 1000);
-    const int channels = env("LHTTP_LOAD_CHANNELS", 100);
-    const int seconds = env("LHTTP_LOAD_SECONDS", 20);
+    const int clients = full ? env("LHTTP_LOAD_CLIENTS", 1000) : 200;
+    const int channels = full ? env("LHTTP_LOAD_CHANNELS", 100) : 20;
+    const int seconds = full ? env("LHTTP_LOAD_SECONDS", 20) : 3;
     const int niceness = env("LHTTP_LOAD_NICE", 10);
-    const int maxMs = env("LHTTP_LOAD_MAX_MS", 100);
+    const int maxMs = full ? env("LHTTP_LOAD_MAX_MS", 100) : 250;
+    const int rate = full ? env("LHTTP_LOAD_RATE", 0) : 0;
     const quint16 port = freePort();
 
     QProcess node;
@@ -111,7 +116,7 @@ void tst_AdminLoad::consoleStaysResponsiveUnderLoad() {
     load.setProcessChannelMode(QProcess::ForwardedErrorChannel);
     startNiced(load, qEnvironmentVariable("ADMIN_LOADGEN_BIN"),
                {QStringLiteral("ws://127.0.0.1:%1/").arg(port), QString::number(clients),
-                QString::number(channels), QString::number(seconds + 5)},
+                QString::number(channels), QString::number(seconds + 30), QString::number(rate)},
                niceness);
     QVERIFY(load.waitForStarted());
     QByteArray loadOutput;
@@ -122,8 +127,9 @@ void tst_AdminLoad::consoleStaysResponsiveUnderLoad() {
                  },
                  60000),
              loadOutput.constData());
-    QTRY_COMPARE_WITH_TIMEOUT(window.state()->connections()->rowCount(), clients + 1, 20000);
-    QTest::qWait(2000); // into the steady state
+    QTRY_COMPARE_WITH_TIMEOUT(window.state()->connections()->rowCount(), clients + 1,
+                              std::max(20000, clients * 4));
+    QTest::qWait(full ? 2000 : 1000); // into the steady state
 
     // The probe: a 10 ms timer; each tick's lateness is how long the event loop was busy.
     QList<qint64> lateness;
@@ -138,35 +144,69 @@ void tst_AdminLoad::consoleStaysResponsiveUnderLoad() {
         lateness.append(std::max<qint64>(0, now - last - ProbeIntervalMs));
         last = now;
     });
+    // The batches' spacing as the console sees it (updated() follows every batch and snapshot).
+    qint64 lastUpdate = -1, longestBetweenUpdates = 0;
+    const QMetaObject::Connection updates = connect(window.state(), &NodeState::updated, this, [&] {
+        const qint64 now = clock.elapsed();
+        if (lastUpdate >= 0)
+            longestBetweenUpdates = std::max(longestBetweenUpdates, now - lastUpdate);
+        lastUpdate = now;
+    });
+    const quint64 gapsBefore = window.state()->gaps();
     const quint64 batchesBefore = window.state()->batches();
     const quint64 inBefore = window.state()->totals().messagesIn;
     const quint64 outBefore = window.state()->totals().messagesOut;
+    loadOutput += load.readAllStandardOutput();
+    const qsizetype loadOutputBefore = loadOutput.size();
     last = clock.elapsed();
     probe.start();
     QTest::qWait(seconds * 1000);
     probe.stop();
+    disconnect(updates);
     const quint64 batches = window.state()->batches() - batchesBefore;
+    const quint64 gaps = window.state()->gaps() - gapsBefore;
     const double in = double(window.state()->totals().messagesIn - inBefore) / seconds;
     const double out = double(window.state()->totals().messagesOut - outBefore) / seconds;
 
+    // What the subscribers received meanwhile: the load's once-a-second rate lines.
     loadOutput += load.readAllStandardOutput();
-    load.waitForFinished(15000);
-    loadOutput += load.readAllStandardOutput();
+    quint64 received = 0;
+    int receivedLines = 0;
+    for (const QByteArray &line : loadOutput.mid(loadOutputBefore).split('\n')) {
+        const qsizetype at = line.indexOf("delivered/s=");
+        if (line.startsWith("rate ") && at >= 0) {
+            received += line.mid(at + 12).toULongLong();
+            ++receivedLines;
+        }
+    }
+    load.terminate();
+    if (!load.waitForFinished(5000))
+        load.kill();
     node.terminate();
-    node.waitForFinished(5000);
+    if (!node.waitForFinished(5000))
+        node.kill();
 
     std::sort(lateness.begin(), lateness.end());
     const qint64 max = lateness.isEmpty() ? -1 : lateness.last();
     const qint64 p99 = lateness.isEmpty() ? -1 : lateness[qsizetype(lateness.size() * 0.99)];
     const qint64 p50 = lateness.isEmpty() ? -1 : lateness[lateness.size() / 2];
-    std::printf("admin-load: %d clients, %d channels, %d s; node handled %.0f msgs/s in, %.0f "
-                "msgs/s out; console got %llu batches\n",
-                clients, channels, seconds, in, out, qulonglong(batches));
+    std::printf("admin-load: %d clients, %d channels, %d s, publish rate %s; node handled %.0f "
+                "msgs/s in, %.0f msgs/s out; subscribers received %.0f msgs/s; console got "
+                "%llu batches (%.1f/s)\n",
+                clients, channels, seconds,
+                rate > 0 ? qPrintable(QString::number(rate) + QStringLiteral("/s")) : "full speed",
+                in, out, receivedLines ? double(received) / receivedLines : 0.0,
+                qulonglong(batches), double(batches) / seconds);
+    std::printf("admin-load: longest time between two batches %lld ms; batches the node skipped "
+                "for this console: %llu\n",
+                qlonglong(longestBetweenUpdates), qulonglong(gaps));
     std::printf("admin-load: event-loop latency (10 ms timer lateness, %lld ticks): median %lld "
                 "ms, p99 %lld ms, max %lld ms (limit %d ms)\n",
                 qlonglong(lateness.size()), qlonglong(p50), qlonglong(p99), qlonglong(max), maxMs);
     std::fflush(stdout);
-    QVERIFY2(batches >= quint64(seconds * 2), "the console stopped receiving batches");
+    // 4 batches a second when idle, about 2.7 on a flooded node (docs/ADMIN.md, §4); the
+    // reduced run, beside other tests, only asks for one a second.
+    QVERIFY2(batches >= quint64(seconds * (full ? 2 : 1)), "the console stopped receiving batches");
     QVERIFY2(out > 0, "no load reached the node");
     QVERIFY2(max < maxMs, "the console's event loop was blocked too long");
 }
