@@ -75,6 +75,36 @@ void Runner::complain(const QString &text) {
     print(stderr, m_options.printer.problem(text));
 }
 
+void Runner::followConnection(const QString &url) {
+    connect(&m_client, &Client::connectionFailed, this, [this, url](const QString &why) {
+        if (m_finishing)
+            return;
+        if (!m_everConnected) {
+            complain(QStringLiteral("cannot connect to %1: %2").arg(url, why));
+            finish(1);
+        } else {
+            say(QStringLiteral("reconnect failed: %1").arg(why));
+        }
+    });
+    connect(&m_client, &Client::disconnected, this, [this] {
+        if (m_finishing || m_quitting)
+            return;
+        if (m_client.state() == Client::State::Reconnecting) {
+            say(QStringLiteral("connection lost: %1").arg(m_client.errorString()));
+        } else {
+            complain(QStringLiteral("connection lost: %1").arg(m_client.errorString()));
+            finish(1);
+        }
+    });
+    connect(&m_client, &Client::reconnectScheduled, this, [this](int delay, int attempt) {
+        say(QStringLiteral("reconnecting in %1 ms (attempt %2)").arg(delay).arg(attempt));
+    });
+    connect(&m_client, &Client::invalidMessageReceived, this,
+            [this](const QByteArray &raw, const QByteArray &reason) {
+                print(stderr, m_options.printer.invalid(raw, reason));
+            });
+}
+
 // --- sub ---
 
 void SubRunner::start() {
@@ -109,33 +139,7 @@ void SubRunner::start() {
         complain(QStringLiteral("server error %1: %2").arg(code).arg(QString::fromUtf8(reason)));
         finish(1);
     });
-    connect(&m_client, &Client::invalidMessageReceived, this,
-            [this](const QByteArray &raw, const QByteArray &reason) {
-                print(stderr, m_options.printer.invalid(raw, reason));
-            });
-    connect(&m_client, &Client::connectionFailed, this, [this, url](const QString &why) {
-        if (m_finishing)
-            return;
-        if (!m_everConnected) {
-            complain(QStringLiteral("cannot connect to %1: %2").arg(url, why));
-            finish(1);
-        } else {
-            say(QStringLiteral("reconnect failed: %1").arg(why));
-        }
-    });
-    connect(&m_client, &Client::disconnected, this, [this] {
-        if (m_finishing)
-            return;
-        if (m_client.state() == Client::State::Reconnecting) {
-            say(QStringLiteral("connection lost: %1").arg(m_client.errorString()));
-        } else {
-            complain(QStringLiteral("connection lost: %1").arg(m_client.errorString()));
-            finish(1);
-        }
-    });
-    connect(&m_client, &Client::reconnectScheduled, this, [this](int delay, int attempt) {
-        say(QStringLiteral("reconnecting in %1 ms (attempt %2)").arg(delay).arg(attempt));
-    });
+    followConnection(url);
     m_client.open(m_options.url);
 }
 
@@ -230,39 +234,13 @@ void ShellRunner::start() {
                     .arg(url, channelList(m_client.channels())));
         }
     });
-    connect(&m_client, &Client::connectionFailed, this, [this, url](const QString &why) {
-        if (m_finishing)
-            return;
-        if (!m_everConnected) {
-            complain(QStringLiteral("cannot connect to %1: %2").arg(url, why));
-            finish(1);
-        } else {
-            say(QStringLiteral("reconnect failed: %1").arg(why));
-        }
-    });
-    connect(&m_client, &Client::disconnected, this, [this] {
-        if (m_finishing || m_quitting)
-            return;
-        if (m_client.state() == Client::State::Reconnecting) {
-            say(QStringLiteral("connection lost: %1").arg(m_client.errorString()));
-        } else {
-            complain(QStringLiteral("connection lost: %1").arg(m_client.errorString()));
-            finish(1);
-        }
-    });
-    connect(&m_client, &Client::reconnectScheduled, this, [this](int delay, int attempt) {
-        say(QStringLiteral("reconnecting in %1 ms (attempt %2)").arg(delay).arg(attempt));
-    });
+    followConnection(url);
     connect(&m_client, &Client::messageReceived, this,
             [this](const lhttp::Message &m) { print(stdout, m_options.printer.message(m)); });
     connect(&m_client, &Client::errorReceived, this, [this](int code, const QByteArray &reason) {
         const Printer &p = m_options.printer;
         print(p.errorsToStderr() ? stderr : stdout, p.error(code, reason));
     });
-    connect(&m_client, &Client::invalidMessageReceived, this,
-            [this](const QByteArray &raw, const QByteArray &reason) {
-                print(stderr, m_options.printer.invalid(raw, reason));
-            });
     connect(&m_client, &Client::pong, this, [this](quint64 elapsed, const QByteArray &payload) {
         if (m_quitting && payload == QuitProbe)
             finish(0);

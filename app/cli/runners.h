@@ -23,10 +23,15 @@ protected:
     void say(const QString &text);      // status line on stderr, unless --quiet
     void complain(const QString &text); // problem on stderr
     virtual void print(FILE *stream, const QByteArray &text);
+    // The connection's life as the long-running modes (sub, shell) report it: a first
+    // connection that fails or a loss without reconnecting ends with status 1; reconnects,
+    // their failures and invalid messages are told on stderr.
+    void followConnection(const QString &url);
 
     CliOptions m_options;
     lhttp::Client m_client;
     bool m_finishing = false;
+    bool m_quitting = false; // the shell's quit is under way: a disconnect is expected
     bool m_everConnected = false;
 
 private:
@@ -42,7 +47,6 @@ public:
 
 private:
     int m_received = 0;
-    bool m_confirmed = false;
 };
 
 // lhttp-cli pub URL CHANNEL TEXT, over the WebSocket or with --http.
@@ -73,7 +77,6 @@ private:
     void showStatus();
 
     LineInput m_input;
-    bool m_quitting = false;
     bool m_pingShown = false;
 };
 
