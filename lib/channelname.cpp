@@ -101,10 +101,13 @@ bool ChannelName::matches(QByteArrayView pattern, QByteArrayView subject) {
         const qsizetype pDot = pattern.indexOf('.', p);
         const QByteArrayView pt = pattern.sliced(p, (pDot < 0 ? pattern.size() : pDot) - p);
         if (pt == ">")
-            return s < subject.size(); // '>' needs at least one more token
+            return s < subject.size(); // '>' needs at least one more token, of any kind
+        if (s >= subject.size())
+            return false;
         const qsizetype sDot = subject.indexOf('.', s);
         const QByteArrayView st = subject.sliced(s, (sDot < 0 ? subject.size() : sDot) - s);
-        if (pt != "*" && pt != st)
+        // `*` stands for one token: a literal or a `*`, never the `>` of any number of them.
+        if (st == ">" || (pt != "*" && pt != st))
             return false;
         if (pDot < 0 || sDot < 0)
             return pDot < 0 && sDot < 0;

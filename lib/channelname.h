@@ -19,7 +19,9 @@ public:
     // allowed). Publishing to a wildcard is always 400: a subject to publish to is concrete.
     static Error validate(QByteArrayView channel, Use use, bool allowWildcards, int maxLength);
 
-    // Whether `pattern` (which may hold wildcards) matches the concrete `subject`.
+    // Whether `pattern` (which may hold wildcards) matches `subject`. A subject with wildcards
+    // (a subscription, or a token grant's check of one) matches only when the pattern covers
+    // every channel it names: `room.*` covers `room.*` but not `room.>`; `room.>` covers both.
     static bool matches(QByteArrayView pattern, QByteArrayView subject);
 };
 

@@ -1,6 +1,8 @@
 // Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
 #include "token.h"
 
+#include "channelname.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -12,33 +14,9 @@ namespace {
 
 constexpr auto Base64Url = QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals;
 
-// Whether grant `pattern` covers everything `channel` names. `channel` may itself carry
-// wildcards (when the server allows wildcard subscriptions): then `*` in the grant covers a
-// literal or `*` but never `>`, so a grant of `room.*` does not open `room.>`.
-bool covers(QByteArrayView pattern, QByteArrayView channel) {
-    qsizetype p = 0;
-    qsizetype c = 0;
-    while (true) {
-        const qsizetype pDot = pattern.indexOf('.', p);
-        const QByteArrayView pt = pattern.sliced(p, (pDot < 0 ? pattern.size() : pDot) - p);
-        if (pt == ">")
-            return c < channel.size(); // at least one more token, of any kind
-        if (c >= channel.size())
-            return false;
-        const qsizetype cDot = channel.indexOf('.', c);
-        const QByteArrayView ct = channel.sliced(c, (cDot < 0 ? channel.size() : cDot) - c);
-        if (ct == ">" || (pt != "*" && pt != ct))
-            return false;
-        if (pDot < 0 || cDot < 0)
-            return pDot < 0 && cDot < 0;
-        p = pDot + 1;
-        c = cDot + 1;
-    }
-}
-
 bool patternMatches(const QByteArrayList &patterns, QByteArrayView channel) {
     for (const QByteArray &p : patterns) {
-        if (covers(p, channel))
+        if (ChannelName::matches(p, channel))
             return true;
     }
     return false;

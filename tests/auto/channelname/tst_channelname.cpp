@@ -73,6 +73,12 @@ void tst_ChannelName::matches_data() {
     QTest::newRow("> all") << QByteArray(">") << QByteArray("room") << true;
     QTest::newRow("longer pattern") << QByteArray("a.b.c") << QByteArray("a.b") << false;
     QTest::newRow("prefix is not match") << QByteArray("ab") << QByteArray("abc") << false;
+    // Subjects with wildcards: the pattern must cover every channel they name.
+    QTest::newRow("* covers *") << QByteArray("a.*") << QByteArray("a.*") << true;
+    QTest::newRow("* not >") << QByteArray("a.*") << QByteArray("a.>") << false;
+    QTest::newRow("> covers *") << QByteArray("a.>") << QByteArray("a.*.c") << true;
+    QTest::newRow("> covers >") << QByteArray("a.>") << QByteArray("a.>") << true;
+    QTest::newRow("literal not *") << QByteArray("a.b") << QByteArray("a.*") << false;
 }
 
 void tst_ChannelName::matches() {
