@@ -8,36 +8,41 @@ namespace lhttp {
 
 // One outgoing LHTTP message, built once per publish and handed to every receiver.
 //
-// QWebSocket sends text frames from a QString, so the text form is made once (or taken from
-// the received text frame) and the same implicitly shared string goes to every subscriber.
-// Bytes that are not UTF-8 cannot travel in a text frame (RFC 6455 §5.6) and go as binary.
+// A server sends it as one unmasked WebSocket frame (RFC 6455 §5.2) whose bytes — header and
+// payload — are made once, on first use, and then written as they are to every subscriber's
+// socket: no per-subscriber UTF-8 encoding, copy or header (what QWebSocket::sendTextMessage
+// would do for each receiver). Bytes that are not UTF-8 cannot travel in a text frame
+// (RFC 6455 §5.6) and go as a binary frame.
 class Frame {
 public:
-    explicit Frame(QByteArray bytes, QString text = {})
+    // knownText: the bytes are already known to be UTF-8 (they came in as a text frame).
+    explicit Frame(QByteArray bytes, bool knownText = false)
         : m_bytes(std::move(bytes))
-        , m_text(std::move(text))
-        , m_utf8(m_text.isNull() ? -1 : 1) {}
+        , m_utf8(knownText ? 1 : -1) {}
 
     const QByteArray &bytes() const { return m_bytes; }
     qsizetype size() const { return m_bytes.size(); }
-    // Inline: asked once per subscriber. The UTF-8 check runs once per frame, on first use.
+    // The UTF-8 check runs once per frame, on first use.
     bool isText() const {
         if (m_utf8 < 0)
-            decode();
+            m_utf8 = m_bytes.isValidUtf8() ? 1 : 0;
         return m_utf8 == 1;
     }
+    // The text form, for senders that must go through QWebSocket (clients mask their frames).
     // Only meaningful when isText().
-    const QString &text() const {
-        if (m_utf8 < 0)
-            decode();
-        return m_text;
+    QString text() const { return QString::fromUtf8(m_bytes); }
+    // The whole unmasked frame: FIN, text or binary opcode, length, payload.
+    const QByteArray &wire() const {
+        if (m_wire.isNull())
+            buildWire();
+        return m_wire;
     }
 
 private:
-    void decode() const;
+    void buildWire() const;
 
     QByteArray m_bytes;
-    mutable QString m_text;
+    mutable QByteArray m_wire;
     mutable signed char m_utf8; // -1 unknown, 0 no, 1 yes
 };
 

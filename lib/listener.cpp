@@ -14,6 +14,7 @@
 #include <QSslServer>
 #include <QTcpSocket>
 #include <QUrlQuery>
+#include <QWebSocket>
 
 namespace lhttp {
 
@@ -32,8 +33,13 @@ Listener::Listener(Server *server, const ServerOptions &options)
     m_ws.setHandshakeTimeout(m_options.handshakeTimeoutMs);
     m_ws.setMaxPendingConnections(1 << 20);
     connect(&m_ws, &QWebSocketServer::newConnection, this, [this] {
-        while (QWebSocket *ws = m_ws.nextPendingConnection())
-            Q_EMIT webSocketConnected(ws);
+        while (QWebSocket *ws = m_ws.nextPendingConnection()) {
+            const Upgrading u = m_upgrading.take({ws->peerAddress(), ws->peerPort()});
+            QTcpSocket *wire = u.socket.data();
+            if (wire && wire->state() != QAbstractSocket::ConnectedState)
+                wire = nullptr;
+            Q_EMIT webSocketConnected(ws, wire);
+        }
     });
     m_clock.start();
     m_sweep.setInterval(1000);
@@ -104,6 +110,7 @@ void Listener::close() {
         s->abort();
         s->deleteLater();
     }
+    m_upgrading.clear();
 }
 
 void Listener::acceptTcp() {
@@ -261,6 +268,8 @@ void Listener::inspect(QTcpSocket *socket) {
 void Listener::handOver(QTcpSocket *socket) {
     forget(socket);
     socket->setReadBufferSize(0);
+    m_upgrading.insert({socket->peerAddress(), socket->peerPort()},
+                       {socket, m_clock.elapsed() + m_options.handshakeTimeoutMs + 1000});
     m_ws.handleConnection(socket);
 }
 
@@ -308,6 +317,12 @@ void Listener::sweep() {
         forget(s);
         s->abort();
         s->deleteLater();
+    }
+    for (auto it = m_upgrading.begin(); it != m_upgrading.end();) {
+        if (!it->socket || it->deadline <= now)
+            it = m_upgrading.erase(it);
+        else
+            ++it;
     }
 }
 

@@ -5,7 +5,9 @@
 
 #include <QElapsedTimer>
 #include <QHash>
+#include <QHostAddress>
 #include <QObject>
+#include <QPointer>
 #include <QTcpServer>
 #include <QTimer>
 #include <QWebSocketServer>
@@ -36,7 +38,9 @@ public:
     int pendingCount() const { return int(m_pending.size()); }
 
 Q_SIGNALS:
-    void webSocketConnected(QWebSocket *socket);
+    // `wire` is the TCP (or TLS) socket under `socket`: a server may write ready-made frames
+    // to it (see Frame::wire()). Null if it could not be matched.
+    void webSocketConnected(QWebSocket *socket, QTcpSocket *wire);
 
 private:
     void acceptTcp();
@@ -62,6 +66,14 @@ private:
     QTimer m_sweep;
     QElapsedTimer m_clock;
     QHash<QTcpSocket *, qint64> m_pending; // socket → deadline (ms on m_clock)
+    // Sockets handed to QWebSocketServer, until their QWebSocket comes out, by peer address
+    // and port: QWebSocket does not tell which socket it wraps, and while a socket is open no
+    // other connection to this port can have the same peer address and port.
+    struct Upgrading {
+        QPointer<QTcpSocket> socket;
+        qint64 deadline; // ms on m_clock; forgotten after it (the handshake failed)
+    };
+    QHash<std::pair<QHostAddress, quint16>, Upgrading> m_upgrading;
 };
 
 } // namespace lhttp

@@ -212,7 +212,7 @@ void Server::setBroker(std::unique_ptr<Broker> broker) {
     m_hub.setBroker(m_broker.get());
 }
 
-void Server::addSession(QWebSocket *socket) {
+void Server::addSession(QWebSocket *socket, QTcpSocket *wire) {
     if (!m_options.adminToken.isEmpty() && socket->requestUrl().path() == m_options.adminPath) {
         // The listener checked the admin token before the handshake. Not a session: the
         // admin endpoint (if one is attached) owns the socket from here on.
@@ -241,6 +241,7 @@ void Server::addSession(QWebSocket *socket) {
     }
     const quint64 id = m_nextId++;
     auto *session = new Session(this, id, socket);
+    session->m_wire = wire;
     session->m_claims = std::move(claims);
     session->m_connectedAtMs = session->m_lastSeen = now();
     session->m_peerAddress = socket->peerAddress();
@@ -251,9 +252,9 @@ void Server::addSession(QWebSocket *socket) {
     socket->setMaxAllowedIncomingMessageSize(quint64(hard));
     socket->setMaxAllowedIncomingFrameSize(quint64(hard));
     connect(socket, &QWebSocket::textMessageReceived, this,
-            [session](const QString &text) { session->handleIncoming(text.toUtf8(), &text); });
+            [session](const QString &text) { session->handleIncoming(text.toUtf8(), true); });
     connect(socket, &QWebSocket::binaryMessageReceived, this,
-            [session](const QByteArray &bytes) { session->handleIncoming(bytes, nullptr); });
+            [session](const QByteArray &bytes) { session->handleIncoming(bytes, false); });
     connect(socket, &QWebSocket::pong, this, [this, session] {
         session->m_pingSentAt = 0;
         session->m_lastSeen = now();

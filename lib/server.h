@@ -16,6 +16,7 @@
 #include <vector>
 
 class QNetworkRequest;
+class QTcpSocket;
 class QWebSocket;
 
 namespace lhttp {
@@ -141,7 +142,7 @@ protected:
 private:
     friend class Session;
 
-    void addSession(QWebSocket *socket);
+    void addSession(QWebSocket *socket, QTcpSocket *wire);
     void removeSession(Session *session);
     void runChain(Session &session);
     void updateWatchers();

@@ -7,6 +7,7 @@
 #include "server.h"
 #include "token.h"
 
+#include <QTcpSocket>
 #include <QWebSocket>
 
 namespace lhttp {
@@ -45,7 +46,7 @@ bool Session::admitByRate(qint64 now) {
     return false;
 }
 
-void Session::handleIncoming(const QByteArray &bytes, const QString *text) {
+void Session::handleIncoming(const QByteArray &bytes, bool text) {
     ++m_stats.messagesIn;
     m_stats.bytesIn += quint64(bytes.size());
     ++m_server->m_counters.messagesIn;
@@ -66,7 +67,7 @@ void Session::handleIncoming(const QByteArray &bytes, const QString *text) {
     m_incomingText = text;
     m_dropped = false;
     m_server->runChain(*this);
-    m_incomingText = nullptr;
+    m_incomingText = false;
     m_parts.clear();
     m_message.clear();
 }
@@ -77,10 +78,17 @@ void Session::send(const Frame &frame) {
     ++m_stats.messagesOut;
     m_stats.bytesOut += quint64(frame.size());
     m_server->countOut(frame.size());
-    if (frame.isText())
+    if (m_wire) {
+        // The frame's bytes as they are: the same for every receiver, made once. Whole frames
+        // only, so they never interleave with QWebSocket's own control frames; nothing after
+        // the socket started closing (a close frame may be on its way).
+        if (m_wire->state() == QAbstractSocket::ConnectedState)
+            m_wire->write(frame.wire());
+    } else if (frame.isText()) {
         m_socket->sendTextMessage(frame.text());
-    else
+    } else {
         m_socket->sendBinaryMessage(frame.bytes());
+    }
     // A reader that stopped reading must not grow our memory: past the cap it is closed, and
     // nobody else waits for it (sends only append to its own buffer).
     const qsizetype cap = m_server->options().maxOutgoingBytes;
@@ -163,7 +171,7 @@ void Session::removeValue(const QString &key) {
 
 Frame Session::messageFrame() const {
     const bool unchanged = !m_message.isModified();
-    return Frame(m_message.toBytes(), unchanged && m_incomingText ? *m_incomingText : QString());
+    return Frame(m_message.toBytes(), unchanged && m_incomingText);
 }
 
 bool Session::isSubscribed(QByteArrayView channel) const {

@@ -15,6 +15,7 @@
 
 #include <memory>
 
+class QTcpSocket;
 class QWebSocket;
 
 namespace lhttp {
@@ -110,18 +111,20 @@ private:
         size_t index;
     };
 
-    void handleIncoming(const QByteArray &bytes, const QString *text);
+    void handleIncoming(const QByteArray &bytes, bool text);
     bool admitByRate(qint64 now);
     void closeSlowConsumer();
 
     Server *m_server;
     QWebSocket *m_socket;
+    // The TCP/TLS socket under m_socket (owned by it), for ready-made frames; may be null.
+    QTcpSocket *m_wire = nullptr;
     quint64 m_id;
     QDateTime m_connectedAt;
     QHostAddress m_peerAddress; // kept: the socket forgets it once disconnected
     Message m_message;
     QList<Part> m_parts;
-    const QString *m_incomingText = nullptr; // the received text frame, while handling it
+    bool m_incomingText = false; // the message being handled came as a text frame (UTF-8)
     QVarLengthArray<Membership, 2> m_memberships;
     std::unique_ptr<QVariantHash> m_values;
     std::unique_ptr<Claims> m_claims;

@@ -4,6 +4,7 @@
 
 #include "broker.h"
 #include "processor.h"
+#include "rawwsclient.h"
 #include "server.h"
 #include "session.h"
 #include "wsclient.h"
@@ -95,6 +96,9 @@ private Q_SLOTS:
     void lifecycleBalanced();
     void serverSidePublish();
     void binaryFramesAndNonUtf8();
+    void frameLengthEncodings_data();
+    void frameLengthEncodings();
+    void deliveredAsOneUnmaskedFrame();
     void overHardLimitClosesWith1009();
     void plainHttpOnSamePort();
     void signalsReportActivity();
@@ -555,6 +559,80 @@ void tst_Server::binaryFramesAndNonUtf8() {
     QCOMPARE(a->receivedBinary.at(0), false);
     QCOMPARE(a->received.at(1), raw);
     QCOMPARE(a->receivedBinary.at(1), true);
+}
+
+void tst_Server::frameLengthEncodings_data() {
+    // Whole LHTTP message sizes around the three WebSocket length encodings (7-bit, 16-bit
+    // and 64-bit, RFC 6455 §5.2), as text and as binary (not UTF-8).
+    QTest::addColumn<int>("size");
+    QTest::addColumn<bool>("binary");
+    for (int size : {34, 125, 126, 127, 65535, 65536, 65537, 200000}) {
+        QTest::addRow("%d text", size) << size << false;
+        QTest::addRow("%d binary", size) << size << true;
+    }
+}
+
+void tst_Server::frameLengthEncodings() {
+    QFETCH(int, size);
+    QFETCH(bool, binary);
+    ServerOptions o;
+    o.address = QHostAddress::LocalHost;
+    o.port = 0;
+    o.limits.maxMessageSize = 256 * 1024;
+    restart(o);
+    auto a = client();
+    auto a2 = client();
+    auto b = client();
+    QVERIFY(a && a2 && b);
+    for (auto *c : {a.get(), a2.get()}) {
+        c->socket.setMaxAllowedIncomingFrameSize(1 << 20);
+        c->socket.setMaxAllowedIncomingMessageSize(1 << 20);
+        c->send("LHTTP/1.0 chat\r\nsubscribe:len\r\n\r\n");
+        QVERIFY(c->sync());
+    }
+    QByteArray message("LHTTP/1.0 chat\r\npublish:len\r\n\r\n");
+    QVERIFY(message.size() < size);
+    QByteArray body(size - message.size(), 'b');
+    for (qsizetype i = 0; i < body.size(); ++i)
+        body[i] = char('a' + i % 26);
+    if (binary)
+        body[body.size() / 2] = char(0xff); // not UTF-8: must go as a binary frame
+    message += body;
+    QCOMPARE(message.size(), size);
+    // Twice: the second frame must start exactly where the first ended.
+    b->sendBinary(message);
+    b->sendBinary(message);
+    for (auto *c : {a.get(), a2.get()}) {
+        QVERIFY(c->waitForMessages(2));
+        for (int i = 0; i < 2; ++i) {
+            QCOMPARE(c->received.at(i).size(), message.size());
+            QVERIFY(c->received.at(i) == message);
+            QCOMPARE(c->receivedBinary.at(i), binary);
+        }
+    }
+}
+
+void tst_Server::deliveredAsOneUnmaskedFrame() {
+    // What a strict peer sees on the wire: FIN set, text opcode, no mask, the shortest
+    // length form, the payload byte for byte — and the same for every subscriber.
+    auto b = client();
+    QVERIFY(b);
+    RawWsClient raw[2];
+    for (RawWsClient &r : raw) {
+        QVERIFY(r.open(server->serverPort()));
+        r.sendText("LHTTP/1.0 chat\r\nsubscribe:wire\r\n\r\n");
+    }
+    QTRY_COMPARE(server->hub().subscriptionCount(), 2);
+    const QByteArray message("LHTTP/1.0 chat\r\npublish:wire\r\n\r\n" + QByteArray(300, 'w'));
+    b->send(message);
+    for (RawWsClient &r : raw) {
+        QByteArray data;
+        QTRY_VERIFY((data += r.socket.readAll()).size() >= 4 + message.size());
+        QCOMPARE(quint8(data[0]), quint8(0x81));
+        QCOMPARE(quint8(data[1]), quint8(126)); // unmasked, 16-bit length follows
+        QCOMPARE((quint8(data[2]) << 8) | quint8(data[3]), int(message.size()));
+        QCOMPARE(data.mid(4), message);
+    }
 }
 
 void tst_Server::overHardLimitClosesWith1009() {
