@@ -1,6 +1,8 @@
 // Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
 #include "http.h"
 
+#include <cstring>
+
 namespace lhttp {
 
 namespace {
@@ -24,9 +26,9 @@ bool containsToken(QByteArrayView list, QByteArrayView token) {
 
 } // namespace
 
-QByteArray HttpRequest::header(QByteArrayView name) const {
+QByteArrayView HttpRequest::header(QByteArrayView name) const {
     for (auto it = headers.crbegin(); it != headers.crend(); ++it) {
-        if (QByteArrayView(it->first).compare(name, Qt::CaseInsensitive) == 0)
+        if (it->first.compare(name, Qt::CaseInsensitive) == 0)
             return it->second;
     }
     return {};
@@ -37,7 +39,7 @@ bool HttpRequest::isWebSocketUpgrade() const {
 }
 
 bool HttpRequest::keepAlive() const {
-    const QByteArray connection = header("connection");
+    const QByteArrayView connection = header("connection");
     if (version == "HTTP/1.0")
         return containsToken(connection, "keep-alive");
     return !containsToken(connection, "close");
@@ -45,39 +47,63 @@ bool HttpRequest::keepAlive() const {
 
 HttpRequest::HeadResult HttpRequest::parseHead(QByteArrayView head, HttpRequest *out,
                                                QByteArray *reason) {
+    const qsizetype end = head.indexOf("\r\n\r\n");
+    return parseHead(end < 0 ? head.toByteArray() : head.first(end + 4).toByteArray(), out, reason);
+}
+
+HttpRequest::HeadResult HttpRequest::parseHead(const QByteArray &head, HttpRequest *out,
+                                               QByteArray *reason) {
     auto invalid = [&](const char *why) {
         *reason = why;
         return HeadResult::Invalid;
     };
-    const qsizetype lineEnd = head.indexOf("\r\n");
-    if (lineEnd < 0)
+    out->head = head;
+    const char *const data = out->head.constData();
+    const qsizetype size = out->head.size();
+    // The end of the line starting at `from` (the index of its "\r\n"), or -1.
+    auto lineEnd = [data, size](qsizetype from) -> qsizetype {
+        while (from < size) {
+            const void *nl = std::memchr(data + from, '\n', size_t(size - from));
+            if (!nl)
+                return -1;
+            const qsizetype at = static_cast<const char *>(nl) - data;
+            if (at > 0 && data[at - 1] == '\r')
+                return at - 1;
+            from = at + 1; // a bare LF is part of the line, as before
+        }
+        return -1;
+    };
+    const qsizetype firstEnd = lineEnd(0);
+    if (firstEnd < 0)
         return HeadResult::Incomplete;
-    const QByteArrayView line = head.first(lineEnd);
+    const QByteArrayView line(data, firstEnd);
     const qsizetype sp1 = line.indexOf(' ');
     const qsizetype sp2 = sp1 < 0 ? -1 : line.indexOf(' ', sp1 + 1);
     if (sp1 <= 0 || sp2 <= sp1 + 1 || line.indexOf(' ', sp2 + 1) >= 0)
         return invalid("malformed request line");
-    out->method = line.first(sp1).toByteArray();
-    out->target = line.sliced(sp1 + 1, sp2 - sp1 - 1).toByteArray();
-    out->version = line.sliced(sp2 + 1).toByteArray();
+    out->method = line.first(sp1);
+    out->target = line.sliced(sp1 + 1, sp2 - sp1 - 1);
+    out->version = line.sliced(sp2 + 1);
     if (out->version != "HTTP/1.1" && out->version != "HTTP/1.0")
         return invalid("unsupported HTTP version");
     out->url = QUrl(QString::fromLatin1(out->target), QUrl::StrictMode);
     if (!out->url.isValid() || !out->target.startsWith('/'))
         return invalid("malformed request target");
-    qsizetype pos = lineEnd + 2;
-    while (pos < head.size()) {
-        const qsizetype eol = head.indexOf("\r\n", pos);
+    out->headers.clear();
+    qsizetype pos = firstEnd + 2;
+    while (pos < size) {
+        const qsizetype eol = lineEnd(pos);
         if (eol < 0)
             return HeadResult::Incomplete;
         if (eol == pos)
             return HeadResult::Complete;
-        const QByteArrayView h = head.sliced(pos, eol - pos);
+        const QByteArrayView h(data + pos, eol - pos);
         const qsizetype colon = h.indexOf(':');
         if (colon <= 0 || h.first(colon).contains(' '))
             return invalid("malformed header line");
-        out->headers.append(
-            {h.first(colon).toByteArray(), trimmed(h.sliced(colon + 1)).toByteArray()});
+        if (out->headers.isEmpty())
+            out->headers.reserve(8);
+        out->headers.append({h.first(colon), trimmed(h.sliced(colon + 1))});
         pos = eol + 2;
     }
     return HeadResult::Incomplete;
@@ -89,7 +115,7 @@ void HttpResponse::setError(int code, const QByteArray &reason) {
     body = reason + '\n';
 }
 
-QByteArray HttpResponse::reasonPhrase(int status) {
+const char *HttpResponse::reasonPhrase(int status) {
     switch (status) {
     case 200:
         return "OK";
@@ -134,17 +160,17 @@ QByteArray HttpResponse::reasonPhrase(int status) {
 
 QByteArray HttpResponse::serialize(bool keepAlive, bool headOnly) const {
     QByteArray out;
-    out.reserve(160 + body.size());
-    out += "HTTP/1.1 " + QByteArray::number(status) + ' ' + reasonPhrase(status) + "\r\n";
-    out += "Server: lhttp-qt/" LHTTP_VERSION "\r\n";
+    out.reserve(160 + contentType.size() + (headOnly ? 0 : body.size()));
+    out.append("HTTP/1.1 ").append(QByteArray::number(status)).append(' ');
+    out.append(reasonPhrase(status)).append("\r\nServer: lhttp-qt/" LHTTP_VERSION "\r\n");
     if (!body.isEmpty() || status != 204)
-        out += "Content-Type: " + contentType + "\r\n";
-    out += "Content-Length: " + QByteArray::number(body.size()) + "\r\n";
+        out.append("Content-Type: ").append(contentType).append("\r\n");
+    out.append("Content-Length: ").append(QByteArray::number(body.size())).append("\r\n");
     for (const auto &h : headers)
-        out += h.first + ": " + h.second + "\r\n";
-    out += keepAlive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
+        out.append(h.first).append(": ").append(h.second).append("\r\n");
+    out.append(keepAlive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
     if (!headOnly)
-        out += body;
+        out.append(body);
     return out;
 }
 

@@ -12,22 +12,29 @@ namespace lhttp {
 // A plain HTTP/1.x request as the listener hands it to Server::handleHttp: complete, with
 // its body (bounded by the message limit before a byte of it is read).
 struct HttpRequest {
-    QByteArray method;
-    QByteArray target;
+    // The request line and headers as received; method, target, version and the headers are
+    // views into it (valid while this request, or a copy of it, lives): one allocation per
+    // request, not two per header.
+    QByteArray head;
+    QByteArrayView method;
+    QByteArrayView target;
     QUrl url;
-    QByteArray version;
-    QList<QPair<QByteArray, QByteArray>> headers;
+    QByteArrayView version;
+    QList<QPair<QByteArrayView, QByteArrayView>> headers;
     QByteArray body;
     QHostAddress peer;
 
-    // Case-insensitive; the last header of that name.
-    QByteArray header(QByteArrayView name) const;
+    // Case-insensitive; the last header of that name (null if there is none).
+    QByteArrayView header(QByteArrayView name) const;
     bool isWebSocketUpgrade() const;
     bool keepAlive() const;
 
     enum class HeadResult { Complete, Incomplete, Invalid };
-    // Parses the request line and headers of `head` (which ends with the blank line).
+    // Parses the request line and headers at the start of `head`, up to the blank line;
+    // what follows it (a body, the next request) is not looked at.
     static HeadResult parseHead(QByteArrayView head, HttpRequest *out, QByteArray *reason);
+    // The same without copying `head`: it is shared.
+    static HeadResult parseHead(const QByteArray &head, HttpRequest *out, QByteArray *reason);
 };
 
 struct HttpResponse {
@@ -38,7 +45,7 @@ struct HttpResponse {
 
     void setError(int status, const QByteArray &reason);
     QByteArray serialize(bool keepAlive, bool headOnly) const;
-    static QByteArray reasonPhrase(int status);
+    static const char *reasonPhrase(int status);
 };
 
 } // namespace lhttp

@@ -83,8 +83,8 @@ void HttpApi::publish(Server &server, const HttpRequest &request, HttpResponse &
     }
     const QByteArray &key = server.options().apiKey;
     if (!key.isEmpty()) {
-        const QByteArray auth = request.header("authorization");
-        if (!auth.startsWith("Bearer ") || !constantTimeEquals(auth.mid(7).trimmed(), key)) {
+        const QByteArrayView auth = request.header("authorization");
+        if (!auth.startsWith("Bearer ") || !constantTimeEquals(auth.sliced(7).trimmed(), key)) {
             response.setError(Status::Unauthorized,
                               "missing or wrong API key (Authorization: Bearer <key>)");
             response.headers.append(

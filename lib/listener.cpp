@@ -14,7 +14,9 @@
 #include <QSslServer>
 #include <QTcpSocket>
 #include <QUrlQuery>
+
 #include <QWebSocket>
+#include <algorithm>
 
 namespace lhttp {
 
@@ -22,8 +24,9 @@ namespace {
 constexpr int LingerMs = 2000;
 constexpr qint64 LingerMaxBytes = 8 * 1024 * 1024;
 // Pipelined HTTP requests answered in one event-loop pass before the rest wait for the next.
-constexpr int MaxPipelinedPerPass = 64;
-thread_local int pipelinedInPass = 0;
+constexpr int MaxPipelinedPerPass = 256;
+// Most request heads fit in this; a longer one is peeked again, up to maxHttpHeadSize.
+constexpr qint64 FirstPeek = 2048;
 } // namespace
 
 Listener::Listener(Server *server, const ServerOptions &options)
@@ -146,7 +149,7 @@ void Listener::refuse(QTcpSocket *socket, int status, const QByteArray &reason,
     socket->disconnectFromHost();
 }
 
-bool Listener::originAllowed(const QByteArray &origin) const {
+bool Listener::originAllowed(QByteArrayView origin) const {
     // Browsers always send Origin; a client without one is not a browser page, which the
     // allow-list cannot protect anyway (connect tokens do). Opaque origins arrive as "null".
     if (m_options.allowedOrigins.isEmpty() || origin.isEmpty())
@@ -159,7 +162,7 @@ bool Listener::isAdminPath(const QString &path) const {
 }
 
 bool Listener::adminAuthorized(const HttpRequest &request) const {
-    QByteArray given = request.header("authorization");
+    QByteArray given = request.header("authorization").toByteArray();
     if (given.startsWith("Bearer "))
         given = given.mid(7).trimmed();
     else
@@ -185,9 +188,9 @@ bool Listener::admitWebSocket(QTcpSocket *socket, const HttpRequest &request) {
     }
     if (!o.jwtSecret.isEmpty()) {
         QNetworkRequest headers;
-        const QByteArray auth = request.header("authorization");
+        const QByteArrayView auth = request.header("authorization");
         if (!auth.isEmpty())
-            headers.setRawHeader("Authorization", auth);
+            headers.setRawHeader("Authorization", auth.toByteArray());
         Claims claims;
         const Error e = Token::verify(Server::connectToken(headers, request.url), o.jwtSecret,
                                       QDateTime::currentSecsSinceEpoch(), &claims);
@@ -200,69 +203,91 @@ bool Listener::admitWebSocket(QTcpSocket *socket, const HttpRequest &request) {
 }
 
 void Listener::inspect(QTcpSocket *socket) {
-    const QByteArray peeked = socket->peek(m_options.maxHttpHeadSize);
-    const qsizetype end = peeked.indexOf("\r\n\r\n");
+    // Requests already received (pipelined) are answered in this pass, up to a bound: the
+    // deliveries of a run of POST /publish requests then leave in one write per subscriber,
+    // as a burst of WebSocket publishes does, and other connections still get their turn.
+    for (int answered = 0; answered < MaxPipelinedPerPass; ++answered) {
+        if (!answerNext(socket))
+            return;
+    }
+    QMetaObject::invokeMethod(
+        this,
+        [this, socket] {
+            if (m_pending.contains(socket))
+                inspect(socket);
+        },
+        Qt::QueuedConnection);
+}
+
+bool Listener::answerNext(QTcpSocket *socket) {
+    const qint64 available = socket->bytesAvailable();
+    const qint64 maxHead = m_options.maxHttpHeadSize;
+    QByteArray peeked = socket->peek(std::min({available, FirstPeek, maxHead}));
+    qsizetype end = peeked.indexOf("\r\n\r\n");
+    if (end < 0 && available > peeked.size() && peeked.size() < maxHead) {
+        peeked = socket->peek(maxHead);
+        end = peeked.indexOf("\r\n\r\n");
+    }
     if (end < 0) {
-        if (peeked.size() >= m_options.maxHttpHeadSize)
+        if (peeked.size() >= maxHead)
             refuse(socket, 431,
                    "request head larger than " + QByteArray::number(m_options.maxHttpHeadSize) +
                        " bytes");
-        return;
+        return false;
     }
     const qsizetype headLength = end + 4;
     HttpRequest request;
     QByteArray reason;
-    if (HttpRequest::parseHead(QByteArrayView(peeked).first(headLength), &request, &reason) !=
-        HttpRequest::HeadResult::Complete) {
+    if (HttpRequest::parseHead(peeked, &request, &reason) != HttpRequest::HeadResult::Complete) {
         refuse(socket, 400, reason.isEmpty() ? QByteArray("malformed request") : reason);
-        return;
+        return false;
     }
     if (request.isWebSocketUpgrade()) {
         if (!m_options.path.isEmpty() && request.url.path() != m_options.path) {
             refuse(socket, 404, "no WebSocket endpoint at " + request.url.path().toUtf8(), "path");
-            return;
+            return false;
         }
         if (isAdminPath(request.url.path())) {
             if (!adminAuthorized(request)) {
                 refuse(socket, 401, "admin token missing or wrong", "admin_token");
-                return;
+                return false;
             }
             handOver(socket);
-            return;
+            return false;
         }
         if (!originAllowed(request.header("origin"))) {
             refuse(socket, 403, "origin not allowed", "origin");
-            return;
+            return false;
         }
         if (admitWebSocket(socket, request))
             handOver(socket);
-        return;
+        return false;
     }
     if (!request.header("transfer-encoding").isEmpty()) {
         refuse(socket, 411, "chunked requests are not supported; send Content-Length");
-        return;
+        return false;
     }
     qsizetype length = 0;
-    if (const QByteArray cl = request.header("content-length"); !cl.isEmpty()) {
+    if (const QByteArrayView cl = request.header("content-length"); !cl.isEmpty()) {
         bool ok = false;
         length = cl.toLongLong(&ok);
         if (!ok || length < 0) {
             refuse(socket, 400, "invalid Content-Length");
-            return;
+            return false;
         }
     }
     if (length > m_options.limits.maxMessageSize) {
         refuse(socket, 413,
                "body of " + QByteArray::number(length) + " bytes exceeds the limit of " +
                    QByteArray::number(m_options.limits.maxMessageSize));
-        return;
+        return false;
     }
     if (socket->bytesAvailable() < headLength + length)
-        return; // the rest is on its way; the read buffer is sized to hold it
+        return false; // the rest is on its way; the read buffer is sized to hold it
     socket->skip(headLength);
     request.body = socket->read(length);
     request.peer = socket->peerAddress();
-    answer(socket, request, headLength + length);
+    return answer(socket, request);
 }
 
 void Listener::handOver(QTcpSocket *socket) {
@@ -273,7 +298,7 @@ void Listener::handOver(QTcpSocket *socket) {
     m_ws.handleConnection(socket);
 }
 
-void Listener::answer(QTcpSocket *socket, const HttpRequest &request, qsizetype) {
+bool Listener::answer(QTcpSocket *socket, const HttpRequest &request) {
     HttpResponse response;
     m_server->handleHttp(request, response);
     const bool keepAlive = request.keepAlive();
@@ -282,27 +307,10 @@ void Listener::answer(QTcpSocket *socket, const HttpRequest &request, qsizetype)
         forget(socket);
         connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
         socket->disconnectFromHost();
-        return;
+        return false;
     }
     m_pending.insert(socket, m_clock.elapsed() + m_options.httpIdleTimeoutMs);
-    if (!socket->bytesAvailable())
-        return;
-    if (pipelinedInPass < MaxPipelinedPerPass) {
-        // Answered in this pass: the deliveries of a run of POST /publish requests then
-        // leave in one write per subscriber, not one write each (as a burst of WebSocket
-        // publishes does).
-        ++pipelinedInPass;
-        inspect(socket);
-        --pipelinedInPass;
-        return;
-    }
-    QMetaObject::invokeMethod(
-        this,
-        [this, socket] {
-            if (m_pending.contains(socket))
-                inspect(socket);
-        },
-        Qt::QueuedConnection);
+    return socket->bytesAvailable() > 0;
 }
 
 void Listener::sweep() {

@@ -44,16 +44,19 @@ Q_SIGNALS:
 
 private:
     void acceptTcp();
+    // Answers the requests waiting on `socket` (a bounded number per event-loop pass).
     void inspect(QTcpSocket *socket);
+    // Reads and answers one request; true if the connection stays open with more to read.
+    bool answerNext(QTcpSocket *socket);
     void handOver(QTcpSocket *socket);
-    void answer(QTcpSocket *socket, const HttpRequest &request, qsizetype consumed);
+    bool answer(QTcpSocket *socket, const HttpRequest &request);
     // Answers with an HTTP error and closes. `upgradeRefusal` names why a WebSocket upgrade
     // was refused (metrics label); null for plain HTTP requests.
     void refuse(QTcpSocket *socket, int status, const QByteArray &reason,
                 const char *upgradeRefusal = nullptr);
     void forget(QTcpSocket *socket);
     void sweep();
-    bool originAllowed(const QByteArray &origin) const;
+    bool originAllowed(QByteArrayView origin) const;
     bool isAdminPath(const QString &path) const;
     bool adminAuthorized(const HttpRequest &request) const;
     // Why a WebSocket upgrade must be refused (limits, token), as an HTTP status and reason.

@@ -14,6 +14,7 @@ struct CompareOptions {
     int threads = 2;
     int idleConnections = 10000;
     double scale = 1.0; // multiplies message counts (quick trial runs)
+    int httpWindow = 0; // POST requests in flight for the POST workloads; 0: each one's own
     bool verbose = false;
 };
 

@@ -40,7 +40,9 @@ const Flag Flags[] = {
     {"rate", "msg/s", "load: total publish rate; 0 = as fast as possible (default 0)."},
     {"channel", "name", "load, idle: the channel (default bench)."},
     {"threads", "n", "load threads, each with its own event loop (default: CPU count)."},
-    {"http-window", "n", "load: POST requests in flight per HTTP publisher (default 32)."},
+    {"http-window", "n",
+     "load: POST requests in flight per HTTP publisher (default 32); compare: the same for the "
+     "POST workloads (default: each workload's own, see BENCHMARKS.md)."},
     {"per-source", "n",
      "connections per 127.0.0.x source address for loopback targets (default 1000)."},
     {"connect-window", "n", "handshakes in flight (default 64)."},
@@ -232,6 +234,7 @@ int main(int argc, char *argv[]) {
         o.threads = threads;
         o.idleConnections = int(number("idle-connections", 10000, 1, 1e6));
         o.scale = number("scale", 1, 1e-6, 1e6);
+        o.httpWindow = int(number("http-window", 0, 0, 1000000));
         if (parser.isSet(QStringLiteral("workloads")))
             o.workloads = parser.value(QStringLiteral("workloads"))
                               .split(QLatin1Char(','), Qt::SkipEmptyParts);
