@@ -177,6 +177,9 @@ void HttpApi::metrics(Server &server, HttpResponse &response) {
     w.single("slow_consumers_total", "counter",
              "Connections closed because their unsent bytes passed max-outgoing-bytes.",
              double(c.slowConsumers));
+    w.single("socket_buffers_released_total", "counter",
+             "Times an idle connection's empty socket buffers were given back to the heap.",
+             double(c.socketBuffersReleased));
     w.single("keepalive_timeouts_total", "counter",
              "Connections closed for not answering a ping in time.", double(c.keepaliveTimeouts));
     w.single("idle_timeouts_total", "counter",

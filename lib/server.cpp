@@ -16,13 +16,23 @@
 
 #include <QDateTime>
 #include <QMetaMethod>
+#include <QScopeGuard>
+#include <QTcpSocket>
 #include <QUrlQuery>
 #include <QWebSocket>
+
+#include <memory>
+
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 namespace lhttp {
 
 namespace {
 constexpr int DrainStepMs = 20;
+// Socket buffers released (48 KiB each at most) that make it worth trimming the heap.
+constexpr quint64 ReleasesBeforeTrim = 64;
 
 // The connect token of a WebSocket request: `Authorization: Bearer <t>` or `?token=<t>`.
 QByteArray requestToken(const QNetworkRequest &request, const QUrl &url) {
@@ -116,9 +126,23 @@ void Server::restartTicker() {
 }
 
 void Server::tick() {
+    const auto trim = qScopeGuard([this] {
+        // Buffers freed in the middle of the heap stay resident until reused; after a burst
+        // (everybody pinged or sent to at once) hand them back. Walks the heap: not per tick.
+        if (m_counters.socketBuffersReleased - m_releasedAtTrim < ReleasesBeforeTrim)
+            return;
+        m_releasedAtTrim = m_counters.socketBuffersReleased;
+#ifdef __GLIBC__
+        malloc_trim(0);
+#endif
+    });
     const qint64 t = now();
     const ServerOptions &o = m_options;
     for (Session *s : std::as_const(m_sessions)) {
+        if (s->m_buffersUsed && ++s->m_quietTicks >= 2) {
+            s->m_quietTicks = 2;
+            s->releaseBuffers();
+        }
         if (s->m_closing) {
             if (t - s->m_closingSince > o.closeGraceMs)
                 s->m_socket->abort(); // the peer never finished the close handshake
@@ -142,6 +166,7 @@ void Server::tick() {
             // spread over the interval rather than sent to everybody at once.
             s->m_pingSentAt = t;
             s->m_socket->ping();
+            s->noteTraffic();
         }
     }
 }
@@ -242,6 +267,27 @@ void Server::addSession(QWebSocket *socket, QTcpSocket *wire) {
     const quint64 id = m_nextId++;
     auto *session = new Session(this, id, socket);
     session->m_wire = wire;
+    if (wire) {
+        // The handshake used both socket buffers. Released as soon as the 101 response has
+        // left, so that the next handshakes reuse the freed chunks and the heap stays dense.
+        session->noteTraffic();
+        auto release = [this, id] {
+            if (Session *s = m_sessions.value(id))
+                s->releaseBuffers();
+        };
+        if (wire->bytesToWrite() == 0) {
+            QMetaObject::invokeMethod(this, release, Qt::QueuedConnection);
+        } else {
+            auto watch = std::make_shared<QMetaObject::Connection>();
+            *watch = connect(wire, &QIODevice::bytesWritten, this, [wire, watch, release, this] {
+                if (wire->bytesToWrite() != 0)
+                    return;
+                QObject::disconnect(*watch);
+                // Queued: never from inside QAbstractSocket's own write path.
+                QMetaObject::invokeMethod(this, release, Qt::QueuedConnection);
+            });
+        }
+    }
     session->m_claims = std::move(claims);
     session->m_connectedAtMs = session->m_lastSeen = now();
     session->m_peerAddress = socket->peerAddress();
@@ -255,9 +301,19 @@ void Server::addSession(QWebSocket *socket, QTcpSocket *wire) {
             [session](const QString &text) { session->handleIncoming(text.toUtf8(), true); });
     connect(socket, &QWebSocket::binaryMessageReceived, this,
             [session](const QByteArray &bytes) { session->handleIncoming(bytes, false); });
-    connect(socket, &QWebSocket::pong, this, [this, session] {
+    connect(socket, &QWebSocket::pong, this, [this, session, id] {
         session->m_pingSentAt = 0;
         session->m_lastSeen = now();
+        // The ping/pong exchange is over: an idle connection gives its buffers back at once
+        // (queued: not from inside the socket's read path), not two ticks later.
+        session->noteTraffic();
+        QMetaObject::invokeMethod(
+            this,
+            [this, id] {
+                if (Session *s = m_sessions.value(id))
+                    s->releaseBuffers();
+            },
+            Qt::QueuedConnection);
     });
     // Queued: a disconnect noticed while a message is being handled (or inside a fan-out)
     // is acted on once that work is done.

@@ -49,7 +49,8 @@ public:
         quint64 keepaliveTimeouts = 0;
         quint64 idleTimeouts = 0;
         quint64 rateLimited = 0;
-        QHash<int, quint64> errors; // error replies and HTTP error statuses by code
+        quint64 socketBuffersReleased = 0; // idle connections' socket buffers given back
+        QHash<int, quint64> errors;        // error replies and HTTP error statuses by code
     };
 
     explicit Server(ServerOptions options = {}, QObject *parent = nullptr);
@@ -161,6 +162,7 @@ private:
     std::vector<std::shared_ptr<Processor>> m_processorOrder;
     std::vector<std::shared_ptr<HeaderFilter>> m_filters;
     Counters m_counters;
+    quint64 m_releasedAtTrim = 0; // m_counters.socketBuffersReleased at the last heap trim
     QHash<QHostAddress, int> m_perAddress;
     QElapsedTimer m_clock;
     // One timer for every connection's keepalive, idle and close deadlines (no per-session

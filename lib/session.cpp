@@ -7,6 +7,7 @@
 #include "server.h"
 #include "token.h"
 
+#include <QSslSocket>
 #include <QTcpSocket>
 #include <QWebSocket>
 
@@ -47,6 +48,7 @@ bool Session::admitByRate(qint64 now) {
 }
 
 void Session::handleIncoming(const QByteArray &bytes, bool text) {
+    noteTraffic();
     ++m_stats.messagesIn;
     m_stats.bytesIn += quint64(bytes.size());
     ++m_server->m_counters.messagesIn;
@@ -75,6 +77,7 @@ void Session::handleIncoming(const QByteArray &bytes, bool text) {
 void Session::send(const Frame &frame) {
     if (m_closing)
         return;
+    noteTraffic();
     ++m_stats.messagesOut;
     m_stats.bytesOut += quint64(frame.size());
     m_server->countOut(frame.size());
@@ -99,6 +102,22 @@ void Session::send(const Frame &frame) {
         if (m_socket->bytesToWrite() > cap)
             closeSlowConsumer();
     }
+}
+
+bool Session::releaseBuffers() {
+    // QIODevice::open() (QAbstractSocket does not override it) drops both ring buffers and
+    // makes empty ones; the socket engine, its notifiers and the connection state stay. Only
+    // when nothing is buffered either way, and never from inside the socket's own calls (the
+    // server calls this from its ticker or a queued call). Not for TLS: a QSslSocket keeps
+    // further buffers of its own.
+    QTcpSocket *w = m_wire;
+    if (!w || m_closing || w->state() != QAbstractSocket::ConnectedState ||
+        w->bytesAvailable() != 0 || w->bytesToWrite() != 0 || qobject_cast<QSslSocket *>(w))
+        return false;
+    w->open(w->openMode());
+    m_buffersUsed = false;
+    ++m_server->m_counters.socketBuffersReleased;
+    return true;
 }
 
 void Session::closeSlowConsumer() {

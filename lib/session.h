@@ -119,6 +119,16 @@ private:
     QWebSocket *m_socket;
     // The TCP/TLS socket under m_socket (owned by it), for ready-made frames; may be null.
     QTcpSocket *m_wire = nullptr;
+    // Idle memory: a QTcpSocket keeps its read (16 KiB) and write (32 KiB) ring-buffer chunks
+    // once used, also when empty — most of an idle connection's memory. They are released
+    // after the handshake and again once the connection has been quiet for two ticks.
+    bool m_buffersUsed = false; // traffic since the buffers were last released
+    quint8 m_quietTicks = 0;    // ticks since that traffic
+    void noteTraffic() {
+        m_buffersUsed = true;
+        m_quietTicks = 0;
+    }
+    bool releaseBuffers();
     quint64 m_id;
     QDateTime m_connectedAt;
     QHostAddress m_peerAddress; // kept: the socket forgets it once disconnected

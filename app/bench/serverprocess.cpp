@@ -82,9 +82,13 @@ bool ServerProcess::start(Kind kind, const QString &program, QString *error,
     } else if (kind == Kind::Nats) {
         args = {QStringLiteral("-a"), QStringLiteral("127.0.0.1"), QStringLiteral("-p"), port};
     } else {
-        args = {QStringLiteral("--listen"),    QStringLiteral("127.0.0.1"),
-                QStringLiteral("--port"),      port,
-                QStringLiteral("--log-level"), QStringLiteral("warning")};
+        // A short drain: with 15,000 idle connections the default one (5 s window plus 5 s
+        // close grace) outlasted StopTimeoutMs and the harness killed the server.
+        args = {QStringLiteral("--listen"),       QStringLiteral("127.0.0.1"),
+                QStringLiteral("--port"),         port,
+                QStringLiteral("--log-level"),    QStringLiteral("warning"),
+                QStringLiteral("--drain-window"), QStringLiteral("1000"),
+                QStringLiteral("--close-grace"),  QStringLiteral("2000")};
     }
     args += extraArgs;
     // Its log is kept (read while the harness processes events) and shown only if the

@@ -99,6 +99,7 @@ private Q_SLOTS:
     void frameLengthEncodings_data();
     void frameLengthEncodings();
     void deliveredAsOneUnmaskedFrame();
+    void idleSocketBuffersReleased();
     void overHardLimitClosesWith1009();
     void plainHttpOnSamePort();
     void signalsReportActivity();
@@ -632,6 +633,28 @@ void tst_Server::deliveredAsOneUnmaskedFrame() {
         QCOMPARE(quint8(data[1]), quint8(126)); // unmasked, 16-bit length follows
         QCOMPARE((quint8(data[2]) << 8) | quint8(data[3]), int(message.size()));
         QCOMPARE(data.mid(4), message);
+    }
+}
+
+void tst_Server::idleSocketBuffersReleased() {
+    // Socket buffers are given back after the handshake and after two quiet ticks, and the
+    // connection works on as before.
+    auto a = client();
+    QVERIFY(a);
+    QTRY_COMPARE(server->counters().socketBuffersReleased, 1u);
+    a->send("LHTTP/1.0 chat\r\nsubscribe:quiet\r\n\r\n");
+    QVERIFY(a->sync());
+    QTRY_COMPARE_WITH_TIMEOUT(server->counters().socketBuffersReleased, 2u, 10000);
+    auto b = client();
+    QVERIFY(b);
+    for (int round = 0; round < 3; ++round) {
+        const quint64 released = server->counters().socketBuffersReleased;
+        const QByteArray m = "LHTTP/1.0 chat\r\npublish:quiet\r\n\r\n" + QByteArray::number(round) +
+                             QByteArray(20000, 'q');
+        b->send(m);
+        QVERIFY(a->waitForMessages(round + 1));
+        QCOMPARE(a->received.at(round), m);
+        QTRY_VERIFY_WITH_TIMEOUT(server->counters().socketBuffersReleased >= released + 2, 10000);
     }
 }
 
