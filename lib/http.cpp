@@ -1,7 +1,9 @@
 // Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
 #include "http.h"
 
+#include <array>
 #include <cstring>
+#include <string_view>
 
 namespace lhttp {
 
@@ -24,11 +26,58 @@ bool containsToken(QByteArrayView list, QByteArrayView token) {
     return false;
 }
 
+// Only unreserved and sub-delim characters, '/', ':', '@', '?' and no '%', and not starting
+// with "//" (which QUrl reads as an authority): QUrl (strict mode) accepts every such target
+// and gives its path unchanged, so no QUrl is needed for it.
+bool isPlainTarget(QByteArrayView target) {
+    if (target.startsWith("//"))
+        return false;
+    static constexpr auto table = [] {
+        std::array<bool, 256> t{};
+        for (char c = 'a'; c <= 'z'; ++c)
+            t[uchar(c)] = true;
+        for (char c = 'A'; c <= 'Z'; ++c)
+            t[uchar(c)] = true;
+        for (char c = '0'; c <= '9'; ++c)
+            t[uchar(c)] = true;
+        for (char c : std::string_view("-._~!$&'()*+,;=:@/?"))
+            t[uchar(c)] = true;
+        return t;
+    }();
+    for (char c : target) {
+        if (!table[uchar(c)])
+            return false;
+    }
+    return true;
+}
+
+// `n` (not negative) in decimal, written backwards into the end of `buffer`.
+QByteArrayView decimal(qint64 n, char (&buffer)[24]) {
+    char *end = buffer + sizeof buffer;
+    char *p = end;
+    do {
+        *--p = char('0' + n % 10);
+        n /= 10;
+    } while (n > 0);
+    return QByteArrayView(p, end - p);
+}
+
 } // namespace
+
+QUrl HttpRequest::url() const {
+    return QUrl(QString::fromLatin1(target), QUrl::StrictMode);
+}
+
+QString HttpRequest::path() const {
+    if (!isPlainTarget(target))
+        return url().path();
+    const qsizetype query = target.indexOf('?');
+    return QString::fromLatin1(query < 0 ? target : target.first(query));
+}
 
 QByteArrayView HttpRequest::header(QByteArrayView name) const {
     for (auto it = headers.crbegin(); it != headers.crend(); ++it) {
-        if (it->first.compare(name, Qt::CaseInsensitive) == 0)
+        if (it->first.size() == name.size() && it->first.compare(name, Qt::CaseInsensitive) == 0)
             return it->second;
     }
     return {};
@@ -86,8 +135,7 @@ HttpRequest::HeadResult HttpRequest::parseHead(const QByteArray &head, HttpReque
     out->version = line.sliced(sp2 + 1);
     if (out->version != "HTTP/1.1" && out->version != "HTTP/1.0")
         return invalid("unsupported HTTP version");
-    out->url = QUrl(QString::fromLatin1(out->target), QUrl::StrictMode);
-    if (!out->url.isValid() || !out->target.startsWith('/'))
+    if (!out->target.startsWith('/') || (!isPlainTarget(out->target) && !out->url().isValid()))
         return invalid("malformed request target");
     out->headers.clear();
     qsizetype pos = firstEnd + 2;
@@ -95,8 +143,10 @@ HttpRequest::HeadResult HttpRequest::parseHead(const QByteArray &head, HttpReque
         const qsizetype eol = lineEnd(pos);
         if (eol < 0)
             return HeadResult::Incomplete;
-        if (eol == pos)
+        if (eol == pos) {
+            out->headLength = pos + 2;
             return HeadResult::Complete;
+        }
         const QByteArrayView h(data + pos, eol - pos);
         const qsizetype colon = h.indexOf(':');
         if (colon <= 0 || h.first(colon).contains(' '))
@@ -159,18 +209,50 @@ const char *HttpResponse::reasonPhrase(int status) {
 }
 
 QByteArray HttpResponse::serialize(bool keepAlive, bool headOnly) const {
-    QByteArray out;
-    out.reserve(160 + contentType.size() + (headOnly ? 0 : body.size()));
-    out.append("HTTP/1.1 ").append(QByteArray::number(status)).append(' ');
-    out.append(reasonPhrase(status)).append("\r\nServer: lhttp-qt/" LHTTP_VERSION "\r\n");
-    if (!body.isEmpty() || status != 204)
-        out.append("Content-Type: ").append(contentType).append("\r\n");
-    out.append("Content-Length: ").append(QByteArray::number(body.size())).append("\r\n");
+    // Sized once and filled with memcpy: this runs for every POST /publish.
+    char statusDigits[24];
+    const QByteArrayView statusText = decimal(status, statusDigits);
+    char lengthDigits[24];
+    const QByteArrayView lengthText = decimal(body.size(), lengthDigits);
+    const QByteArrayView reason(reasonPhrase(status));
+    const bool withType = !body.isEmpty() || status != 204;
+    const QByteArrayView connection = keepAlive ? QByteArrayView("Connection: keep-alive\r\n\r\n")
+                                                : QByteArrayView("Connection: close\r\n\r\n");
+    constexpr QByteArrayView server("\r\nServer: lhttp-qt/" LHTTP_VERSION "\r\n");
+    qsizetype size = 9 + statusText.size() + 1 + reason.size() + server.size() +
+                     (withType ? 14 + contentType.size() + 2 : 0) + 16 + lengthText.size() + 2 +
+                     connection.size() + (headOnly ? 0 : body.size());
     for (const auto &h : headers)
-        out.append(h.first).append(": ").append(h.second).append("\r\n");
-    out.append(keepAlive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
+        size += h.first.size() + 2 + h.second.size() + 2;
+    QByteArray out(size, Qt::Uninitialized);
+    char *p = out.data();
+    auto put = [&p](QByteArrayView v) {
+        std::memcpy(p, v.data(), size_t(v.size()));
+        p += v.size();
+    };
+    put("HTTP/1.1 ");
+    put(statusText);
+    put(" ");
+    put(reason);
+    put(server);
+    if (withType) {
+        put("Content-Type: ");
+        put(contentType);
+        put("\r\n");
+    }
+    put("Content-Length: ");
+    put(lengthText);
+    put("\r\n");
+    for (const auto &h : headers) {
+        put(h.first);
+        put(": ");
+        put(h.second);
+        put("\r\n");
+    }
+    put(connection);
     if (!headOnly)
-        out.append(body);
+        put(body);
+    Q_ASSERT(p == out.constData() + out.size());
     return out;
 }
 

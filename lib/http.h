@@ -18,12 +18,16 @@ struct HttpRequest {
     QByteArray head;
     QByteArrayView method;
     QByteArrayView target;
-    QUrl url;
     QByteArrayView version;
     QList<QPair<QByteArrayView, QByteArrayView>> headers;
+    qsizetype headLength = 0; // bytes up to and including the blank line
     QByteArray body;
     QHostAddress peer;
 
+    // The target as a URL, parsed on demand (parseHead has checked that it is a valid one).
+    QUrl url() const;
+    // The target's path, as QUrl::path() gives it; without building a QUrl for a plain target.
+    QString path() const;
     // Case-insensitive; the last header of that name (null if there is none).
     QByteArrayView header(QByteArrayView name) const;
     bool isWebSocketUpgrade() const;

@@ -62,7 +62,7 @@ private:
 } // namespace
 
 void HttpApi::handle(Server &server, const HttpRequest &request, HttpResponse &response) {
-    const QString path = request.url.path();
+    const QString path = request.path();
     if (path == u"/publish")
         publish(server, request, response);
     else if (path == u"/healthz" && (request.method == "GET" || request.method == "HEAD"))
@@ -278,7 +278,7 @@ QByteArray HttpApi::contentType(const QString &fileName) {
 
 void HttpApi::staticFile(Server &server, const HttpRequest &request, HttpResponse &response) {
     const ServerOptions &o = server.options();
-    const QString path = request.url.path();
+    const QString path = request.path();
     if (!o.serveStatic) {
         response.setError(Status::NotFound, "no resource at " + path.toUtf8());
         return;

@@ -166,7 +166,7 @@ bool Listener::adminAuthorized(const HttpRequest &request) const {
     if (given.startsWith("Bearer "))
         given = given.mid(7).trimmed();
     else
-        given = QUrlQuery(request.url).queryItemValue(QStringLiteral("token")).toUtf8();
+        given = QUrlQuery(request.url()).queryItemValue(QStringLiteral("token")).toUtf8();
     return constantTimeEquals(given, m_options.adminToken);
 }
 
@@ -192,7 +192,7 @@ bool Listener::admitWebSocket(QTcpSocket *socket, const HttpRequest &request) {
         if (!auth.isEmpty())
             headers.setRawHeader("Authorization", auth.toByteArray());
         Claims claims;
-        const Error e = Token::verify(Server::connectToken(headers, request.url), o.jwtSecret,
+        const Error e = Token::verify(Server::connectToken(headers, request.url()), o.jwtSecret,
                                       QDateTime::currentSecsSinceEpoch(), &claims);
         if (e) {
             refuse(socket, e.code, e.reason, "token");
@@ -220,34 +220,35 @@ void Listener::inspect(QTcpSocket *socket) {
 }
 
 bool Listener::answerNext(QTcpSocket *socket) {
+    using Result = HttpRequest::HeadResult;
     const qint64 available = socket->bytesAvailable();
     const qint64 maxHead = m_options.maxHttpHeadSize;
-    QByteArray peeked = socket->peek(std::min({available, FirstPeek, maxHead}));
-    qsizetype end = peeked.indexOf("\r\n\r\n");
-    if (end < 0 && available > peeked.size() && peeked.size() < maxHead) {
-        peeked = socket->peek(maxHead);
-        end = peeked.indexOf("\r\n\r\n");
-    }
-    if (end < 0) {
-        if (peeked.size() >= maxHead)
-            refuse(socket, 431,
-                   "request head larger than " + QByteArray::number(m_options.maxHttpHeadSize) +
-                       " bytes");
-        return false;
-    }
-    const qsizetype headLength = end + 4;
     HttpRequest request;
     QByteArray reason;
-    if (HttpRequest::parseHead(peeked, &request, &reason) != HttpRequest::HeadResult::Complete) {
+    QByteArray peeked = socket->peek(std::min({available, FirstPeek, maxHead}));
+    Result result = HttpRequest::parseHead(peeked, &request, &reason);
+    if (result == Result::Incomplete && available > peeked.size() && peeked.size() < maxHead) {
+        peeked = socket->peek(maxHead);
+        result = HttpRequest::parseHead(peeked, &request, &reason);
+    }
+    if (result == Result::Incomplete) {
+        if (peeked.size() >= maxHead)
+            refuse(socket, 431,
+                   "request head larger than " + QByteArray::number(maxHead) + " bytes");
+        return false;
+    }
+    if (result == Result::Invalid) {
         refuse(socket, 400, reason.isEmpty() ? QByteArray("malformed request") : reason);
         return false;
     }
+    const qsizetype headLength = request.headLength;
     if (request.isWebSocketUpgrade()) {
-        if (!m_options.path.isEmpty() && request.url.path() != m_options.path) {
-            refuse(socket, 404, "no WebSocket endpoint at " + request.url.path().toUtf8(), "path");
+        const QString path = request.path();
+        if (!m_options.path.isEmpty() && path != m_options.path) {
+            refuse(socket, 404, "no WebSocket endpoint at " + path.toUtf8(), "path");
             return false;
         }
-        if (isAdminPath(request.url.path())) {
+        if (isAdminPath(path)) {
             if (!adminAuthorized(request)) {
                 refuse(socket, 401, "admin token missing or wrong", "admin_token");
                 return false;

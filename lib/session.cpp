@@ -95,13 +95,17 @@ void Session::send(const Frame &frame) {
     // A reader that stopped reading must not grow our memory: past the cap it is closed, and
     // nobody else waits for it (sends only append to its own buffer).
     const qsizetype cap = m_server->options().maxOutgoingBytes;
-    if (cap > 0 && m_socket->bytesToWrite() > cap) {
+    if (cap > 0 && unsentBytes() > cap) {
         // A burst fanned out in one event-loop pass piles up here before Qt writes any of it;
         // only what the kernel will not take either makes a slow consumer.
         m_socket->flush();
-        if (m_socket->bytesToWrite() > cap)
+        if (unsentBytes() > cap)
             closeSlowConsumer();
     }
+}
+
+qint64 Session::unsentBytes() const {
+    return m_wire ? m_wire->bytesToWrite() : m_socket->bytesToWrite();
 }
 
 bool Session::releaseBuffers() {
@@ -122,8 +126,8 @@ bool Session::releaseBuffers() {
 
 void Session::closeSlowConsumer() {
     ++m_server->m_counters.slowConsumers;
-    qCInfo(lcSession) << "session" << m_id << "closed as a slow consumer with"
-                      << m_socket->bytesToWrite() << "bytes unsent";
+    qCInfo(lcSession) << "session" << m_id << "closed as a slow consumer with" << unsentBytes()
+                      << "bytes unsent";
     close(CloseCode::SlowConsumer, QStringLiteral("slow consumer"));
 }
 

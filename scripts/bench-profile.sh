@@ -7,6 +7,7 @@
 #   BUILD=build/h-bench SUBS=100 MSGS=500 PUBS=1 PAYLOAD=64 OUT=/tmp/lhttp-profile \
 #       scripts/bench-profile.sh
 #   PUBLISH=http       publishes with POST /publish (lhttpd-qt only)
+#   HTTP_WINDOW=n      POST requests in flight (default 32; MSGS: every request pipelined)
 #   SERVERS="lhttpd"   which servers to profile (default: reference lhttpd)
 #   LHTTPD=path        another lhttpd-qt binary (default: $BUILD/app/lhttpd/lhttpd-qt)
 #
@@ -22,6 +23,7 @@ PUBS=${PUBS:-1}
 PAYLOAD=${PAYLOAD:-64}
 OUT=${OUT:-/tmp/lhttp-profile}
 PUBLISH=${PUBLISH:-ws}
+HTTP_WINDOW=${HTTP_WINDOW:-32}
 SERVERS=${SERVERS:-reference lhttpd}
 BENCH=$BUILD/app/bench/lhttp-bench
 LHTTPD=${LHTTPD:-$BUILD/app/lhttpd/lhttpd-qt}
@@ -66,7 +68,7 @@ for name in $SERVERS; do
     fi
     "$BENCH" load --url "ws://127.0.0.1:$port/" --publish-url "$publish_url" \
         --subscribers "$SUBS" --publishers "$PUBS" --messages "$MSGS" --payload "$PAYLOAD" \
-        --connect-window 8 --timeout 900 --stall 300 --server-pid "$pid" \
+        --http-window "$HTTP_WINDOW" --connect-window 8 --timeout 900 --stall 300 --server-pid "$pid" \
         --on-ready "callgrind_control -i on $pid >/dev/null" \
         --on-done "callgrind_control -i off $pid >/dev/null" >"$OUT/$name.load.txt"
     load_status=$?

@@ -17,7 +17,8 @@ namespace {
 void checkParsed(const HttpRequest &r) {
     FUZZ_CHECK(!r.method.isEmpty() && !r.method.contains(' '));
     FUZZ_CHECK(r.target.startsWith('/') && !r.target.contains(' '));
-    FUZZ_CHECK(r.url.isValid());
+    FUZZ_CHECK(r.url().isValid());
+    FUZZ_CHECK(r.path() == r.url().path()); // the plain-target shortcut agrees with QUrl
     FUZZ_CHECK(r.version == "HTTP/1.1" || r.version == "HTTP/1.0");
     for (const auto &[name, value] : r.headers) {
         FUZZ_CHECK(!name.isEmpty() && !name.contains(' ') && !name.contains(':'));
@@ -49,6 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (result != Result::Complete)
         return 0;
     checkParsed(request);
+    FUZZ_CHECK(request.headLength == in.indexOf("\r\n\r\n") + 4); // the first blank line
 
     // What follows the blank line (a body, a pipelined request) is not part of the head.
     const QByteArray longer = in.toByteArray() + "X-After: 1\r\n\r\nGET / HTTP/1.1\r\n\r\n";

@@ -3,6 +3,7 @@
 // The HTTP side of the port against a real Server: POST /publish, /healthz, /metrics,
 // static files, keep-alive and bounded request heads.
 
+#include "http.h"
 #include "httpclient.h"
 #include "server.h"
 #include "wsclient.h"
@@ -30,6 +31,9 @@ private Q_SLOTS:
     void metricsFormatAndCounts();
     void staticFiles();
     void keepAliveAndBadHeads();
+    void requestHeadParsing_data();
+    void requestHeadParsing();
+    void responseSerialization();
 
 private:
     QUrl http(const QString &path) const {
@@ -332,6 +336,71 @@ void tst_HttpApi::keepAliveAndBadHeads() {
     QVERIFY(slow.waitForConnected());
     slow.write("GET / HTTP/1.1\r\n");
     QTRY_VERIFY_WITH_TIMEOUT(slow.state() == QAbstractSocket::UnconnectedState, 3000);
+}
+
+void tst_HttpApi::requestHeadParsing_data() {
+    QTest::addColumn<QByteArray>("target");
+    QTest::addColumn<bool>("valid");
+    QTest::addColumn<QString>("path");
+    QTest::newRow("plain") << QByteArray("/publish") << true << QStringLiteral("/publish");
+    QTest::newRow("query") << QByteArray("/publish?x=1&y=2") << true << QStringLiteral("/publish");
+    QTest::newRow("sub-delims") << QByteArray("/a:b@c!$&'()*+,;=") << true
+                                << QStringLiteral("/a:b@c!$&'()*+,;=");
+    QTest::newRow("percent-encoded")
+        << QByteArray("/%70ublish") << true << QStringLiteral("/publish");
+    QTest::newRow("encoded space") << QByteArray("/a%20b?q") << true << QStringLiteral("/a b");
+    QTest::newRow("authority-like") << QByteArray("//host/x") << true << QStringLiteral("/x");
+    QTest::newRow("bad percent") << QByteArray("/a%zz") << false << QString();
+    QTest::newRow("not origin-form") << QByteArray("publish") << false << QString();
+}
+
+void tst_HttpApi::requestHeadParsing() {
+    // The plain-target shortcut gives what QUrl gives, and a head is one allocation: the
+    // fields are views into it.
+    QFETCH(QByteArray, target);
+    QFETCH(bool, valid);
+    QFETCH(QString, path);
+    const QByteArray head =
+        "POST " + target + " HTTP/1.1\r\nHost: x\r\nContent-Length:  12 \r\nX-Empty:\r\n\r\nbody";
+    HttpRequest r;
+    QByteArray reason;
+    const auto result = HttpRequest::parseHead(head, &r, &reason);
+    if (!valid) {
+        QCOMPARE(result, HttpRequest::HeadResult::Invalid);
+        QCOMPARE(reason, QByteArray("malformed request target"));
+        return;
+    }
+    QCOMPARE(result, HttpRequest::HeadResult::Complete);
+    QCOMPARE(r.method, QByteArrayView("POST"));
+    QCOMPARE(r.target, QByteArrayView(target));
+    QCOMPARE(r.path(), path);
+    QCOMPARE(r.path(), r.url().path());
+    QCOMPARE(r.headLength, head.indexOf("\r\n\r\n") + 4);
+    QCOMPARE(r.header("content-length"), QByteArrayView("12"));
+    QVERIFY(r.header("x-empty").isEmpty());
+    QVERIFY(r.header("absent").isNull());
+    QVERIFY(r.method.data() >= head.constData() &&
+            r.method.data() < head.constData() + head.size()); // shared, not copied
+}
+
+void tst_HttpApi::responseSerialization() {
+    HttpResponse r;
+    r.body = "ok\n";
+    r.headers.append(qMakePair(QByteArray("Allow"), QByteArray("POST")));
+    QCOMPARE(r.serialize(true, false),
+             QByteArray("HTTP/1.1 200 OK\r\nServer: lhttp-qt/" LHTTP_VERSION
+                        "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: "
+                        "3\r\nAllow: POST\r\nConnection: keep-alive\r\n\r\nok\n"));
+    HttpResponse empty;
+    empty.status = 204;
+    empty.body.clear();
+    QCOMPARE(empty.serialize(false, true),
+             QByteArray("HTTP/1.1 204 No Content\r\nServer: lhttp-qt/" LHTTP_VERSION
+                        "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
+    HttpResponse head;
+    head.body = QByteArray(1000, 'x');
+    const QByteArray h = head.serialize(true, true);
+    QVERIFY(h.endsWith("Content-Length: 1000\r\nConnection: keep-alive\r\n\r\n"));
 }
 
 QTEST_MAIN(tst_HttpApi)

@@ -178,14 +178,15 @@ void tst_Reliability::slowConsumerKeepsServerMemoryBounded() {
 
 void tst_Reliability::idleConnectionsReleaseSocketBuffers() {
     // An idle connection costs what Qt's socket objects cost, not the 16 KiB read and 32 KiB
-    // write buffers its handshake and each ping/pong filled (about 20 KiB of RSS each before
-    // they were released). Measured in a separate lhttpd-qt process, pinging every 500 ms.
+    // write buffers its handshake and each ping/pong filled (18.5-20 KiB of RSS each before
+    // they were released, 12-13 KiB here after; 9.9 KiB at 15,000 unpinged connections in
+    // BENCHMARKS.md). Measured in a separate lhttpd-qt process, pinging every second.
     const quint16 port = testports::freePort();
     QProcess p;
     p.start(qEnvironmentVariable("LHTTPD_BIN"),
             {QStringLiteral("--listen"), QStringLiteral("127.0.0.1"), QStringLiteral("--port"),
              QString::number(port), QStringLiteral("--log-level"), QStringLiteral("warning"),
-             QStringLiteral("--ping-interval"), QStringLiteral("500"),
+             QStringLiteral("--ping-interval"), QStringLiteral("1000"),
              QStringLiteral("--idle-timeout"), QStringLiteral("0")});
     QVERIFY(p.waitForStarted());
     QVERIFY(testports::waitForPort(port, &p));
@@ -196,7 +197,7 @@ void tst_Reliability::idleConnectionsReleaseSocketBuffers() {
     QTest::qWait(1500); // the first connection's buffers released, the heap settled
     const qint64 before = rssOf(p.processId());
 
-    constexpr int Count = 1000;
+    constexpr int Count = 2000;
     std::vector<std::unique_ptr<WsClient>> clients;
     for (int i = 0; i < Count; ++i) {
         clients.push_back(std::make_unique<WsClient>());
@@ -209,8 +210,8 @@ void tst_Reliability::idleConnectionsReleaseSocketBuffers() {
     }
     for (auto &c : clients)
         QVERIFY(c->sync());
-    // Two ping/pong rounds go by (each fills both buffers again), then two quiet ticks.
-    QTest::qWait(2500);
+    // Ping/pong rounds go by (each fills both buffers again) and the buffers are given back.
+    QTest::qWait(3000);
     const qint64 after = rssOf(p.processId());
     const double perConnection = double(after - before) / Count / 1024;
     qInfo("server RSS %lld KiB with 1 connection, %lld KiB with %d: %.2f KiB per idle "
@@ -221,7 +222,7 @@ void tst_Reliability::idleConnectionsReleaseSocketBuffers() {
 #if defined(__SANITIZE_ADDRESS__)
     qInfo("AddressSanitizer build: its allocator's redzones make the figure meaningless");
 #else
-    QVERIFY2(perConnection < 14, "idle connections keep their socket buffers");
+    QVERIFY2(perConnection < 15.5, "idle connections keep their socket buffers");
 #endif
     clients.clear();
     p.terminate();
