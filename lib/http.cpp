@@ -227,6 +227,8 @@ QByteArray HttpResponse::serialize(bool keepAlive, bool headOnly) const {
     QByteArray out(size, Qt::Uninitialized);
     char *p = out.data();
     auto put = [&p](QByteArrayView v) {
+        if (v.isEmpty())
+            return; // memcpy must not see the null pointer of an empty view
         std::memcpy(p, v.data(), size_t(v.size()));
         p += v.size();
     };
