@@ -17,6 +17,7 @@
 #include <QDateTime>
 #include <QMetaMethod>
 #include <QScopeGuard>
+#include <QSslSocket>
 #include <QTcpSocket>
 #include <QUrlQuery>
 #include <QWebSocket>
@@ -267,24 +268,20 @@ void Server::addSession(QWebSocket *socket, QTcpSocket *wire) {
     const quint64 id = m_nextId++;
     auto *session = new Session(this, id, socket);
     session->m_wire = wire;
-    if (wire) {
+    session->m_releasable = wire && !qobject_cast<QSslSocket *>(wire);
+    if (session->m_releasable) {
         // The handshake used both socket buffers. Released as soon as the 101 response has
         // left, so that the next handshakes reuse the freed chunks and the heap stays dense.
         session->noteTraffic();
-        auto release = [this, id] {
-            if (Session *s = m_sessions.value(id))
-                s->releaseBuffers();
-        };
         if (wire->bytesToWrite() == 0) {
-            QMetaObject::invokeMethod(this, release, Qt::QueuedConnection);
+            releaseBuffersSoon(id);
         } else {
             auto watch = std::make_shared<QMetaObject::Connection>();
-            *watch = connect(wire, &QIODevice::bytesWritten, this, [wire, watch, release, this] {
+            *watch = connect(wire, &QIODevice::bytesWritten, this, [this, wire, watch, id] {
                 if (wire->bytesToWrite() != 0)
                     return;
                 QObject::disconnect(*watch);
-                // Queued: never from inside QAbstractSocket's own write path.
-                QMetaObject::invokeMethod(this, release, Qt::QueuedConnection);
+                releaseBuffersSoon(id);
             });
         }
     }
@@ -304,16 +301,10 @@ void Server::addSession(QWebSocket *socket, QTcpSocket *wire) {
     connect(socket, &QWebSocket::pong, this, [this, session, id] {
         session->m_pingSentAt = 0;
         session->m_lastSeen = now();
-        // The ping/pong exchange is over: an idle connection gives its buffers back at once
-        // (queued: not from inside the socket's read path), not two ticks later.
+        // The ping/pong exchange is over: an idle connection gives its buffers back at once,
+        // not two ticks later.
         session->noteTraffic();
-        QMetaObject::invokeMethod(
-            this,
-            [this, id] {
-                if (Session *s = m_sessions.value(id))
-                    s->releaseBuffers();
-            },
-            Qt::QueuedConnection);
+        releaseBuffersSoon(id);
     });
     // Queued: a disconnect noticed while a message is being handled (or inside a fan-out)
     // is acted on once that work is done.
@@ -332,6 +323,18 @@ void Server::addSession(QWebSocket *socket, QTcpSocket *wire) {
         ++session->m_openedProcessors;
     }
     Q_EMIT sessionOpened(id);
+}
+
+void Server::releaseBuffersSoon(quint64 id) {
+    // Queued: never from inside the socket's own read or write path. By id: the session may
+    // be gone by then.
+    QMetaObject::invokeMethod(
+        this,
+        [this, id] {
+            if (Session *s = m_sessions.value(id))
+                s->releaseBuffers();
+        },
+        Qt::QueuedConnection);
 }
 
 void Server::removeSession(Session *session) {

@@ -145,6 +145,7 @@ private:
 
     void addSession(QWebSocket *socket, QTcpSocket *wire);
     void removeSession(Session *session);
+    void releaseBuffersSoon(quint64 id);
     void runChain(Session &session);
     void updateWatchers();
     void tick();

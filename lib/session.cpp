@@ -7,7 +7,6 @@
 #include "server.h"
 #include "token.h"
 
-#include <QSslSocket>
 #include <QTcpSocket>
 #include <QWebSocket>
 
@@ -112,11 +111,10 @@ bool Session::releaseBuffers() {
     // QIODevice::open() (QAbstractSocket does not override it) drops both ring buffers and
     // makes empty ones; the socket engine, its notifiers and the connection state stay. Only
     // when nothing is buffered either way, and never from inside the socket's own calls (the
-    // server calls this from its ticker or a queued call). Not for TLS: a QSslSocket keeps
-    // further buffers of its own.
+    // server calls this from its ticker or a queued call). Not for TLS (m_releasable).
     QTcpSocket *w = m_wire;
-    if (!w || m_closing || w->state() != QAbstractSocket::ConnectedState ||
-        w->bytesAvailable() != 0 || w->bytesToWrite() != 0 || qobject_cast<QSslSocket *>(w))
+    if (!m_releasable || m_closing || w->state() != QAbstractSocket::ConnectedState ||
+        w->bytesAvailable() != 0 || w->bytesToWrite() != 0)
         return false;
     w->open(w->openMode());
     m_buffersUsed = false;

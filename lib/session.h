@@ -122,10 +122,11 @@ private:
     // Idle memory: a QTcpSocket keeps its read (16 KiB) and write (32 KiB) ring-buffer chunks
     // once used, also when empty — most of an idle connection's memory. They are released
     // after the handshake and again once the connection has been quiet for two ticks.
+    bool m_releasable = false;  // a plain TCP wire (a QSslSocket has buffers of its own)
     bool m_buffersUsed = false; // traffic since the buffers were last released
     quint8 m_quietTicks = 0;    // ticks since that traffic
     void noteTraffic() {
-        m_buffersUsed = true;
+        m_buffersUsed = m_releasable;
         m_quietTicks = 0;
     }
     bool releaseBuffers();
