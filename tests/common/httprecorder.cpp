@@ -23,6 +23,10 @@ bool HttpRecorder::Request::hasHeader(const QByteArray &name) const {
 
 HttpRecorder::HttpRecorder(QObject *parent)
     : QTcpServer(parent) {
+    // QNetworkAccessManager lanes open up to 100 connections at once here; with Qt's default
+    // backlog of 50 the kernel dropped SYNs and they came back after its 1 s retransmission
+    // timeout (TcpExtListenOverflows), which made upstream requests time out at random.
+    setListenBacklogSize(1024);
     listen(QHostAddress::LocalHost, 0);
     connect(this, &QTcpServer::newConnection, this, [this] {
         while (QTcpSocket *s = nextPendingConnection()) {
