@@ -27,6 +27,7 @@ constexpr qint64 LingerMaxBytes = 8 * 1024 * 1024;
 constexpr int MaxPipelinedPerPass = 256;
 // Most request heads fit in this; a longer one is peeked again, up to maxHttpHeadSize.
 constexpr qint64 FirstPeek = 2048;
+constexpr int ListenBacklog = 4096;
 } // namespace
 
 Listener::Listener(Server *server, const ServerOptions &options)
@@ -95,6 +96,10 @@ bool Listener::listen(QString *error) {
     // once its TLS handshake is done.
     connect(m_tcp.get(), &QTcpServer::pendingConnectionAvailable, this, &Listener::acceptTcp);
     m_tcp->setMaxPendingConnections(1 << 16);
+    // Qt's default accept backlog of 50 overflowed when a few hundred clients connected at
+    // once: the kernel dropped their SYNs and they retried 1, 3, 7 s later. The kernel caps
+    // this at net.core.somaxconn (4096 on Debian 12).
+    m_tcp->setListenBacklogSize(ListenBacklog);
     if (!m_tcp->listen(m_options.address, m_options.port)) {
         *error = m_tcp->errorString();
         return false;
