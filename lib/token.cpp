@@ -119,16 +119,28 @@ Error Token::verify(QByteArrayView token, QByteArrayView secret, qint64 now, Cla
     if (!sub.isString() || sub.toString().isEmpty())
         return fail("no subject (sub)");
     c.subject = sub.toString();
+    // NumericDate seconds; beyond ±1e15 s (31 million years) a double does not convert to
+    // qint64 safely (undefined behaviour past 2^63, found by tests/fuzz/fuzz_token).
+    auto seconds = [](const QJsonValue &v, qint64 *out) {
+        const double d = v.toDouble();
+        if (!(d > -1e15 && d < 1e15))
+            return false;
+        *out = qint64(d);
+        return true;
+    };
     const QJsonValue exp = payload.value(QStringLiteral("exp"));
     if (!exp.isUndefined()) {
         if (!exp.isDouble())
             return fail("exp is not a number");
-        c.expiresAt = qint64(exp.toDouble());
+        if (!seconds(exp, &c.expiresAt))
+            return fail("exp out of range");
         if (now > c.expiresAt + LeewaySeconds)
             return fail("expired");
     }
     const QJsonValue nbf = payload.value(QStringLiteral("nbf"));
-    if (!nbf.isUndefined() && (!nbf.isDouble() || now + LeewaySeconds < qint64(nbf.toDouble())))
+    qint64 notBefore = 0;
+    if (!nbf.isUndefined() &&
+        (!nbf.isDouble() || !seconds(nbf, &notBefore) || now + LeewaySeconds < notBefore))
         return fail("not valid yet (nbf)");
     QByteArrayList both;
     if (!readPatterns(payload, QStringLiteral("channels"), &both) ||

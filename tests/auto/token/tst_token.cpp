@@ -120,6 +120,14 @@ void tst_Token::refusals_data() {
                              << QByteArray("expired");
     QTest::newRow("exp string") << Token::signRaw(hs256, R"({"sub":"alice","exp":"soon"})", Secret)
                                 << QByteArray("exp is not a number");
+    // Past 2^63 a double does not convert to qint64 (undefined behaviour; found by fuzzing).
+    QTest::newRow("exp huge") << Token::signRaw(hs256, R"({"sub":"alice","exp":1.7e91})", Secret)
+                              << QByteArray("exp out of range");
+    QTest::newRow("exp hugely negative")
+        << Token::signRaw(hs256, R"({"sub":"alice","exp":-1e300})", Secret)
+        << QByteArray("exp out of range");
+    QTest::newRow("nbf huge") << Token::signRaw(hs256, R"({"sub":"alice","nbf":1e300})", Secret)
+                              << QByteArray("not valid yet (nbf)");
     QTest::newRow("not yet valid")
         << Token::signRaw(hs256, R"({"sub":"alice","nbf":)" + QByteArray::number(Now + 3600) + "}",
                           Secret)
