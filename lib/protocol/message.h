@@ -2,7 +2,7 @@
 #pragma once
 
 #include "error.h"
-#include "limits.h"
+#include "messagelimits.h"
 
 #include <QByteArray>
 #include <QByteArrayList>

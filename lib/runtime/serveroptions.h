@@ -1,7 +1,7 @@
 // Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
 #pragma once
 
-#include "limits.h"
+#include "messagelimits.h"
 
 #include <QByteArray>
 #include <QHostAddress>
