@@ -3,7 +3,7 @@
 
 #include "channelsmodel.h"
 #include "connectionsmodel.h"
-#include "message.h"
+#include "messagebuilder.h"
 #include "publishhistorymodel.h"
 #include "ratehistory.h"
 #include "trafficmodel.h"
@@ -102,19 +102,11 @@ void NodeState::onCommandFinished(quint64 request, int code, const QString &reas
 
 QByteArray NodeState::buildMessage(const QByteArray &channels, const QByteArray &command,
                                    const QByteArray &headers, const QByteArray &body) {
-    Message m(command.trimmed(), body);
-    m.addHeader("publish", channels.simplified());
-    for (const QByteArray &line : headers.split('\n')) {
-        const QByteArray l = line.trimmed();
-        const qsizetype colon = l.indexOf(':');
-        if (colon <= 0)
-            continue; // blank lines and lines without a name are not headers
-        const QByteArray name = l.left(colon).trimmed();
-        if (name == "publish")
-            continue; // the channels field says where it goes
-        m.addHeader(name, l.mid(colon + 1).trimmed());
-    }
-    return m.toBytes();
+    // Lenient about what a person types (spaces, blank lines, a stray `publish` line); the
+    // builder still refuses what would change the message's meaning (a null result).
+    const QByteArrayList list = channels.simplified().split(' ');
+    return buildPublishMessage(list, command.trimmed(), parseHeaderLines(headers, "publish"), body,
+                               nullptr);
 }
 
 quint64 NodeState::publish(const QByteArray &channels, const QByteArray &command,
@@ -122,6 +114,8 @@ quint64 NodeState::publish(const QByteArray &channels, const QByteArray &command
     if (!m_source || channels.simplified().isEmpty() || command.trimmed().isEmpty())
         return 0;
     const QByteArray message = buildMessage(channels, command, headers, body);
+    if (message.isNull())
+        return 0;
     const quint64 request = m_source->publish(message);
     PublishHistoryModel::Entry e;
     e.timeMs = QDateTime::currentMSecsSinceEpoch();

@@ -45,7 +45,8 @@ public:
     quint64 batches() const { return m_batches; }
 
     // Publishes a message built from the parts; `headers` holds name:value lines. Returns the
-    // request number (0 when there is no source, or nothing to publish to).
+    // request number (0 when there is no source, nothing to publish to, or the parts do not
+    // make a valid message: a header value with a control byte, say).
     quint64 publish(const QByteArray &channels, const QByteArray &command,
                     const QByteArray &headers, const QByteArray &body);
     quint64 closeConnection(quint64 id);

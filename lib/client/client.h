@@ -2,6 +2,7 @@
 #pragma once
 
 #include "message.h"
+#include "messagebuilder.h"
 
 #include <QByteArray>
 #include <QByteArrayList>
@@ -19,23 +20,6 @@
 class QWebSocket;
 
 namespace lhttp {
-
-// Header name/value pairs in the order they go on the wire (owning, unlike Message views).
-using HeaderPairs = QList<QPair<QByteArray, QByteArray>>;
-
-// Builds `LHTTP/1.0 <command>\r\n<headers>\r\n<body>` after checking that every part fits the
-// syntax of PROTOCOL.md §2: a command or header name with a space, ':' or a control byte, or a
-// header value with CR/LF, would change the meaning of the message instead of failing, so such
-// input is refused here. On failure returns a null QByteArray and sets *error.
-QByteArray buildMessage(const QByteArray &command, const HeaderPairs &headers,
-                        const QByteArray &body, QString *error);
-// The same with a leading `publish:<channels>` header, as the original's tools.Publish wrote
-// it. Channels must be concrete channel ids (no wildcards, PROTOCOL.md §3).
-QByteArray buildPublishMessage(const QByteArrayList &channels, const QByteArray &command,
-                               const HeaderPairs &headers, const QByteArray &body, QString *error);
-// Whether `channel` could be subscribed to (wildcards included: the server decides whether it
-// allows them). Sets *error when not.
-bool isValidChannel(const QByteArray &channel, bool forPublish, QString *error);
 
 // An LHTTP client for C++/Qt applications, over one QWebSocket.
 //
