@@ -2,9 +2,9 @@
 #include "adminendpoint.h"
 
 #include "channelhub.h"
-#include "logging.h"
 #include "message.h"
 #include "processor.h"
+#include "runtimelog.h"
 #include "server.h"
 
 #include <QDateTime>

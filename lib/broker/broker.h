@@ -8,11 +8,23 @@
 
 namespace lhttp {
 
-class ChannelHub;
 class Frame;
 
+// This node's side of a broker: where it hands what it carries. The ChannelHub implements it;
+// a broker never sees a session.
+class LocalDelivery {
+public:
+    virtual ~LocalDelivery();
+    // Sends `frame` to the local subscribers of `channel` and of every wildcard channel that
+    // matches it. Returns the number of sessions it went to.
+    virtual int deliver(const QByteArray &channel, const Frame &frame) = 0;
+    // Sends `frame` to the subscribers of exactly `channel`, which may be a wildcard channel:
+    // NATS hands a message over once per matching subscription, each copy for its own channel.
+    virtual int deliverExact(const QByteArray &channel, const Frame &frame) = 0;
+};
+
 // Carries published messages between the channels of this node and, for a clustered broker,
-// the other nodes. ChannelHub calls subscribe() when a channel gets its first local subscriber
+// the other nodes. The hub calls subscribe() when a channel gets its first local subscriber
 // and unsubscribe() when it loses its last one, so a broker keeps one subscription per
 // channel, not one per connection. Everything here runs in the hub's (Qt) thread.
 class Broker : public QObject {
@@ -24,7 +36,8 @@ public:
     using QObject::QObject;
     ~Broker() override;
 
-    void attach(ChannelHub *hub) { m_hub = hub; }
+    // Where deliveries go; not owned. Null detaches.
+    void attach(LocalDelivery *local) { m_local = local; }
 
     virtual void subscribe(const QByteArray &channel) = 0;
     virtual void unsubscribe(const QByteArray &channel) = 0;
@@ -50,10 +63,10 @@ Q_SIGNALS:
     void stateChanged(lhttp::Broker::State state);
 
 protected:
-    ChannelHub *hub() const { return m_hub; }
+    LocalDelivery *local() const { return m_local; }
 
 private:
-    ChannelHub *m_hub = nullptr;
+    LocalDelivery *m_local = nullptr;
 };
 
 // The default, in-process broker: a publish is delivered to this node's subscribers at once.

@@ -1,21 +1,13 @@
 // Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
 #include "natsbroker.h"
 
-#include "channelhub.h"
+#include "natsbridge.h"
+
 #include "channelname.h"
 #include "frame.h"
-#include "logging.h"
-#include "session.h"
 
-#include <QCoreApplication>
-#include <QEvent>
-#include <QMutex>
 #include <QSysInfo>
 
-#include <nats/nats.h>
-
-#include <atomic>
-#include <deque>
 #include <vector>
 
 namespace lhttp {
@@ -36,205 +28,15 @@ constexpr int MaxPingsOut = 2;
 constexpr int MinRestartDelayMs = 1'000;
 constexpr int MaxRestartDelayMs = 30'000;
 
-// The event that wakes the Qt thread: a plain QEvent, one allocation, read by nobody but Qt.
-const QEvent::Type DrainEvent = QEvent::Type(QEvent::registerEventType());
-
-// ThreadSanitizer cannot see the locking inside Qt's event queue (Debian's Qt is not built
-// with it), so a posted event, allocated on a nats.c thread and freed on the Qt thread, looks
-// like a race. These tell it about the hand-over the queue makes; no-ops in other builds.
-#if defined(__SANITIZE_THREAD__)
-#define LHTTP_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define LHTTP_TSAN 1
-#endif
-#endif
-#ifdef LHTTP_TSAN
-extern "C" void __tsan_acquire(void *addr);
-extern "C" void __tsan_release(void *addr);
-#endif
-inline void tsanRelease([[maybe_unused]] void *addr) {
-#ifdef LHTTP_TSAN
-    __tsan_release(addr);
-#endif
-}
-inline void tsanAcquire([[maybe_unused]] void *addr) {
-#ifdef LHTTP_TSAN
-    __tsan_acquire(addr);
-#endif
-}
-
-QString lastNatsError(natsStatus status) {
-    natsStatus last = NATS_OK;
-    const char *text = nats_GetLastError(&last);
-    if (text && *text)
-        return QString::fromUtf8(text);
-    return QString::fromUtf8(natsStatus_GetText(status));
-}
-
 } // namespace
-
-bool NatsOptions::usesTls() const {
-    if (!tlsCaFile.isEmpty() || !tlsCertFile.isEmpty() || !tlsKeyFile.isEmpty())
-        return true;
-    for (const QString &s : servers) {
-        if (s.startsWith(u"tls://", Qt::CaseInsensitive))
-            return true;
-    }
-    return false;
-}
-
-// A message from NATS on its way to the Qt thread.
-struct NatsBroker::Incoming {
-    QByteArray channel; // the subject, prefix removed
-    QByteArray pattern; // the wildcard channel it matched; empty for an exact subscription
-    QByteArray payload;
-};
-
-// What nats.c's threads share with the broker. It is reference-counted because nats.c may
-// still call back after the broker is gone: the broker holds one reference, the connection
-// one (dropped by the closed callback, which nats.c calls last and exactly once) and every
-// subscription one (dropped by its completion callback, after its last message callback).
-struct NatsBroker::Bridge {
-    std::atomic<int> refs{1};
-
-    QMutex mutex;
-    // Everything below is guarded by mutex.
-    NatsBroker *broker = nullptr; // null once the broker is being destroyed
-    std::deque<Incoming> queue;
-    qsizetype queuedBytes = 0;
-    bool wakePending = false;
-    bool stateDirty = false;
-    bool connectDone = false;
-    natsConnection *handover = nullptr; // made by the connector thread, not yet adopted
-    int connectStatus = NATS_OK;
-    QString connectError;
-    quint64 received = 0;
-    quint64 dropped = 0;
-    quint64 highWater = 0;
-    quint64 disconnects = 0;
-
-    // Set once before any nats.c thread can run, read-only afterwards.
-    int queueLimit = 0;
-    qsizetype queueBytes = 0;
-    qsizetype prefixLength = 0; // prefix plus its dot
-    std::atomic<bool> slowConsumer{false};
-
-    void retain() { refs.fetch_add(1, std::memory_order_relaxed); }
-    void release() {
-        if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
-            delete this;
-    }
-
-    // One posted event per batch: only the first event after a drain posts one. Caller holds
-    // the mutex, which also keeps the broker alive while the event is posted (its destructor
-    // takes the mutex first; Qt deletes events still queued for a deleted object).
-    void wakeLocked() {
-        if (wakePending || !broker)
-            return;
-        wakePending = true;
-        auto *event = new QEvent(DrainEvent);
-        tsanRelease(this); // acquired by customEvent() and ~NatsBroker, before Qt frees it
-        QCoreApplication::postEvent(broker, event);
-    }
-
-    void push(Incoming &&in) {
-        const qsizetype size = in.channel.size() + in.pattern.size() + in.payload.size();
-        QMutexLocker lock(&mutex);
-        ++received;
-        if (qsizetype(queue.size()) >= queueLimit || queuedBytes + size > queueBytes) {
-            ++dropped; // the newest goes: what is queued is older and already paid for
-        } else {
-            queue.push_back(std::move(in));
-            queuedBytes += size;
-            highWater = std::max<quint64>(highWater, queue.size());
-        }
-        wakeLocked();
-    }
-
-    void markStateDirty() {
-        QMutexLocker lock(&mutex);
-        stateDirty = true;
-        wakeLocked();
-    }
-
-    // --- nats.c callbacks (nats.c threads) ---
-
-    static void onMessage(natsConnection *, natsSubscription *sub, natsMsg *msg, void *closure) {
-        auto *b = static_cast<Bridge *>(closure);
-        const char *subject = natsMsg_GetSubject(msg);
-        const qsizetype length = qsizetype(qstrlen(subject));
-        if (length <= b->prefixLength) { // not one of ours; cannot happen with a valid prefix
-            natsMsg_Destroy(msg);
-            return;
-        }
-        const QByteArrayView channel(subject + b->prefixLength, length - b->prefixLength);
-        const char *subscribed = natsSubscription_GetSubject(sub);
-        const QByteArrayView pattern = !subscribed || qstrcmp(subscribed, subject) == 0
-                                           ? QByteArrayView()
-                                           : QByteArrayView(subscribed + b->prefixLength);
-        // The names of the previous message on this nats.c thread, shared with it: a burst on
-        // one channel then allocates nothing for them (the result only depends on the part
-        // after the prefix, so brokers with other prefixes of the same length may share it).
-        struct LastNames {
-            qsizetype prefixLength = -1;
-            QByteArray channel;
-            QByteArray pattern;
-        };
-        static thread_local LastNames last;
-        if (last.prefixLength != b->prefixLength || QByteArrayView(last.channel) != channel) {
-            last.prefixLength = b->prefixLength;
-            last.channel = channel.toByteArray();
-        }
-        if (QByteArrayView(last.pattern) != pattern)
-            last.pattern = pattern.toByteArray();
-        Incoming in;
-        in.channel = last.channel;
-        in.pattern = last.pattern;
-        in.payload = QByteArray(natsMsg_GetData(msg), natsMsg_GetDataLength(msg));
-        natsMsg_Destroy(msg);
-        b->push(std::move(in));
-    }
-
-    static void onConnected(natsConnection *, void *closure) {
-        static_cast<Bridge *>(closure)->markStateDirty();
-    }
-
-    static void onDisconnected(natsConnection *, void *closure) {
-        auto *b = static_cast<Bridge *>(closure);
-        QMutexLocker lock(&b->mutex);
-        ++b->disconnects;
-        b->stateDirty = true;
-        b->wakeLocked();
-    }
-
-    static void onClosed(natsConnection *, void *closure) {
-        auto *b = static_cast<Bridge *>(closure);
-        b->markStateDirty();
-        b->release(); // the connection's reference: nothing more comes from it
-    }
-
-    static void onSubscriptionComplete(void *closure) { static_cast<Bridge *>(closure)->release(); }
-
-    static void onError(natsConnection *, natsSubscription *sub, natsStatus status, void *closure) {
-        auto *b = static_cast<Bridge *>(closure);
-        const char *subject = sub ? natsSubscription_GetSubject(sub) : nullptr;
-        if (status == NATS_SLOW_CONSUMER)
-            b->slowConsumer = true;
-        // nats.c reports each of these once per episode, not per message.
-        qCWarning(lcBroker).nospace()
-            << "NATS: " << natsStatus_GetText(status) << (subject ? " on subject " : "")
-            << (subject ? subject : "");
-    }
-};
 
 NatsBroker::NatsBroker(NatsOptions options, QObject *parent)
     : Broker(parent)
     , m_options(std::move(options))
-    , m_bridge(new Bridge) {
+    , m_bridge(new NatsBridge) {
     if (!m_options.subjectPrefix.isEmpty())
         m_prefixDot = m_options.subjectPrefix + '.';
-    m_bridge->broker = this;
+    m_bridge->receiver = this;
     m_bridge->queueLimit = std::max(1, m_options.queueLimit);
     m_bridge->queueBytes = std::max<qsizetype>(1, m_options.queueBytes);
     m_bridge->prefixLength = m_prefixDot.size();
@@ -248,7 +50,7 @@ NatsBroker::NatsBroker(NatsOptions options, QObject *parent)
 NatsBroker::~NatsBroker() {
     {
         QMutexLocker lock(&m_bridge->mutex);
-        m_bridge->broker = nullptr;
+        m_bridge->receiver = nullptr;
     }
     tsanAcquire(m_bridge); // ~QObject frees the events still queued for us
     // Only waits when the first connect attempt is still under way (a NATS host that does
@@ -309,7 +111,7 @@ void NatsBroker::startConnecting() {
     // One shared delivery thread instead of nats.c's default of one thread per subscription:
     // a node may hold tens of thousands of channels.
     check(natsOptions_UseGlobalMessageDelivery(opts, true), "global delivery");
-    check(natsOptions_SetRetryOnFailedConnect(opts, true, &Bridge::onConnected, m_bridge),
+    check(natsOptions_SetRetryOnFailedConnect(opts, true, &NatsBridge::onConnected, m_bridge),
           "retry on failed connect");
     check(natsOptions_SetMaxReconnect(opts, m_options.maxReconnect), "max reconnect");
     check(natsOptions_SetReconnectWait(opts, m_options.reconnectWaitMs), "reconnect wait");
@@ -318,10 +120,10 @@ void NatsBroker::startConnecting() {
     check(natsOptions_SetMaxPendingMsgs(opts, m_options.pendingMsgs), "pending messages");
     check(natsOptions_SetPingInterval(opts, PingIntervalMs), "ping interval");
     check(natsOptions_SetMaxPingsOut(opts, MaxPingsOut), "max pings out");
-    check(natsOptions_SetDisconnectedCB(opts, &Bridge::onDisconnected, m_bridge), "callbacks");
-    check(natsOptions_SetReconnectedCB(opts, &Bridge::onConnected, m_bridge), "callbacks");
-    check(natsOptions_SetClosedCB(opts, &Bridge::onClosed, m_bridge), "callbacks");
-    check(natsOptions_SetErrorHandler(opts, &Bridge::onError, m_bridge), "callbacks");
+    check(natsOptions_SetDisconnectedCB(opts, &NatsBridge::onDisconnected, m_bridge), "callbacks");
+    check(natsOptions_SetReconnectedCB(opts, &NatsBridge::onConnected, m_bridge), "callbacks");
+    check(natsOptions_SetClosedCB(opts, &NatsBridge::onClosed, m_bridge), "callbacks");
+    check(natsOptions_SetErrorHandler(opts, &NatsBridge::onError, m_bridge), "callbacks");
     if (!m_options.user.isEmpty() || !m_options.password.isEmpty())
         check(natsOptions_SetUserInfo(opts, m_options.user.toUtf8().constData(),
                                       m_options.password.toUtf8().constData()),
@@ -357,7 +159,7 @@ void NatsBroker::startConnecting() {
     // (and a DNS lookup each) — too long for the Qt thread. The connection's callbacks hold
     // a reference to the bridge until the closed callback.
     m_bridge->retain();
-    Bridge *bridge = m_bridge;
+    NatsBridge *bridge = m_bridge;
     m_connector = std::thread([bridge, opts] {
         natsConnection *connection = nullptr;
         const natsStatus status = natsConnection_Connect(&connection, opts);
@@ -459,7 +261,7 @@ void NatsBroker::customEvent(QEvent *event) {
 }
 
 void NatsBroker::drain() {
-    std::vector<Incoming> batch;
+    std::vector<NatsIncoming> batch;
     bool adopt = false;
     bool stateDirty = false;
     natsConnection *connection = nullptr;
@@ -469,7 +271,7 @@ void NatsBroker::drain() {
         const size_t n = std::min<size_t>(m_bridge->queue.size(), MaxDrainBatch);
         batch.reserve(n);
         for (size_t i = 0; i < n; ++i) {
-            Incoming &in = m_bridge->queue.front();
+            NatsIncoming &in = m_bridge->queue.front();
             m_bridge->queuedBytes -= in.channel.size() + in.pattern.size() + in.payload.size();
             batch.push_back(std::move(in));
             m_bridge->queue.pop_front();
@@ -491,29 +293,22 @@ void NatsBroker::drain() {
     if (stateDirty)
         refreshState();
 
-    ChannelHub *h = hub();
-    for (Incoming &in : batch) {
-        if (!h)
+    LocalDelivery *to = local();
+    for (NatsIncoming &in : batch) {
+        if (!to)
             break;
         const Frame frame(std::move(in.payload));
         if (!in.pattern.isEmpty()) {
             // NATS sends a message once per matching subscription of this connection: one
             // copy for `a.b`, another for `a.*`. Each copy goes to its own channel only.
-            deliverTo(in.pattern, frame);
+            to->deliverExact(in.pattern, frame);
         } else if (m_wildcardChannels > 0) {
-            deliverTo(in.channel, frame);
+            to->deliverExact(in.channel, frame);
         } else {
-            h->deliver(in.channel, frame);
+            to->deliver(in.channel, frame);
         }
     }
     logDrops();
-}
-
-void NatsBroker::deliverTo(const QByteArray &channel, const Frame &frame) {
-    if (const ChannelHub::Channel *c = hub()->channel(channel)) {
-        for (Session *s : c->subscribers)
-            s->send(frame); // skips closing sessions itself
-    }
 }
 
 void NatsBroker::refreshState() {
@@ -625,14 +420,15 @@ void NatsBroker::createSubscription(const QByteArray &channel, natsSubscription 
     // subscription and sends it once connected, and it re-sends all of them after every
     // reconnect: nothing to redo here but for a closed connection.
     const natsStatus s = natsConnection_Subscribe(&sub, m_connection, m_subject.constData(),
-                                                  &Bridge::onMessage, m_bridge);
+                                                  &NatsBridge::onMessage, m_bridge);
     if (s != NATS_OK) {
         noteProblem(QStringLiteral("cannot subscribe to %1: %2")
                         .arg(QString::fromUtf8(m_subject), lastNatsError(s)));
         return;
     }
     m_bridge->retain();
-    if (natsSubscription_SetOnCompleteCB(sub, &Bridge::onSubscriptionComplete, m_bridge) != NATS_OK)
+    if (natsSubscription_SetOnCompleteCB(sub, &NatsBridge::onSubscriptionComplete, m_bridge) !=
+        NATS_OK)
         m_bridge->release(); // closed already (the connection just closed): no callback comes
     natsSubscription_SetPendingLimits(sub, m_options.pendingMsgs, m_options.pendingBytes);
     *slot = sub;
@@ -673,8 +469,8 @@ void NatsBroker::unsubscribe(const QByteArray &channel) {
 }
 
 Error NatsBroker::publish(const QByteArray &channel, const Frame &frame) {
-    if (ChannelHub *h = hub())
-        h->deliver(channel, frame);
+    if (LocalDelivery *to = local())
+        to->deliver(channel, frame);
     const auto unavailable = [this] {
         ++m_counters.rejected;
         return Error::make(Status::ServiceUnavailable,

@@ -2,12 +2,12 @@
 #pragma once
 
 #include "broker.h"
+#include "natsoptions.h"
 
 #include <QByteArray>
 #include <QElapsedTimer>
 #include <QHash>
 #include <QString>
-#include <QStringList>
 #include <QTimer>
 
 #include <thread>
@@ -18,54 +18,7 @@ typedef struct __natsSubscription natsSubscription;
 
 namespace lhttp {
 
-// How a node joins the cluster. docs/CLUSTER.md explains each option and docs/CONFIG.md lists
-// the lhttpd-qt flag and config key for it.
-struct NatsOptions {
-    static constexpr int DefaultReconnectWaitMs = 2'000;
-    // Negative: retry forever. A node is a server, not a client that can give up: a finite
-    // limit leaves it serving local pub/sub only until it is restarted.
-    static constexpr int DefaultMaxReconnect = -1;
-    // nats.c's own default: what a node publishes while NATS is away is held up to this
-    // and sent once it is back, so a restart or a failover loses nothing.
-    static constexpr int DefaultReconnectBufferBytes = 8 * 1024 * 1024;
-    // Per NATS subscription, inside nats.c (its defaults).
-    static constexpr int DefaultPendingMsgs = 65'536;
-    static constexpr int DefaultPendingBytes = 64 * 1024 * 1024;
-    // The hand-off queue from nats.c's threads to the Qt thread, over all channels.
-    static constexpr int DefaultQueueLimit = 65'536;
-    static constexpr qsizetype DefaultQueueBytes = 64 * 1024 * 1024;
-
-    // NATS server URLs (nats://host:port, tls://host:port). Empty: no cluster.
-    QStringList servers;
-    // Prepended to every channel, with a dot: `lhttp` makes channel `room` subject
-    // `lhttp.room`. Empty by default so that original Go lhttp nodes on the same NATS see the
-    // same channels.
-    QByteArray subjectPrefix;
-    // The connection name shown by the NATS server's monitoring; empty: "lhttpd-qt <host>".
-    QString name;
-    QString user;
-    QString password;
-    QString token;
-    // A NATS credentials file (user JWT and NKey seed).
-    QString credentialsFile;
-    // TLS: any of these turns TLS on. The CA verifies the server; cert and key identify the
-    // node to a server that asks for client certificates.
-    QString tlsCaFile;
-    QString tlsCertFile;
-    QString tlsKeyFile;
-    int reconnectWaitMs = DefaultReconnectWaitMs;
-    int maxReconnect = DefaultMaxReconnect;
-    int reconnectBufferBytes = DefaultReconnectBufferBytes;
-    int pendingMsgs = DefaultPendingMsgs;
-    int pendingBytes = DefaultPendingBytes;
-    int queueLimit = DefaultQueueLimit;
-    qsizetype queueBytes = DefaultQueueBytes;
-    // Publishes while NATS is unreachable get error 503 (local delivery still happens).
-    bool strict = false;
-
-    bool isEnabled() const { return !servers.isEmpty(); }
-    bool usesTls() const;
-};
+struct NatsBridge;
 
 // The cluster broker: channels are NATS subjects, payloads the LHTTP message bytes
 // (PROTOCOL.md §6), so lhttp nodes — this one's and the original Go ones — on the same NATS
@@ -120,9 +73,6 @@ protected:
     void customEvent(QEvent *event) override;
 
 private:
-    struct Bridge;
-    struct Incoming;
-
     void startConnecting();
     void drain();
     void adoptConnection(natsConnection *connection, int status);
@@ -131,12 +81,11 @@ private:
     void restartConnection();
     void createSubscription(const QByteArray &channel, natsSubscription **slot);
     void destroySubscription(natsSubscription *sub);
-    void deliverTo(const QByteArray &channel, const Frame &frame);
     void noteProblem(const QString &what);
     void logDrops();
 
     NatsOptions m_options;
-    Bridge *m_bridge;
+    NatsBridge *m_bridge;
     std::thread m_connector;
     natsConnection *m_connection = nullptr;
     // channel → its NATS subscription; null while waiting for a connection.

@@ -2,10 +2,15 @@
 #include "httpapi.h"
 
 #include "broker.h"
-#include "channelname.h"
+#include "channelhub.h"
+#include "counters.h"
 #include "frame.h"
 #include "http.h"
-#include "server.h"
+#include "listener.h"
+#include "message.h"
+#include "publisher.h"
+#include "serveroptions.h"
+#include "sessiontable.h"
 #include "token.h"
 #include "upstream.h"
 
@@ -61,39 +66,36 @@ private:
 
 } // namespace
 
-void HttpApi::handle(Server &server, const HttpRequest &request, HttpResponse &response) {
+void HttpApi::handle(const HttpRequest &request, HttpResponse &response) {
     const QString path = request.path();
     if (path == u"/publish")
-        publish(server, request, response);
+        publish(request, response);
     else if (path == u"/healthz" && (request.method == "GET" || request.method == "HEAD"))
-        health(server, response);
+        health(response);
     else if (path == u"/metrics" && (request.method == "GET" || request.method == "HEAD"))
-        metrics(server, response);
+        metrics(response);
     else
-        staticFile(server, request, response);
+        staticFile(request, response);
     if (response.status >= 400)
-        server.countError(response.status);
+        m_node.counters.countError(response.status);
 }
 
-void HttpApi::publish(Server &server, const HttpRequest &request, HttpResponse &response) {
+void HttpApi::publish(const HttpRequest &request, HttpResponse &response) {
     if (request.method != "POST") {
         response.setError(Status::MethodNotAllowed, "use POST for /publish");
         response.headers.append(qMakePair(QByteArray("Allow"), QByteArray("POST")));
         return;
     }
-    const QByteArray &key = server.options().apiKey;
-    if (!key.isEmpty()) {
-        const QByteArrayView auth = request.header("authorization");
-        if (!auth.startsWith("Bearer ") || !constantTimeEquals(auth.sliced(7).trimmed(), key)) {
-            response.setError(Status::Unauthorized,
-                              "missing or wrong API key (Authorization: Bearer <key>)");
-            response.headers.append(
-                qMakePair(QByteArray("WWW-Authenticate"), QByteArray("Bearer")));
-            return;
-        }
+    const ServerOptions &options = m_node.options;
+    if (!options.apiKey.isEmpty() &&
+        !constantTimeEquals(request.bearerToken(HttpRequest::TokenFrom::Header), options.apiKey)) {
+        response.setError(Status::Unauthorized,
+                          "missing or wrong API key (Authorization: Bearer <key>)");
+        response.headers.append(qMakePair(QByteArray("WWW-Authenticate"), QByteArray("Bearer")));
+        return;
     }
     Error error;
-    const Message message = Message::parse(request.body, server.options().limits, &error);
+    const Message message = Message::parse(request.body, options.limits, &error);
     if (error) {
         response.setError(error.code, "body is not a valid LHTTP message: " + error.reason);
         return;
@@ -103,61 +105,48 @@ void HttpApi::publish(Server &server, const HttpRequest &request, HttpResponse &
         response.setError(Status::BadRequest, "the LHTTP message has no publish header");
         return;
     }
-    for (QByteArrayView c : channels) {
-        if (Error e = ChannelName::validate(c, ChannelName::Use::Publish, false,
-                                            server.options().limits.maxChannelLength)) {
-            response.setError(e.code, e.reason);
-            return;
-        }
-    }
     // Subscribers receive the body byte for byte.
-    const Frame frame(request.body);
-    Error remote;
-    for (QByteArrayView c : channels) {
-        const QByteArray channel = c.toByteArray();
-        if (Error e = server.hub().publish(channel, frame); e && !remote)
-            remote = std::move(e);
-        server.notifyPublished(channel, frame.size());
-    }
-    if (remote) {
-        response.setError(remote.code, remote.reason);
+    if (Error e = m_node.publisher.publish(channels, Frame(request.body))) {
+        response.setError(e.code, e.reason);
         return;
     }
     response.status = 200;
     response.body.clear();
 }
 
-void HttpApi::health(Server &server, HttpResponse &response) {
-    const Broker *broker = server.broker();
+void HttpApi::health(HttpResponse &response) {
+    const Broker *broker = m_node.hub.broker();
+    const bool listening = m_node.listener.isListening();
     const Broker::State state = broker->state();
     const bool brokerOk = state == Broker::State::Embedded || state == Broker::State::Connected;
     QJsonObject o{
         {QStringLiteral("status"), brokerOk ? QStringLiteral("ok") : QStringLiteral("degraded")},
-        {QStringLiteral("listening"), server.isListening()},
+        {QStringLiteral("listening"), listening},
         {QStringLiteral("version"), QStringLiteral(LHTTP_VERSION)},
-        {QStringLiteral("connections"), server.sessionCount()},
-        {QStringLiteral("channels"), server.hub().channelCount()},
+        {QStringLiteral("connections"), m_node.sessions.count()},
+        {QStringLiteral("channels"), m_node.hub.channelCount()},
         {QStringLiteral("broker"),
          QJsonObject{{QStringLiteral("kind"), broker->description()},
                      {QStringLiteral("state"), QString::fromLatin1(brokerStateName(state))},
                      {QStringLiteral("url"), broker->stats().serverUrl},
                      {QStringLiteral("subscriptions"), broker->stats().subscriptions}}},
     };
-    response.status = server.isListening() ? 200 : 503;
+    response.status = listening ? 200 : 503;
     response.contentType = "application/json";
     response.body = QJsonDocument(o).toJson(QJsonDocument::Compact) + '\n';
 }
 
-void HttpApi::metrics(Server &server, HttpResponse &response) {
-    const Server::Counters &c = server.counters();
+void HttpApi::metrics(HttpResponse &response) {
+    const Counters &c = m_node.counters;
+    const ChannelHub &hub = m_node.hub;
     MetricsWriter w;
-    w.single("connections", "gauge", "Open WebSocket connections.", server.sessionCount());
+    w.single("connections", "gauge", "Open WebSocket connections.", m_node.sessions.count());
     w.single("connections_accepted_total", "counter", "WebSocket connections accepted.",
              double(c.connectionsAccepted));
     w.single("channels", "gauge", "Channels with at least one local subscriber.",
-             server.hub().channelCount());
+             hub.channelCount());
     w.single("subscriptions", "gauge", "Local (connection, channel) subscriptions.",
-             double(server.hub().subscriptionCount()));
+             double(hub.subscriptionCount()));
     w.single("messages_received_total", "counter", "LHTTP messages received from clients.",
              double(c.messagesIn));
     w.single("bytes_received_total", "counter", "Bytes of LHTTP messages received.",
@@ -188,7 +177,7 @@ void HttpApi::metrics(Server &server, HttpResponse &response) {
     w.single("rate_limited_total", "counter", "Messages refused with 429 by the rate limit.",
              double(c.rateLimited));
     // The limits in force (they change on SIGHUP), so alerts can compare against them.
-    const ServerOptions &o = server.options();
+    const ServerOptions &o = m_node.options;
     w.family("limit", "gauge", "Configured limits (0: no limit).");
     const std::pair<const char *, double> limits[] = {
         {"max_connections", o.maxConnections},
@@ -209,7 +198,8 @@ void HttpApi::metrics(Server &server, HttpResponse &response) {
         w.sample("errors_total", double(c.errors.value(code)),
                  "code=\"" + QByteArray::number(code) + '"');
 
-    if (const Upstream *u = server.upstream()) {
+    {
+        const Upstream *u = &m_node.upstream;
         const Upstream::Stats &s = u->stats();
         w.single("upstream_requests_total", "counter", "Upstream requests sent.",
                  double(s.requests));
@@ -228,7 +218,7 @@ void HttpApi::metrics(Server &server, HttpResponse &response) {
         w.sample("upstream_duration_seconds_count", double(s.latencyCount));
     }
 
-    const Broker *broker = server.broker();
+    const Broker *broker = hub.broker();
     w.family("broker_state", "gauge", "1 for the broker's current state.");
     const QMetaEnum states = QMetaEnum::fromType<Broker::State>();
     for (int i = 0; i < states.keyCount(); ++i)
@@ -276,8 +266,8 @@ QByteArray HttpApi::contentType(const QString &fileName) {
     return "application/octet-stream";
 }
 
-void HttpApi::staticFile(Server &server, const HttpRequest &request, HttpResponse &response) {
-    const ServerOptions &o = server.options();
+void HttpApi::staticFile(const HttpRequest &request, HttpResponse &response) {
+    const ServerOptions &o = m_node.options;
     const QString path = request.path();
     if (!o.serveStatic) {
         response.setError(Status::NotFound, "no resource at " + path.toUtf8());

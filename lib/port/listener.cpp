@@ -1,28 +1,24 @@
 // Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
 #include "listener.h"
 
+#include "counters.h"
 #include "http.h"
-#include "logging.h"
-#include "server.h"
-#include "token.h"
+#include "portlog.h"
+#include "sessiontable.h"
 
 #include <QDateTime>
 #include <QFile>
-#include <QNetworkRequest>
 #include <QSslConfiguration>
 #include <QSslKey>
 #include <QSslServer>
 #include <QTcpSocket>
-#include <QUrlQuery>
-
 #include <QWebSocket>
+
 #include <algorithm>
 
 namespace lhttp {
 
 namespace {
-constexpr int LingerMs = 2000;
-constexpr qint64 LingerMaxBytes = 8 * 1024 * 1024;
 // Pipelined HTTP requests answered in one event-loop pass before the rest wait for the next.
 constexpr int MaxPipelinedPerPass = 256;
 // Most request heads fit in this; a longer one is peeked again, up to maxHttpHeadSize.
@@ -30,19 +26,38 @@ constexpr qint64 FirstPeek = 2048;
 constexpr int ListenBacklog = 4096;
 } // namespace
 
-Listener::Listener(Server *server, const ServerOptions &options)
-    : m_server(server)
-    , m_options(options)
+Listener::Listener(const ServerOptions &options, Counters &counters, const SessionTable &sessions)
+    : m_options(options)
+    , m_counters(counters)
+    , m_sessions(sessions)
     , m_ws(QStringLiteral("lhttp-qt/" LHTTP_VERSION), QWebSocketServer::NonSecureMode) {
     m_ws.setHandshakeTimeout(m_options.handshakeTimeoutMs);
     m_ws.setMaxPendingConnections(1 << 20);
     connect(&m_ws, &QWebSocketServer::newConnection, this, [this] {
         while (QWebSocket *ws = m_ws.nextPendingConnection()) {
             const Upgrading u = m_upgrading.take({ws->peerAddress(), ws->peerPort()});
-            QTcpSocket *wire = u.socket.data();
-            if (wire && wire->state() != QAbstractSocket::ConnectedState)
-                wire = nullptr;
-            Q_EMIT webSocketConnected(ws, wire);
+            Upgrade up;
+            up.socket = ws;
+            up.wire = u.socket.data();
+            if (up.wire && up.wire->state() != QAbstractSocket::ConnectedState)
+                up.wire = nullptr;
+            if (u.claims)
+                up.claims = std::make_unique<Claims>(std::move(*u.claims));
+            up.admin = u.admin;
+            if (!u.socket && !m_options.jwtSecret.isEmpty() && !up.admin) {
+                // Its entry expired (a handshake slower than the timeout): the claims went with
+                // it, so the connection cannot be let in.
+                ws->close(QWebSocketProtocol::CloseCodePolicyViolated,
+                          QStringLiteral("handshake took too long"));
+                ws->deleteLater();
+                continue;
+            }
+            if (m_onUpgrade) {
+                m_onUpgrade(std::move(up));
+            } else {
+                ws->close(QWebSocketProtocol::CloseCodeGoingAway);
+                ws->deleteLater();
+            }
         }
     });
     m_clock.start();
@@ -143,9 +158,9 @@ void Listener::forget(QTcpSocket *socket) {
 
 void Listener::refuse(QTcpSocket *socket, int status, const QByteArray &reason,
                       const char *upgradeRefusal) {
-    m_server->countError(status);
+    m_counters.countError(status);
     if (upgradeRefusal)
-        m_server->countRefused(upgradeRefusal);
+        m_counters.countRefused(upgradeRefusal);
     HttpResponse response;
     response.setError(status, reason);
     socket->write(response.serialize(false, false));
@@ -167,42 +182,37 @@ bool Listener::isAdminPath(const QString &path) const {
 }
 
 bool Listener::adminAuthorized(const HttpRequest &request) const {
-    QByteArray given = request.header("authorization").toByteArray();
-    if (given.startsWith("Bearer "))
-        given = given.mid(7).trimmed();
-    else
-        given = QUrlQuery(request.url()).queryItemValue(QStringLiteral("token")).toUtf8();
-    return constantTimeEquals(given, m_options.adminToken);
+    return constantTimeEquals(request.bearerToken(HttpRequest::TokenFrom::HeaderOrQuery),
+                              m_options.adminToken);
 }
 
-bool Listener::admitWebSocket(QTcpSocket *socket, const HttpRequest &request) {
+bool Listener::admitWebSocket(QTcpSocket *socket, const HttpRequest &request,
+                              std::unique_ptr<Claims> *claims) {
     const ServerOptions &o = m_options;
-    if (m_server->isDraining()) {
+    if (m_draining) {
         refuse(socket, 503, "server is draining", "draining");
         return false;
     }
-    if (o.maxConnections > 0 && m_server->sessionCount() >= o.maxConnections) {
+    if (o.maxConnections > 0 && m_sessions.count() >= o.maxConnections) {
         refuse(socket, 503, "connection limit of this node reached", "max_connections");
         return false;
     }
     if (o.maxConnectionsPerAddress > 0 &&
-        m_server->connectionsFrom(socket->peerAddress()) >= o.maxConnectionsPerAddress) {
+        m_sessions.connectionsFrom(socket->peerAddress()) >= o.maxConnectionsPerAddress) {
         refuse(socket, 429, "too many connections from this address",
                "max_connections_per_address");
         return false;
     }
     if (!o.jwtSecret.isEmpty()) {
-        QNetworkRequest headers;
-        const QByteArrayView auth = request.header("authorization");
-        if (!auth.isEmpty())
-            headers.setRawHeader("Authorization", auth.toByteArray());
-        Claims claims;
-        const Error e = Token::verify(Server::connectToken(headers, request.url()), o.jwtSecret,
-                                      QDateTime::currentSecsSinceEpoch(), &claims);
+        auto granted = std::make_unique<Claims>();
+        const Error e =
+            Token::verify(request.bearerToken(HttpRequest::TokenFrom::HeaderOrQuery), o.jwtSecret,
+                          QDateTime::currentSecsSinceEpoch(), granted.get());
         if (e) {
             refuse(socket, e.code, e.reason, "token");
             return false;
         }
+        *claims = std::move(granted);
     }
     return true;
 }
@@ -258,15 +268,16 @@ bool Listener::answerNext(QTcpSocket *socket) {
                 refuse(socket, 401, "admin token missing or wrong", "admin_token");
                 return false;
             }
-            handOver(socket);
+            handOver(socket, nullptr, true);
             return false;
         }
         if (!originAllowed(request.header("origin"))) {
             refuse(socket, 403, "origin not allowed", "origin");
             return false;
         }
-        if (admitWebSocket(socket, request))
-            handOver(socket);
+        std::unique_ptr<Claims> claims;
+        if (admitWebSocket(socket, request, &claims))
+            handOver(socket, std::move(claims), false);
         return false;
     }
     if (!request.header("transfer-encoding").isEmpty()) {
@@ -296,17 +307,21 @@ bool Listener::answerNext(QTcpSocket *socket) {
     return answer(socket, request);
 }
 
-void Listener::handOver(QTcpSocket *socket) {
+void Listener::handOver(QTcpSocket *socket, std::unique_ptr<Claims> claims, bool admin) {
     forget(socket);
     socket->setReadBufferSize(0);
     m_upgrading.insert({socket->peerAddress(), socket->peerPort()},
-                       {socket, m_clock.elapsed() + m_options.handshakeTimeoutMs + 1000});
+                       {socket, m_clock.elapsed() + m_options.handshakeTimeoutMs + 1000,
+                        std::shared_ptr<Claims>(std::move(claims)), admin});
     m_ws.handleConnection(socket);
 }
 
 bool Listener::answer(QTcpSocket *socket, const HttpRequest &request) {
     HttpResponse response;
-    m_server->handleHttp(request, response);
+    if (m_onHttp)
+        m_onHttp(request, response);
+    else
+        response.setError(404, "no HTTP service on this port");
     const bool keepAlive = request.keepAlive();
     socket->write(response.serialize(keepAlive, request.method == "HEAD"));
     if (!keepAlive) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "serveroptions.h"
+#include "token.h"
 
 #include <QElapsedTimer>
 #include <QHash>
@@ -12,35 +13,55 @@
 #include <QTimer>
 #include <QWebSocketServer>
 
+#include <functional>
 #include <memory>
 
 class QTcpSocket;
 
 namespace lhttp {
 
-class Server;
+class SessionTable;
+struct Counters;
 struct HttpRequest;
+struct HttpResponse;
 
 // The front door of the one port: reads each connection's request head without consuming it
-// (QTcpSocket::peek), hands WebSocket upgrades to QWebSocketServer::handleConnection() and
-// answers plain HTTP requests through Server::handleHttp(). Bodies are bounded before they
-// are read; idle and half-sent requests expire on one shared timer.
+// (QTcpSocket::peek), admits or refuses WebSocket upgrades (path, origin, limits, connect
+// token — verified here, once per connection) and hands them to
+// QWebSocketServer::handleConnection(), and answers plain HTTP requests through its HTTP
+// handler. Bodies are bounded before they are read; idle and half-sent requests expire on one
+// shared timer.
 class Listener : public QObject {
     Q_OBJECT
 public:
-    Listener(Server *server, const ServerOptions &options);
+    // A WebSocket that completed its handshake.
+    struct Upgrade {
+        QWebSocket *socket = nullptr; // the receiver owns it
+        // The TCP (or TLS) socket under `socket`: a server may write ready-made frames to it
+        // (see Frame::wire()). Null if it could not be matched.
+        QTcpSocket *wire = nullptr;
+        // What the connect token granted; null when the node needs no token.
+        std::unique_ptr<Claims> claims;
+        // On the admin path, with the admin token (not a session: the admin endpoint's).
+        bool admin = false;
+    };
+    using UpgradeHandler = std::function<void(Upgrade &&)>;
+    using HttpHandler = std::function<void(const HttpRequest &, HttpResponse &)>;
+
+    // `sessions` answers the connection limits; refusals are counted in `counters`.
+    Listener(const ServerOptions &options, Counters &counters, const SessionTable &sessions);
     ~Listener() override;
+
+    void setUpgradeHandler(UpgradeHandler handler) { m_onUpgrade = std::move(handler); }
+    void setHttpHandler(HttpHandler handler) { m_onHttp = std::move(handler); }
 
     bool listen(QString *error);
     bool isListening() const { return m_tcp && m_tcp->isListening(); }
     quint16 port() const { return m_tcp ? m_tcp->serverPort() : 0; }
     void close();
+    // Upgrades still on their way in are refused (503) from now on.
+    void setDraining(bool draining) { m_draining = draining; }
     int pendingCount() const { return int(m_pending.size()); }
-
-Q_SIGNALS:
-    // `wire` is the TCP (or TLS) socket under `socket`: a server may write ready-made frames
-    // to it (see Frame::wire()). Null if it could not be matched.
-    void webSocketConnected(QWebSocket *socket, QTcpSocket *wire);
 
 private:
     void acceptTcp();
@@ -48,7 +69,7 @@ private:
     void inspect(QTcpSocket *socket);
     // Reads and answers one request; true if the connection stays open with more to read.
     bool answerNext(QTcpSocket *socket);
-    void handOver(QTcpSocket *socket);
+    void handOver(QTcpSocket *socket, std::unique_ptr<Claims> claims, bool admin);
     bool answer(QTcpSocket *socket, const HttpRequest &request);
     // Answers with an HTTP error and closes. `upgradeRefusal` names why a WebSocket upgrade
     // was refused (metrics label); null for plain HTTP requests.
@@ -59,11 +80,17 @@ private:
     bool originAllowed(QByteArrayView origin) const;
     bool isAdminPath(const QString &path) const;
     bool adminAuthorized(const HttpRequest &request) const;
-    // Why a WebSocket upgrade must be refused (limits, token), as an HTTP status and reason.
-    bool admitWebSocket(QTcpSocket *socket, const HttpRequest &request);
+    // Refuses the upgrade (limits, token) with an HTTP status, or returns true and the claims
+    // the connect token grants (null when the node needs none).
+    bool admitWebSocket(QTcpSocket *socket, const HttpRequest &request,
+                        std::unique_ptr<Claims> *claims);
 
-    Server *m_server;
     const ServerOptions &m_options;
+    Counters &m_counters;
+    const SessionTable &m_sessions;
+    UpgradeHandler m_onUpgrade;
+    HttpHandler m_onHttp;
+    bool m_draining = false;
     std::unique_ptr<QTcpServer> m_tcp; // a QSslServer when TLS is configured
     QWebSocketServer m_ws;
     QTimer m_sweep;
@@ -74,7 +101,9 @@ private:
     // other connection to this port can have the same peer address and port.
     struct Upgrading {
         QPointer<QTcpSocket> socket;
-        qint64 deadline; // ms on m_clock; forgotten after it (the handshake failed)
+        qint64 deadline;                // ms on m_clock; forgotten after it (the handshake failed)
+        std::shared_ptr<Claims> claims; // shared: QHash values must be copyable
+        bool admin = false;
     };
     QHash<std::pair<QHostAddress, quint16>, Upgrading> m_upgrading;
 };

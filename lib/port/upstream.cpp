@@ -1,9 +1,10 @@
 // Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
 #include "upstream.h"
 
-#include "logging.h"
-#include "server.h"
+#include "portlog.h"
+#include "serveroptions.h"
 #include "session.h"
+#include "sessiontable.h"
 
 #include <QNetworkAccessManager>
 #include <QNetworkReply>
@@ -50,8 +51,9 @@ bool isTrue(QByteArrayView v) {
 
 } // namespace
 
-Upstream::Upstream(Server *server)
-    : m_server(server) {}
+Upstream::Upstream(const ServerOptions &options, const SessionTable &sessions)
+    : m_options(options)
+    , m_sessions(sessions) {}
 
 Upstream::~Upstream() {
     // No answers are handled while the server goes away.
@@ -67,7 +69,7 @@ Upstream::Lane &Upstream::pickLane() {
         if (!best || lane.inFlight < best->inFlight)
             best = &lane;
     }
-    const int maxLanes = std::max(1, m_server->options().upstreamConnections / ConnectionsPerLane);
+    const int maxLanes = std::max(1, m_options.upstreamConnections / ConnectionsPerLane);
     if (best && (best->inFlight < ConnectionsPerLane || int(m_lanes.size()) >= maxLanes))
         return *best;
     auto *network = new QNetworkAccessManager(this);
@@ -79,7 +81,7 @@ Upstream::Lane &Upstream::pickLane() {
 
 bool Upstream::isAllowed(const QUrl &url) const {
     const QString s = url.toString(QUrl::FullyEncoded);
-    for (const QString &prefix : m_server->options().upstreamAllow) {
+    for (const QString &prefix : m_options.upstreamAllow) {
         if (prefix == u"*" || s.startsWith(prefix))
             return true;
     }
@@ -90,7 +92,7 @@ void Upstream::afterMessage(Session &session) {
     const QByteArrayView value = session.header(UpstreamHeader);
     if (value.isNull())
         return;
-    const ServerOptions &options = m_server->options();
+    const ServerOptions &options = m_options;
     auto refuse = [&](int code, const QByteArray &reason) {
         ++m_stats.refused;
         session.replyError(Error::make(code, "upstream: " + reason));
@@ -171,14 +173,14 @@ void Upstream::finished(QNetworkReply *reply) {
 
     const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
     const QNetworkReply::NetworkError err = reply->error();
-    const qsizetype limit = m_server->options().limits.maxMessageSize;
-    Session *session = m_server->session(p.sessionId);
+    const qsizetype limit = m_options.limits.maxMessageSize;
+    Session *session = m_sessions.find(p.sessionId);
     Error error;
     if (err == QNetworkReply::OperationCanceledError || err == QNetworkReply::TimeoutError) {
         ++m_stats.timedOut;
         error = Error::make(Status::GatewayTimeout,
                             "upstream: no answer from " + p.target + " within " +
-                                QByteArray::number(m_server->options().upstreamTimeoutMs) + " ms");
+                                QByteArray::number(m_options.upstreamTimeoutMs) + " ms");
     } else if (status == 0) {
         ++m_stats.failed;
         error = Error::make(Status::BadGateway,

@@ -17,7 +17,8 @@ class QNetworkReply;
 
 namespace lhttp {
 
-class Server;
+class SessionTable;
+struct ServerOptions;
 
 // The `upstream:<METHOD> <URL>` header (PROTOCOL.md §3): forwards the message to an HTTP
 // backend the operator allowed, asynchronously, bounded by a timeout and a cap on requests in
@@ -40,7 +41,8 @@ public:
         double latencySum = 0;
     };
 
-    explicit Upstream(Server *server);
+    // `sessions` finds the sender of each answer by id (it may be gone by then).
+    Upstream(const ServerOptions &options, const SessionTable &sessions);
     ~Upstream() override;
 
     void afterMessage(Session &session) override;
@@ -74,7 +76,8 @@ private:
     void finished(QNetworkReply *reply);
     void record(double seconds);
 
-    Server *m_server;
+    const ServerOptions &m_options;
+    const SessionTable &m_sessions;
     std::vector<Lane> m_lanes;
     QHash<QNetworkReply *, Pending> m_inFlight;
     Stats m_stats;

@@ -1,6 +1,8 @@
 // Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
 #include "http.h"
 
+#include <QUrlQuery>
+
 #include <array>
 #include <cstring>
 #include <string_view>
@@ -81,6 +83,14 @@ QByteArrayView HttpRequest::header(QByteArrayView name) const {
             return it->second;
     }
     return {};
+}
+
+QByteArray HttpRequest::bearerToken(TokenFrom from) const {
+    if (const QByteArrayView auth = header("authorization"); auth.startsWith("Bearer "))
+        return auth.sliced(7).trimmed().toByteArray();
+    if (from == TokenFrom::Header || !target.contains('?'))
+        return {};
+    return QUrlQuery(url()).queryItemValue(QStringLiteral("token"), QUrl::FullyDecoded).toUtf8();
 }
 
 bool HttpRequest::isWebSocketUpgrade() const {

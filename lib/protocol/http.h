@@ -32,6 +32,12 @@ struct HttpRequest {
     QByteArrayView header(QByteArrayView name) const;
     bool isWebSocketUpgrade() const;
     bool keepAlive() const;
+    // The credential the request carries, read in this one place for connect tokens, the admin
+    // token and the API key: `Authorization: Bearer <token>`, else (with HeaderOrQuery) the
+    // percent-decoded `token` query parameter, which browsers need: they cannot set headers
+    // on a WebSocket. Empty when there is none.
+    enum class TokenFrom { Header, HeaderOrQuery };
+    QByteArray bearerToken(TokenFrom from) const;
 
     enum class HeadResult { Complete, Incomplete, Invalid };
     // Parses the request line and headers at the start of `head`, up to the blank line;

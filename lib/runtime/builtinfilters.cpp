@@ -1,9 +1,12 @@
 // Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
 #include "builtinfilters.h"
 
+#include "channelhub.h"
 #include "channelname.h"
 #include "frame.h"
-#include "server.h"
+#include "nodeevents.h"
+#include "publisher.h"
+#include "serveroptions.h"
 #include "session.h"
 #include "token.h"
 
@@ -36,8 +39,7 @@ bool MultipartFilter::beforeMessage(Session &session) {
     if (offsets.isNull())
         return true;
     Error error;
-    QList<Part> parts =
-        Multipart::parse(offsets, session.body(), session.server().options().limits, &error);
+    QList<Part> parts = Multipart::parse(offsets, session.body(), m_options.limits, &error);
     if (error) {
         session.replyError(error);
         return false;
@@ -54,8 +56,7 @@ void PubSubFilter::afterMessage(Session &session) {
     if (subscribe.isEmpty() && publish.isEmpty() && unsubscribe.isEmpty())
         return;
 
-    Server &server = session.server();
-    const ServerOptions &options = server.options();
+    const ServerOptions &options = m_options;
     const int maxLength = options.limits.maxChannelLength;
     Error error =
         validateAll(subscribe, ChannelName::Use::Subscribe, options.allowWildcards, maxLength);
@@ -97,30 +98,21 @@ void PubSubFilter::afterMessage(Session &session) {
         return;
     }
 
-    ChannelHub &hub = server.hub();
     for (QByteArrayView c : subscribe) {
         const QByteArray channel = c.toByteArray();
-        if (hub.subscribe(&session, channel))
-            server.notifySubscribed(session, channel, true);
+        if (m_hub.subscribe(&session, channel))
+            m_events.noteSubscription(session, channel, true);
     }
     if (!publish.isEmpty()) {
         // One serialisation (none at all when the message is forwarded unchanged) shared by
         // every channel and every subscriber.
-        const Frame frame = session.messageFrame();
-        Error remote;
-        for (QByteArrayView c : publish) {
-            const QByteArray channel = hub.channelName(c); // no allocation when subscribed
-            if (Error e = hub.publish(channel, frame); e && !remote)
-                remote = std::move(e);
-            server.notifyPublished(channel, frame.size());
-        }
-        if (remote)
+        if (Error remote = m_publisher.publish(publish, session.messageFrame()))
             session.replyError(remote);
     }
     for (QByteArrayView c : unsubscribe) {
         const QByteArray channel = c.toByteArray();
-        if (hub.unsubscribe(&session, channel))
-            server.notifySubscribed(session, channel, false);
+        if (m_hub.unsubscribe(&session, channel))
+            m_events.noteSubscription(session, channel, false);
     }
 }
 

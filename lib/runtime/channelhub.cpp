@@ -1,7 +1,6 @@
 // Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
 #include "channelhub.h"
 
-#include "broker.h"
 #include "channelname.h"
 #include "frame.h"
 #include "session.h"
@@ -14,10 +13,37 @@ namespace lhttp {
 ChannelHub::ChannelHub() = default;
 
 ChannelHub::~ChannelHub() {
+    setBroker(nullptr);
     qDeleteAll(m_channels);
 }
 
+ChannelHub::Channel *ChannelHub::Memberships::find(QByteArrayView name) const {
+    for (const Entry &e : m_list) {
+        if (e.channel->name == name)
+            return e.channel;
+    }
+    return nullptr;
+}
+
+QList<QByteArray> ChannelHub::Memberships::names() const {
+    QList<QByteArray> out;
+    out.reserve(m_list.size());
+    for (const Entry &e : m_list)
+        out.append(e.channel->name);
+    return out;
+}
+
+qsizetype ChannelHub::Memberships::entry(const Channel *channel) const {
+    for (qsizetype i = 0; i < m_list.size(); ++i) {
+        if (m_list[i].channel == channel)
+            return i;
+    }
+    return -1;
+}
+
 void ChannelHub::setBroker(Broker *broker) {
+    if (m_broker)
+        m_broker->attach(nullptr);
     m_broker = broker;
     if (!m_broker)
         return;
@@ -27,10 +53,8 @@ void ChannelHub::setBroker(Broker *broker) {
 }
 
 bool ChannelHub::subscribe(Session *session, const QByteArray &name) {
-    for (const Session::Membership &m : std::as_const(session->m_memberships)) {
-        if (m.channel->name == name)
-            return false;
-    }
+    if (session->memberships().find(name))
+        return false;
     Channel *&slot = m_channels[name];
     const bool created = !slot;
     if (created) {
@@ -39,7 +63,7 @@ bool ChannelHub::subscribe(Session *session, const QByteArray &name) {
             m_wildcards.push_back(slot);
     }
     Channel *channel = slot;
-    session->m_memberships.append(Session::Membership{channel, channel->subscribers.size()});
+    session->memberships().add(channel, channel->subscribers.size());
     channel->subscribers.push_back(session);
     ++m_subscriptions;
     if (created && m_broker)
@@ -48,27 +72,22 @@ bool ChannelHub::subscribe(Session *session, const QByteArray &name) {
 }
 
 void ChannelHub::detach(Session *session, Channel *channel) {
-    auto &mine = session->m_memberships;
-    for (qsizetype i = 0; i < mine.size(); ++i) {
-        if (mine[i].channel != channel)
-            continue;
-        const size_t index = mine[i].index;
-        auto &subs = channel->subscribers;
-        Session *moved = subs.back();
-        subs[index] = moved;
-        subs.pop_back();
-        if (moved != session) {
-            for (Session::Membership &m : moved->m_memberships) {
-                if (m.channel == channel) {
-                    m.index = index;
-                    break;
-                }
-            }
-        }
-        mine.remove(i);
-        --m_subscriptions;
+    Memberships &mine = session->memberships();
+    const qsizetype entry = mine.entry(channel);
+    if (entry < 0)
         return;
+    // The last subscriber takes the leaver's place in the vector.
+    const size_t index = mine.indexAt(entry);
+    auto &subs = channel->subscribers;
+    Session *moved = subs.back();
+    subs[index] = moved;
+    subs.pop_back();
+    if (moved != session) {
+        Memberships &theirs = moved->memberships();
+        theirs.setIndexAt(theirs.entry(channel), index);
     }
+    mine.removeAt(entry);
+    --m_subscriptions;
 }
 
 void ChannelHub::dropIfEmpty(Channel *channel) {
@@ -85,24 +104,21 @@ void ChannelHub::dropIfEmpty(Channel *channel) {
 }
 
 bool ChannelHub::unsubscribe(Session *session, QByteArrayView name) {
-    for (const Session::Membership &m : std::as_const(session->m_memberships)) {
-        if (m.channel->name == name) {
-            Channel *channel = m.channel;
-            Q_ASSERT_X(!m_delivering, "ChannelHub", "unsubscribe during a fan-out");
-            detach(session, channel);
-            dropIfEmpty(channel);
-            return true;
-        }
-    }
-    return false;
+    Channel *channel = session->memberships().find(name);
+    if (!channel)
+        return false;
+    Q_ASSERT_X(!m_delivering, "ChannelHub", "unsubscribe during a fan-out");
+    detach(session, channel);
+    dropIfEmpty(channel);
+    return true;
 }
 
 void ChannelHub::removeSession(Session *session) {
     // Sending never removes a session synchronously (disconnects arrive through the event
     // loop), so the vector a fan-out walks is never reordered under it.
     Q_ASSERT_X(!m_delivering, "ChannelHub", "session removed during a fan-out");
-    while (!session->m_memberships.isEmpty()) {
-        Channel *channel = session->m_memberships.back().channel;
+    while (!session->memberships().isEmpty()) {
+        Channel *channel = session->memberships().last();
         detach(session, channel);
         dropIfEmpty(channel);
     }
@@ -118,7 +134,7 @@ Error ChannelHub::publish(const QByteArray &channel, const Frame &frame) {
 int ChannelHub::sendTo(Channel *channel, const Frame &frame) {
     int sent = 0;
     for (Session *s : channel->subscribers) {
-        if (s->m_closing)
+        if (s->isClosing())
             continue;
         s->send(frame);
         ++sent;
@@ -154,6 +170,16 @@ int ChannelHub::deliver(const QByteArray &name, const Frame &frame) {
         if (ChannelName::matches(w->name, name))
             sent += sendTo(w, frame);
     }
+    --m_delivering;
+    return sent;
+}
+
+int ChannelHub::deliverExact(const QByteArray &name, const Frame &frame) {
+    Channel *c = m_channels.value(name);
+    if (!c)
+        return 0;
+    ++m_delivering;
+    const int sent = sendTo(c, frame);
     --m_delivering;
     return sent;
 }

@@ -5,23 +5,28 @@
 #include "frame.h"
 #include "message.h"
 #include "multipart.h"
+#include "pipeline.h"
 
 #include <QDateTime>
 #include <QHostAddress>
 #include <QUrl>
-#include <QVarLengthArray>
 #include <QVariant>
 #include <QWebSocketProtocol>
 
 #include <memory>
 
+class QElapsedTimer;
+class QObject;
 class QTcpSocket;
 class QWebSocket;
 
 namespace lhttp {
 
-class Server;
+class NodeEvents;
+class SessionTable;
 struct Claims;
+struct Counters;
+struct ServerOptions;
 
 // Close codes lhttp-qt uses beyond RFC 6455's (4000–4999 is the private-use range).
 namespace CloseCode {
@@ -41,13 +46,36 @@ public:
         quint64 bytesOut = 0;
     };
 
-    Session(Server *server, quint64 id, QWebSocket *socket);
+    // What every session of a node shares, owned by the node and handed to each session once.
+    struct Context {
+        const ServerOptions &options;
+        Counters &counters;
+        Pipeline &pipeline;
+        NodeEvents &events;
+        const SessionTable &sessions;
+        const QElapsedTimer &clock; // the node's monotonic clock (ms)
+        QObject *owner;             // receives the session's queued calls
+    };
+
+    // Opens the session on an accepted WebSocket (`wire`: the TCP/TLS socket under it, or
+    // null) with the claims of its connect token, if the node asks for one. It handles its
+    // socket's messages and pongs itself; the owner handles `disconnected`.
+    Session(const Context &context, quint64 id, QWebSocket *socket, QTcpSocket *wire,
+            std::unique_ptr<Claims> claims);
     ~Session();
     Session(const Session &) = delete;
     Session &operator=(const Session &) = delete;
 
     quint64 id() const { return m_id; }
-    Server &server() const { return *m_server; }
+
+    // Runs the pipeline's open for this session (after the owner registered it).
+    void open();
+    // Runs the pipeline's close, once; the session stops sending. The owner then takes it
+    // out of the hub and deletes it.
+    void end();
+    // The ticker's visit: keepalive pings, pong and idle deadlines, the close grace, giving
+    // idle buffers back. Counts what it closes for.
+    void tick(qint64 now);
 
     // --- the message being handled (valid inside processors and filters) ---
     Message &message() { return m_message; }
@@ -78,7 +106,7 @@ public:
     void send(const Frame &frame);
 
     // --- the connection ---
-    QHostAddress peerAddress() const;
+    QHostAddress peerAddress() const { return m_peerAddress; }
     quint16 peerPort() const;
     QString origin() const;
     QUrl requestUrl() const;
@@ -98,51 +126,45 @@ public:
     const Claims *claims() const { return m_claims.get(); }
 
     const Stats &stats() const { return m_stats; }
-    QList<QByteArray> channels() const;
+    QList<QByteArray> channels() const { return m_memberships.names(); }
     int channelCount() const { return int(m_memberships.size()); }
-    bool isSubscribed(QByteArrayView channel) const;
+    bool isSubscribed(QByteArrayView channel) const { return m_memberships.find(channel); }
+    // The hub's record of this session's channels (ChannelHub changes it).
+    ChannelHub::Memberships &memberships() { return m_memberships; }
+
+    // Gives the socket's empty read and write buffers back to the heap (see m_releasable).
+    // Only from the event loop, never inside the socket's own calls.
+    bool releaseBuffers();
 
 private:
-    friend class ChannelHub;
-    friend class Server;
-
-    struct Membership {
-        ChannelHub::Channel *channel;
-        size_t index;
-    };
-
     void handleIncoming(const QByteArray &bytes, bool text);
+    void handlePong();
     bool admitByRate(qint64 now);
     void closeSlowConsumer();
-
-    Server *m_server;
-    QWebSocket *m_socket;
-    // The TCP/TLS socket under m_socket (owned by it), for ready-made frames; may be null.
-    QTcpSocket *m_wire = nullptr;
-    // Idle memory: a QTcpSocket keeps its read (16 KiB) and write (32 KiB) ring-buffer chunks
-    // once used, also when empty — most of an idle connection's memory. They are released
-    // after the handshake and again once the connection has been quiet for two ticks.
-    bool m_releasable = false;  // a plain TCP wire (a QSslSocket has buffers of its own)
-    bool m_buffersUsed = false; // traffic since the buffers were last released
-    quint8 m_quietTicks = 0;    // ticks since that traffic
     void noteTraffic() {
         m_buffersUsed = m_releasable;
         m_quietTicks = 0;
     }
-    bool releaseBuffers();
+    // releaseBuffers() from the event loop, looked up by id: the session may be gone by then.
+    static void releaseBuffersSoon(const Context &context, quint64 id);
     // What QWebSocket::bytesToWrite() answers, one call shorter on the hot path.
     qint64 unsentBytes() const;
+    qint64 now() const;
+
+    const Context &m_context;
+    QWebSocket *m_socket;
+    // The TCP/TLS socket under m_socket (owned by it), for ready-made frames; may be null.
+    QTcpSocket *m_wire;
     quint64 m_id;
     QDateTime m_connectedAt;
     QHostAddress m_peerAddress; // kept: the socket forgets it once disconnected
     Message m_message;
     QList<Part> m_parts;
-    bool m_incomingText = false; // the message being handled came as a text frame (UTF-8)
-    QVarLengthArray<Membership, 2> m_memberships;
+    ChannelHub::Memberships m_memberships;
     std::unique_ptr<QVariantHash> m_values;
     std::unique_ptr<Claims> m_claims;
     Stats m_stats;
-    // Times in ms on the server's monotonic clock (Server::now()).
+    // Times in ms on the node's monotonic clock.
     qint64 m_connectedAtMs = 0;
     qint64 m_lastSeen = 0;     // last frame or pong from the peer
     qint64 m_pingSentAt = 0;   // 0 while no ping is outstanding
@@ -150,11 +172,17 @@ private:
     double m_tokens = 0;       // rate-limit bucket
     qint64 m_tokensAt = 0;
     int m_rejected = 0; // rate-limited messages in a row
-    int m_openedProcessors = 0;
-    int m_openedFilters = 0;
+    Pipeline::Opened m_opened;
+    // Idle memory: a QTcpSocket keeps its read (16 KiB) and write (32 KiB) ring-buffer chunks
+    // once used, also when empty — most of an idle connection's memory. They are released
+    // after the handshake and again once the connection has been quiet for two ticks.
+    bool m_releasable = false;   // a plain TCP wire (a QSslSocket has buffers of its own)
+    bool m_buffersUsed = false;  // traffic since the buffers were last released
+    quint8 m_quietTicks = 0;     // ticks since that traffic
+    bool m_incomingText = false; // the message being handled came as a text frame (UTF-8)
     bool m_dropped = false;
     bool m_closing = false;
-    bool m_removed = false;
+    bool m_ended = false;
     bool m_validSeen = false; // a valid LHTTP message arrived (idle timeout)
 };
 

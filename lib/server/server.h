@@ -2,56 +2,42 @@
 #pragma once
 
 #include "channelhub.h"
+#include "counters.h"
 #include "error.h"
 #include "message.h"
+#include "nodeevents.h"
+#include "pipeline.h"
+#include "publisher.h"
 #include "serveroptions.h"
+#include "session.h"
+#include "sessiontable.h"
 
 #include <QElapsedTimer>
-#include <QHash>
 #include <QObject>
 #include <QTimer>
 #include <QWebSocketProtocol>
 
 #include <memory>
-#include <vector>
 
-class QNetworkRequest;
-class QTcpSocket;
 class QWebSocket;
 
 namespace lhttp {
 
 class Broker;
 class HeaderFilter;
+class HttpApi;
 class Listener;
 class Processor;
-class Session;
 class Upstream;
-struct HttpRequest;
-struct HttpResponse;
 
-// The LHTTP server: listens on one port for WebSocket connections and plain HTTP requests,
-// owns the sessions, runs each message through the filter chain and its processor, and
-// fans published messages out through the ChannelHub and the Broker.
-class Server : public QObject {
+// An LHTTP node: listens on one port for WebSocket connections and plain HTTP requests, owns
+// the sessions, runs each message through the pipeline, and fans published messages out
+// through the ChannelHub and the Broker. It puts the parts together (runtime, port, broker)
+// and turns what happens into Qt signals for whoever watches.
+class Server : public QObject, private NodeEvents {
     Q_OBJECT
 public:
-    struct Counters {
-        quint64 messagesIn = 0;
-        quint64 bytesIn = 0;
-        quint64 messagesOut = 0; // deliveries and replies, one per receiving connection
-        quint64 bytesOut = 0;
-        quint64 publishes = 0; // (message, channel) pairs published
-        quint64 connectionsAccepted = 0;
-        quint64 connectionsRefused = 0;       // at the handshake: limits, tokens, origins
-        QHash<QByteArray, quint64> refusedBy; // the same, by reason (metrics label)
-        quint64 slowConsumers = 0;
-        quint64 keepaliveTimeouts = 0;
-        quint64 idleTimeouts = 0;
-        quint64 rateLimited = 0;
-        quint64 socketBuffersReleased = 0; // idle connections' socket buffers given back
-        QHash<int, quint64> errors;        // error replies and HTTP error statuses by code
-    };
+    using Counters = lhttp::Counters;
 
     explicit Server(ServerOptions options = {}, QObject *parent = nullptr);
     ~Server() override;
@@ -76,13 +62,13 @@ public:
     void reload(const ServerOptions &options);
     // Milliseconds on the server's monotonic clock.
     qint64 now() const { return m_clock.elapsed(); }
-    int connectionsFrom(const QHostAddress &address) const { return m_perAddress.value(address); }
-    // The connect token a WebSocket request carries (`Authorization: Bearer` or `?token=`).
-    static QByteArray connectToken(const QNetworkRequest &request, const QUrl &url);
+    int connectionsFrom(const QHostAddress &address) const {
+        return m_sessions.connectionsFrom(address);
+    }
 
     // The original's Regist(command, processor). Replaces an earlier one for that command.
     void registerProcessor(const QByteArray &command, std::shared_ptr<Processor> processor);
-    Processor *processor(QByteArrayView command) const;
+    Processor *processor(QByteArrayView command) const { return m_pipeline.processor(command); }
     // The original's RegistHeadFilter: appended after the built-in filters.
     void addHeaderFilter(std::shared_ptr<HeaderFilter> filter);
 
@@ -90,7 +76,7 @@ public:
     void setBroker(std::unique_ptr<Broker> broker);
     Broker *broker() const { return m_broker.get(); }
     // The built-in `upstream` filter (requests in flight, statistics).
-    Upstream *upstream() const { return m_upstream; }
+    Upstream *upstream() const { return m_upstream.get(); }
     ChannelHub &hub() { return m_hub; }
     const ChannelHub &hub() const { return m_hub; }
 
@@ -101,25 +87,10 @@ public:
     Error publish(const QByteArrayList &channels, const QByteArray &command,
                   const Message::HeaderList &headers, const QByteArray &body);
 
-    int sessionCount() const { return int(m_sessions.size()); }
-    Session *session(quint64 id) const { return m_sessions.value(id); }
-    QList<Session *> sessions() const { return m_sessions.values(); }
+    int sessionCount() const { return m_sessions.count(); }
+    Session *session(quint64 id) const { return m_sessions.find(id); }
+    QList<Session *> sessions() const { return m_sessions.all(); }
     const Counters &counters() const { return m_counters; }
-
-    // --- used by the built-in filters, the listener and the HTTP API ---
-    void countError(int code) { ++m_counters.errors[code]; }
-    void countRefused(const char *reason) {
-        ++m_counters.connectionsRefused;
-        ++m_counters.refusedBy[QByteArray(reason)];
-    }
-    void countOut(qsizetype bytes) {
-        ++m_counters.messagesOut;
-        m_counters.bytesOut += quint64(bytes);
-    }
-    void notifySubscribed(Session &session, const QByteArray &channel, bool subscribed);
-    void notifyPublished(const QByteArray &channel, qsizetype size);
-    void notifyError(Session *session, const Error &error);
-    void handleHttp(const HttpRequest &request, HttpResponse &response);
 
 Q_SIGNALS:
     void sessionOpened(quint64 id);
@@ -141,12 +112,16 @@ protected:
     void disconnectNotify(const QMetaMethod &signal) override;
 
 private:
-    friend class Session;
+    // NodeEvents: the runtime's news, as signals when someone listens.
+    void noteMessage(const Session &session) override;
+    void noteSubscription(const Session &session, const QByteArray &channel,
+                          bool subscribed) override;
+    void notePublished(const QByteArray &channel, qsizetype size) override;
+    void noteError(const Session *session, const Error &error) override;
 
-    void addSession(QWebSocket *socket, QTcpSocket *wire);
+    void accept(QWebSocket *socket, QTcpSocket *wire, std::unique_ptr<Claims> claims);
+    void acceptAdmin(QWebSocket *socket);
     void removeSession(Session *session);
-    void releaseBuffersSoon(quint64 id);
-    void runChain(Session &session);
     void updateWatchers();
     void tick();
     void restartTicker();
@@ -154,18 +129,18 @@ private:
     void checkDrained();
 
     ServerOptions m_options;
-    std::unique_ptr<Listener> m_listener;
-    Upstream *m_upstream = nullptr; // owned by m_filters
+    Counters m_counters;
+    QElapsedTimer m_clock;
+    SessionTable m_sessions;
     ChannelHub m_hub;
     std::unique_ptr<Broker> m_broker;
-    QHash<quint64, Session *> m_sessions;
-    QHash<QByteArray, std::shared_ptr<Processor>> m_processors;
-    std::vector<std::shared_ptr<Processor>> m_processorOrder;
-    std::vector<std::shared_ptr<HeaderFilter>> m_filters;
-    Counters m_counters;
+    Pipeline m_pipeline;
+    Publisher m_publisher;
+    const Session::Context m_context;
+    std::shared_ptr<Upstream> m_upstream; // also in the pipeline, as a filter
+    std::unique_ptr<Listener> m_listener;
+    std::unique_ptr<HttpApi> m_httpApi;
     quint64 m_releasedAtTrim = 0; // m_counters.socketBuffersReleased at the last heap trim
-    QHash<QHostAddress, int> m_perAddress;
-    QElapsedTimer m_clock;
     // One timer for every connection's keepalive, idle and close deadlines (no per-session
     // timers: a busy node has tens of thousands of sessions).
     QTimer m_ticker;

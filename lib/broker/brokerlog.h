@@ -4,9 +4,5 @@
 #include <QLoggingCategory>
 
 namespace lhttp {
-Q_DECLARE_LOGGING_CATEGORY(lcServer)
-Q_DECLARE_LOGGING_CATEGORY(lcSession)
-Q_DECLARE_LOGGING_CATEGORY(lcHttp)
-Q_DECLARE_LOGGING_CATEGORY(lcUpstream)
 Q_DECLARE_LOGGING_CATEGORY(lcBroker)
 } // namespace lhttp

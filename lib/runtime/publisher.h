@@ -1,0 +1,40 @@
+// Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
+#pragma once
+
+#include "error.h"
+
+#include <QByteArrayView>
+#include <QVarLengthArray>
+
+namespace lhttp {
+
+class ChannelHub;
+class Frame;
+class NodeEvents;
+struct Counters;
+struct ServerOptions;
+
+// The one way a message reaches channels, whoever sends it: a client's `publish` header, the
+// server-side API (Server::publish), POST /publish and the admin console all come here.
+class Publisher {
+public:
+    using Channels = QVarLengthArray<QByteArrayView, 4>;
+
+    Publisher(ChannelHub &hub, const ServerOptions &options, Counters &counters,
+              NodeEvents &events);
+
+    // Checks every channel first (nothing is published when one is not a valid channel to
+    // publish to: 400), then hands the same frame to the hub for each channel in order — one
+    // copy per listed channel, as PROTOCOL.md §3 says —, counts and notifies. A broker error
+    // (the message reached this node's subscribers, not the others) is returned after every
+    // channel has been served; the first one wins.
+    Error publish(const Channels &channels, const Frame &frame);
+
+private:
+    ChannelHub &m_hub;
+    const ServerOptions &m_options;
+    Counters &m_counters;
+    NodeEvents &m_events;
+};
+
+} // namespace lhttp
