@@ -1,7 +1,7 @@
 // Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
 #include "trafficview.h"
 
-#include "adminendpoint.h"
+#include "adminwire.h"
 #include "tableviews.h"
 #include "trafficmodel.h"
 #include "trafficproxy.h"

@@ -1,7 +1,7 @@
 // Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
 #pragma once
 
-#include "adminendpoint.h"
+#include "adminwire.h"
 #include "batchedtablemodel.h"
 
 #include <QHash>
@@ -63,7 +63,7 @@ private:
         qint64 since = 0;
         QByteArrayList channels;
         QString channelText;
-        Session::Stats stats;
+        Admin::Stats stats;
     };
 
     void removeIds(const QList<quint64> &ids);

@@ -1,6 +1,7 @@
 // Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
 #include "embeddedsource.h"
 
+#include "adminendpoint.h"
 #include "server.h"
 
 #if __has_include("natsbroker.h")

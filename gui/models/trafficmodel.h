@@ -1,7 +1,7 @@
 // Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
 #pragma once
 
-#include "adminendpoint.h"
+#include "adminwire.h"
 
 #include <QAbstractTableModel>
 

@@ -278,7 +278,7 @@ void tst_AdminModels::connectionsScatteredRemovalAndResync() {
     Admin::Batch changes;
     changes.opened = {connection(1000, {"x"}), connection(2, {"y"})}; // 2 exists: an update
     changes.subscriptions = {{1000, "z", true}, {1000, "x", false}, {4242, "q", true}};
-    Session::Stats stats;
+    Admin::Stats stats;
     stats.messagesOut = 77;
     changes.stats = {{1000, stats}, {4242, stats}};
     model.applyBatch(changes);
@@ -492,7 +492,7 @@ void tst_AdminModels::modelsKeepUpWithABusyNode() {
         const bool statsPass = i % Admin::DefaultStatsEveryBatches == 0;
         if (statsPass) {
             for (quint64 id = oldest; id < nextId; ++id) {
-                Session::Stats stats;
+                Admin::Stats stats;
                 stats.messagesIn = quint64(i) * (id % 7);
                 stats.bytesIn = stats.messagesIn * 80;
                 stats.messagesOut = quint64(i) * 125 + id % 13;
