@@ -12,11 +12,13 @@
 // file (--config FILE, keys in [server]), then command-line flags. docs/CONFIG.md lists each.
 struct DaemonConfig {
     lhttp::ServerOptions server;
-    lhttp::NatsOptions nats;                   // cluster broker; off unless servers are given
-    QString logLevel = QStringLiteral("info"); // debug, info, warning, error
+    lhttp::NatsOptions nats; // cluster broker; off unless servers are given
+    QString logLevel = QStringLiteral("info");
     QString configFile;
 };
 
+// Reads DaemonConfig from the options table in config.cpp: each option's flag, config-file
+// key, help, default and accepted values come from its one entry there.
 class ConfigLoader {
 public:
     ConfigLoader();
@@ -27,10 +29,8 @@ public:
     bool reload(DaemonConfig *config, QString *error);
 
 private:
-    bool apply(const QString &key, const QString &value, DaemonConfig *config, QString *error);
     bool applyFile(const QString &file, DaemonConfig *config, QString *error);
     bool applyFlags(DaemonConfig *config, QString *error);
 
     QCommandLineParser m_parser;
-    QStringList m_keys;
 };

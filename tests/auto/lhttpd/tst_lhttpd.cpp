@@ -23,6 +23,25 @@ QString binary() {
     return qEnvironmentVariable("LHTTPD_BIN");
 }
 
+struct Finished {
+    int exitCode = -1;
+    QByteArray out;
+    QByteArray err;
+};
+
+// Runs lhttpd-qt to its end (for --help, --print-config and refused arguments).
+Finished run(const QStringList &args) {
+    QProcess p;
+    p.start(binary(), args);
+    Finished f;
+    if (!p.waitForFinished())
+        return f;
+    f.exitCode = p.exitCode();
+    f.out = p.readAllStandardOutput();
+    f.err = p.readAllStandardError();
+    return f;
+}
+
 } // namespace
 
 class tst_Lhttpd : public QObject {
@@ -31,6 +50,7 @@ private Q_SLOTS:
     void initTestCase();
     void versionAndHelp();
     void everyFlagDocumented();
+    void helpDefaultsAreDocumented();
     void badArguments_data();
     void badArguments();
     void serveStopOnSigterm();
@@ -94,6 +114,58 @@ void tst_Lhttpd::everyFlagDocumented() {
     QVERIFY(checked > 30);
     QVERIFY2(missing.isEmpty(),
              qPrintable(QStringLiteral("not in docs/CONFIG.md: ") + missing.join(u", ")));
+}
+
+// Each option's default in --help (computed from DaemonConfig) is the one docs/CONFIG.md gives
+// in the option's table row.
+void tst_Lhttpd::helpDefaultsAreDocumented() {
+    const Finished help = run({QStringLiteral("--help")});
+    QCOMPARE(help.exitCode, 0);
+    // Option name -> its description, wrapped lines joined.
+    QHash<QString, QString> descriptions;
+    QString current;
+    static const QRegularExpression optionLine(
+        QStringLiteral("^\\s+(?:-\\w, )?--([a-z][a-z0-9-]*)(?: <[^>]*>)?\\s+(.*)$"));
+    for (const QString &line : QString::fromUtf8(help.out).split(QLatin1Char('\n'))) {
+        const QRegularExpressionMatch m = optionLine.match(line);
+        if (m.hasMatch()) {
+            current = m.captured(1);
+            descriptions[current] = m.captured(2);
+        } else if (!current.isEmpty() && line.startsWith(u' ')) {
+            descriptions[current] += u' ' + line.trimmed();
+        }
+    }
+    QFile doc(QStringLiteral(QT_TESTCASE_SOURCEDIR "/../docs/CONFIG.md"));
+    QVERIFY2(doc.open(QIODevice::ReadOnly), qPrintable(doc.fileName()));
+    const QStringList rows = QString::fromUtf8(doc.readAll()).split(QLatin1Char('\n'));
+    // Help wraps at spaces (and may at hyphens); the comparison ignores white space.
+    auto squeezed = [](QString s) { return s.remove(QRegularExpression(QStringLiteral("\\s"))); };
+    static const QRegularExpression defaultIn(QStringLiteral("\\(default: (.+)\\)\\.$"));
+    int checked = 0;
+    QStringList wrong;
+    for (auto it = descriptions.cbegin(); it != descriptions.cend(); ++it) {
+        const QString &name = it.key();
+        if (QStringList{QStringLiteral("help"), QStringLiteral("help-all"),
+                        QStringLiteral("version"), QStringLiteral("config"),
+                        QStringLiteral("print-config")}
+                .contains(name))
+            continue;
+        const QString given = defaultIn.match(it.value()).captured(1);
+        if (given.isEmpty()) {
+            wrong << name + QStringLiteral(": no default in --help");
+            continue;
+        }
+        const QString key = QLatin1Char('`') + name + QLatin1Char('`');
+        const auto row = std::find_if(rows.cbegin(), rows.cend(), [&](const QString &r) {
+            return r.startsWith(u'|') && r.section(u'|', 1, 1).contains(key);
+        });
+        if (row == rows.cend() || !squeezed(row->section(u'|', 2, 2)).contains(squeezed(given)))
+            wrong << name + QStringLiteral(": --help says ") + given;
+        ++checked;
+    }
+    QVERIFY(checked > 30);
+    QVERIFY2(wrong.isEmpty(), qPrintable(QStringLiteral("docs/CONFIG.md disagrees: ") +
+                                         wrong.join(QStringLiteral("; "))));
 }
 
 void tst_Lhttpd::badArguments_data() {
