@@ -8,6 +8,9 @@
 #include <QSettings>
 #include <QUrl>
 
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <optional>
 #include <type_traits>
@@ -470,6 +473,39 @@ const Option *find(const QString &key) {
     return nullptr;
 }
 
+// A value as the config file writes it: quoted when it holds what the reader would cut or
+// split at (lists always have their commas).
+QString iniText(const Value &value) {
+    const QString t = toText(value);
+    static const QString special = QStringLiteral(";,\"\\#");
+    const bool quote = t != t.trimmed() || std::any_of(t.cbegin(), t.cend(), [](QChar ch) {
+                           return special.contains(ch);
+                       });
+    if (!quote)
+        return t;
+    QString out = QStringLiteral("\"");
+    for (const QChar ch : t) {
+        if (ch == u'"' || ch == u'\\')
+            out += u'\\';
+        out += ch;
+    }
+    return out + u'"';
+}
+
+// `text` as `; ` comment lines of at most 100 columns.
+QString commentLines(const QString &text) {
+    QString out;
+    QString line;
+    for (const QString &word : text.split(QLatin1Char(' '), Qt::SkipEmptyParts)) {
+        if (!line.isEmpty() && line.size() + 1 + word.size() > 98) {
+            out += QStringLiteral("; ") + line + u'\n';
+            line.clear();
+        }
+        line += (line.isEmpty() ? QString() : QStringLiteral(" ")) + word;
+    }
+    return out + QStringLiteral("; ") + line + u'\n';
+}
+
 } // namespace
 
 ConfigLoader::ConfigLoader() {
@@ -480,6 +516,10 @@ ConfigLoader::ConfigLoader() {
     m_parser.addOption(QCommandLineOption(QStringLiteral("config"),
                                           QStringLiteral("INI config file (keys in [server])."),
                                           QStringLiteral("file")));
+    m_parser.addOption(QCommandLineOption(
+        QStringLiteral("print-config"),
+        QStringLiteral("Print the configuration (defaults, the config file and these flags) as a "
+                       "config file, options at their default commented out, and exit.")));
     for (const Option &o : options()) {
         if (o.type.kind == Kind::Switch)
             m_parser.addOption(QCommandLineOption(keyOf(o), describe(o)));
@@ -487,6 +527,23 @@ ConfigLoader::ConfigLoader() {
             m_parser.addOption(
                 QCommandLineOption(keyOf(o), describe(o), QString::fromLatin1(o.valueName)));
     }
+}
+
+QString ConfigLoader::toIni(const DaemonConfig &config) {
+    QString out = QStringLiteral(
+        "; lhttpd-qt configuration (docs/CONFIG.md). Flags on the command line win over this\n"
+        "; file. Options at their default are commented out: remove the ';' to change one.\n"
+        "[server]\n");
+    for (const Option &o : options()) {
+        const Value v = o.access.get(config);
+        const QString value = iniText(v);
+        out += u'\n' + commentLines(describe(o));
+        if (v == o.access.get(defaults()))
+            out += u';';
+        out +=
+            keyOf(o) + QStringLiteral(" =") + (value.isEmpty() ? QString() : u' ' + value) + u'\n';
+    }
+    return out;
 }
 
 bool ConfigLoader::applyFile(const QString &file, DaemonConfig *config, QString *error) {
@@ -546,7 +603,13 @@ bool ConfigLoader::load(const QStringList &arguments, DaemonConfig *config, QStr
     config->configFile = m_parser.value(QStringLiteral("config"));
     if (!config->configFile.isEmpty() && !applyFile(config->configFile, config, error))
         return false;
-    return applyFlags(config, error);
+    if (!applyFlags(config, error))
+        return false;
+    if (m_parser.isSet(QStringLiteral("print-config"))) {
+        std::fputs(toIni(*config).toUtf8().constData(), stdout);
+        std::exit(EXIT_SUCCESS);
+    }
+    return true;
 }
 
 bool ConfigLoader::reload(DaemonConfig *config, QString *error) {

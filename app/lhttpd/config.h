@@ -23,10 +23,15 @@ class ConfigLoader {
 public:
     ConfigLoader();
     // Parses arguments (and the config file they name). On failure returns false and sets
-    // *error; --help and --version are handled by QCommandLineParser (they exit).
+    // *error; --help, --version and --print-config print and exit.
     bool load(const QStringList &arguments, DaemonConfig *config, QString *error);
     // Re-reads the config file (for SIGHUP); flags given on the command line still win.
     bool reload(DaemonConfig *config, QString *error);
+
+    // `config` as a complete config file: every option with its help and default, commented
+    // out where it has the default value. Read back with --config it gives `config` again;
+    // toIni(DaemonConfig()) is the sample config to ship.
+    static QString toIni(const DaemonConfig &config);
 
 private:
     bool applyFile(const QString &file, DaemonConfig *config, QString *error);

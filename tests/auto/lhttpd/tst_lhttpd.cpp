@@ -42,6 +42,21 @@ Finished run(const QStringList &args) {
     return f;
 }
 
+void writeFile(const QString &path, const QByteArray &content) {
+    QFile f(path);
+    QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    f.write(content);
+}
+
+// The option's active (uncommented) line in --print-config's output, or an empty array.
+QByteArray activeLine(const QByteArray &config, const QByteArray &key) {
+    for (const QByteArray &line : config.split('\n')) {
+        if (line.startsWith(key + " ="))
+            return line;
+    }
+    return {};
+}
+
 } // namespace
 
 class tst_Lhttpd : public QObject {
@@ -51,6 +66,7 @@ private Q_SLOTS:
     void versionAndHelp();
     void everyFlagDocumented();
     void helpDefaultsAreDocumented();
+    void printedConfigReadsBack();
     void badArguments_data();
     void badArguments();
     void serveStopOnSigterm();
@@ -168,6 +184,58 @@ void tst_Lhttpd::helpDefaultsAreDocumented() {
                                          wrong.join(QStringLiteral("; "))));
 }
 
+// --print-config with no other arguments is the sample config: every option commented out at
+// its default. Read back it gives the defaults again, also with every line uncommented, and a
+// line uncommented and changed takes effect.
+void tst_Lhttpd::printedConfigReadsBack() {
+    const Finished sample = run({QStringLiteral("--print-config")});
+    QCOMPARE(sample.exitCode, 0);
+    QVERIFY(sample.out.contains("\n[server]\n"));
+    static const QRegularExpression activeOption(QStringLiteral("^[a-z]"),
+                                                 QRegularExpression::MultilineOption);
+    QVERIFY2(!QString::fromUtf8(sample.out).contains(activeOption),
+             "no option is active in the sample");
+    QTemporaryDir dir;
+    const QString ini = dir.filePath(QStringLiteral("lhttpd.conf"));
+    auto printedFrom = [&](const QByteArray &file) {
+        writeFile(ini, file);
+        const Finished f = run({QStringLiteral("--config"), ini, QStringLiteral("--print-config")});
+        return f.exitCode == 0 ? f.out : f.err;
+    };
+    QCOMPARE(printedFrom(sample.out), sample.out);
+
+    QString all = QString::fromUtf8(sample.out);
+    all.replace(
+        QRegularExpression(QStringLiteral("^;(?=[a-z])"), QRegularExpression::MultilineOption),
+        QString());
+    QVERIFY(all.contains(QStringLiteral("\nport = ")));
+    QCOMPARE(printedFrom(all.toUtf8()), sample.out);
+
+    const quint16 port = freePort();
+    QString changed = QString::fromUtf8(sample.out);
+    auto set = [&](const QString &key, const QString &value) {
+        const QRegularExpression line(QStringLiteral("^;%1 =.*$").arg(key),
+                                      QRegularExpression::MultilineOption);
+        QVERIFY2(changed.contains(line), qPrintable(key));
+        changed.replace(line, key + QStringLiteral(" = ") + value);
+    };
+    set(QStringLiteral("listen"), QStringLiteral("127.0.0.1"));
+    set(QStringLiteral("port"), QString::number(port));
+    set(QStringLiteral("max-message-size"), QStringLiteral("100"));
+    const QByteArray printed = printedFrom(changed.toUtf8());
+    QCOMPARE(activeLine(printed, "max-message-size"), QByteArray("max-message-size = 100"));
+    QCOMPARE(activeLine(printed, "port"), "port = " + QByteArray::number(port));
+    QProcess p;
+    QVERIFY(start(p, {QStringLiteral("--config"), ini}, port));
+    WsClient a;
+    QVERIFY(a.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(port))));
+    a.send("LHTTP/1.0 chat\r\n\r\n" + QByteArray(200, 'x'));
+    QVERIFY(a.waitForMessages(1));
+    QVERIFY2(a.received.first().contains("code:413"), a.received.first().constData());
+    p.terminate();
+    QVERIFY(p.waitForFinished(5000));
+}
+
 void tst_Lhttpd::badArguments_data() {
     QTest::addColumn<QStringList>("args");
     QTest::addColumn<QByteArray>("message");
@@ -267,12 +335,6 @@ QByteArray mint(const QStringList &args) {
 
 QUrl withToken(quint16 port, const QByteArray &token) {
     return QUrl(QStringLiteral("ws://127.0.0.1:%1/?token=%2").arg(port).arg(QLatin1String(token)));
-}
-
-void writeFile(const QString &path, const QByteArray &content) {
-    QFile f(path);
-    QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
-    f.write(content);
 }
 
 } // namespace
