@@ -3,9 +3,10 @@
 
 #include "channelname.h"
 
+#include <QFile>
 #include <QFileInfo>
+#include <QHash>
 #include <QLocale>
-#include <QSettings>
 #include <QUrl>
 
 #include <algorithm>
@@ -369,7 +370,7 @@ QString wants(const Type &t) {
 QString describe(const Option &o) {
     QString s = QString::fromLatin1(o.help);
     if (o.type.kind == Kind::List)
-        s += QStringLiteral(", comma-separated");
+        s += QStringLiteral(", comma-separated; repeat to add more");
     else if (o.type.kind == Kind::Word || o.type.kind == Kind::Address)
         s += QStringLiteral(": ") + wants(o.type);
     return s + QStringLiteral(" (default: %1).").arg(defaultText(o));
@@ -465,12 +466,103 @@ bool read(const Option &o, const QString &text, Value *value, QString *error) {
     return true;
 }
 
+// A list option given again: its items add up.
+void addItems(Value *list, const Value &more) {
+    std::get<QStringList>(*list) += std::get<QStringList>(more);
+}
+
 const Option *find(const QString &key) {
     for (const Option &o : options()) {
         if (key == QLatin1String(o.key))
             return &o;
     }
     return nullptr;
+}
+
+struct IniEntry {
+    QString key;
+    QString value;
+    int line;
+};
+
+// The value after `=`: up to a `;` comment, trimmed, with quotes removed (`\` escapes the
+// next character inside them). Empty optional for an unterminated quote.
+std::optional<QString> iniValue(QStringView raw) {
+    QString out;
+    bool quoted = false;
+    qsizetype trimTo = 0; // unquoted trailing blanks are not part of the value
+    for (qsizetype i = 0; i < raw.size(); ++i) {
+        const QChar ch = raw[i];
+        if (quoted) {
+            if (ch == u'\\' && i + 1 < raw.size())
+                out += raw[++i];
+            else if (ch == u'"')
+                quoted = false;
+            else
+                out += ch;
+            trimTo = out.size();
+            continue;
+        }
+        if (ch == u';')
+            break;
+        if (ch == u'"') {
+            quoted = true;
+        } else if (!ch.isSpace() || !out.isEmpty()) {
+            out += ch;
+            if (!ch.isSpace())
+                trimTo = out.size();
+        }
+    }
+    if (quoted)
+        return std::nullopt;
+    out.truncate(trimTo);
+    return out;
+}
+
+// The [server] section of an INI file, in the file's order. QSettings is not used because
+// it keeps only the last of a key given twice, and a repeated key must add up (lists) or be
+// refused (everything else). The grammar is QSettings' for what lhttpd-qt uses: [section]
+// lines, `key = value`, `;` comments and quoted values; a line starting with `#` is a
+// comment too.
+bool readServerSection(const QString &file, QList<IniEntry> *entries, QString *error) {
+    QFile f(file);
+    if (!f.open(QIODevice::ReadOnly)) {
+        *error = QStringLiteral("cannot read config file %1").arg(file);
+        return false;
+    }
+    QString text = QString::fromUtf8(f.readAll());
+    if (text.startsWith(QChar(0xfeff)))
+        text.remove(0, 1);
+    const QStringList lines = text.split(QLatin1Char('\n'));
+    bool inServer = false;
+    for (qsizetype i = 0; i < lines.size(); ++i) {
+        const int number = int(i + 1);
+        const QString line = lines.at(i).trimmed();
+        if (line.isEmpty() || line.startsWith(u';') || line.startsWith(u'#'))
+            continue;
+        if (line.startsWith(u'[')) {
+            if (!line.endsWith(u']')) {
+                *error = QStringLiteral("%1:%2: expected [section]").arg(file).arg(number);
+                return false;
+            }
+            inServer = line.mid(1, line.size() - 2).trimmed() == u"server";
+            continue;
+        }
+        if (!inServer)
+            continue;
+        const qsizetype eq = line.indexOf(u'=');
+        if (eq <= 0) {
+            *error = QStringLiteral("%1:%2: expected key = value").arg(file).arg(number);
+            return false;
+        }
+        const std::optional<QString> value = iniValue(QStringView(line).mid(eq + 1));
+        if (!value) {
+            *error = QStringLiteral("%1:%2: unterminated quote").arg(file).arg(number);
+            return false;
+        }
+        entries->append({line.left(eq).trimmed(), *value, number});
+    }
+    return true;
 }
 
 // A value as the config file writes it: quoted when it holds what the reader would cut or
@@ -533,6 +625,7 @@ QString ConfigLoader::toIni(const DaemonConfig &config) {
     QString out = QStringLiteral(
         "; lhttpd-qt configuration (docs/CONFIG.md). Flags on the command line win over this\n"
         "; file. Options at their default are commented out: remove the ';' to change one.\n"
+        "; A list option given twice adds up; any other option may be given once.\n"
         "[server]\n");
     for (const Option &o : options()) {
         const Value v = o.access.get(config);
@@ -546,48 +639,77 @@ QString ConfigLoader::toIni(const DaemonConfig &config) {
     return out;
 }
 
+// Each layer sets the options it names, replacing what an earlier layer set: flags win over
+// the file, also for lists.
 bool ConfigLoader::applyFile(const QString &file, DaemonConfig *config, QString *error) {
-    if (!QFileInfo(file).isReadable()) {
-        *error = QStringLiteral("cannot read config file %1").arg(file);
+    QList<IniEntry> entries;
+    if (!readServerSection(file, &entries, error))
         return false;
-    }
-    QSettings settings(file, QSettings::IniFormat);
-    if (settings.status() != QSettings::NoError) {
-        *error = QStringLiteral("config file %1 is not valid INI").arg(file);
-        return false;
-    }
-    settings.beginGroup(QStringLiteral("server"));
-    const QStringList keys = settings.childKeys();
-    for (const QString &key : keys) {
-        const Option *o = find(key);
-        if (!o) {
-            *error = QStringLiteral("%1: unknown option '%2'").arg(file, key);
-            return false;
-        }
-        // QSettings splits a value with commas into a list; lists are comma-joined again.
-        const QVariant v = settings.value(key);
-        const QString text = v.metaType().id() == QMetaType::QStringList
-                                 ? v.toStringList().join(QLatin1Char(','))
-                                 : v.toString();
+    struct Given {
         Value value;
-        if (!read(*o, text, &value, error)) {
-            *error = QStringLiteral("%1: %2").arg(file, *error);
+        int line = 0;
+    };
+    QHash<const Option *, Given> given;
+    for (const IniEntry &e : std::as_const(entries)) {
+        const Option *o = find(e.key);
+        if (!o) {
+            *error = QStringLiteral("%1:%2: unknown option '%3'").arg(file).arg(e.line).arg(e.key);
             return false;
         }
-        o->access.set(*config, value);
+        Value value;
+        if (!read(*o, e.value, &value, error)) {
+            *error = QStringLiteral("%1:%2: %3").arg(file).arg(e.line).arg(*error);
+            return false;
+        }
+        const auto earlier = given.find(o);
+        if (earlier == given.end()) {
+            given.insert(o, {value, e.line});
+        } else if (o->type.kind == Kind::List) {
+            addItems(&earlier->value, value);
+        } else {
+            *error = QStringLiteral("%1:%2: key '%3' given again (first on line %4); only list "
+                                    "keys may repeat")
+                         .arg(file)
+                         .arg(e.line)
+                         .arg(e.key)
+                         .arg(earlier->line);
+            return false;
+        }
     }
+    for (auto it = given.cbegin(); it != given.cend(); ++it)
+        it.key()->access.set(*config, it->value);
     return true;
 }
 
 bool ConfigLoader::applyFlags(DaemonConfig *config, QString *error) {
+    const QStringList given = m_parser.optionNames();
     for (const Option &o : options()) {
         const QString key = keyOf(o);
-        if (!m_parser.isSet(key))
+        const qsizetype times = given.count(key);
+        if (times == 0)
             continue;
-        Value value;
-        if (!read(o, o.type.kind == Kind::Switch ? QStringLiteral("true") : m_parser.value(key),
-                  &value, error))
+        // values() rather than value(), which is only the last of a repeated option.
+        const QStringList texts = o.type.kind == Kind::Switch ? QStringList{QStringLiteral("true")}
+                                                              : m_parser.values(key);
+        if (times > 1 && o.type.kind != Kind::List) {
+            *error = QStringLiteral("--%1 given %2 times%3; only list options may repeat")
+                         .arg(key)
+                         .arg(times)
+                         .arg(o.type.kind == Kind::Switch
+                                  ? QString()
+                                  : QStringLiteral(" (%1)").arg(texts.join(u", ")));
             return false;
+        }
+        Value value;
+        for (qsizetype i = 0; i < texts.size(); ++i) {
+            Value one;
+            if (!read(o, texts.at(i), &one, error))
+                return false;
+            if (i == 0)
+                value = std::move(one);
+            else
+                addItems(&value, one);
+        }
         o.access.set(*config, value);
     }
     return true;
@@ -600,7 +722,14 @@ bool ConfigLoader::load(const QStringList &arguments, DaemonConfig *config, QStr
             QStringLiteral("unexpected argument '%1'").arg(m_parser.positionalArguments().first());
         return false;
     }
-    config->configFile = m_parser.value(QStringLiteral("config"));
+    const QStringList files = m_parser.values(QStringLiteral("config"));
+    if (files.size() > 1) {
+        *error = QStringLiteral("--config given %1 times (%2); give one file")
+                     .arg(files.size())
+                     .arg(files.join(u", "));
+        return false;
+    }
+    config->configFile = files.value(0);
     if (!config->configFile.isEmpty() && !applyFile(config->configFile, config, error))
         return false;
     if (!applyFlags(config, error))

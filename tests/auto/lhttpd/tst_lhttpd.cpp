@@ -3,6 +3,7 @@
 // The lhttpd-qt executable itself: flags, config file, pub/sub, the echo example and a clean
 // shutdown on SIGTERM.
 
+#include "httprecorder.h"
 #include "ports.h"
 #include "wsclient.h"
 
@@ -74,6 +75,11 @@ private Q_SLOTS:
     void tokenCommand();
     void drainOnSigterm();
     void reloadOnSighup();
+    void repeatedUpstreamAllowAddsUp();
+    void repeatedAllowedOriginsAddUp();
+    void listsAddUp_data();
+    void listsAddUp();
+    void duplicateKeyInConfigFile();
 
 private:
     bool start(QProcess &p, const QStringList &args, quint16 port);
@@ -248,6 +254,17 @@ void tst_Lhttpd::badArguments_data() {
         << QByteArray("cannot read config");
     QTest::newRow("stray argument")
         << QStringList{QStringLiteral("extra")} << QByteArray("unexpected argument");
+    // An option with one value given twice is a mistake: neither value is the obvious one.
+    QTest::newRow("repeated port") << QStringList{QStringLiteral("--port"), QStringLiteral("1"),
+                                                  QStringLiteral("--port"), QStringLiteral("2")}
+                                   << QByteArray("--port given 2 times (1, 2)");
+    QTest::newRow("repeated switch")
+        << QStringList{QStringLiteral("--no-static"), QStringLiteral("--no-static")}
+        << QByteArray("--no-static given 2 times");
+    QTest::newRow("repeated config")
+        << QStringList{QStringLiteral("--config"), QStringLiteral("a.ini"),
+                       QStringLiteral("--config"), QStringLiteral("b.ini")}
+        << QByteArray("--config given 2 times");
 }
 
 void tst_Lhttpd::badArguments() {
@@ -257,7 +274,8 @@ void tst_Lhttpd::badArguments() {
     p.start(binary(), args);
     QVERIFY(p.waitForFinished());
     QCOMPARE(p.exitCode(), 2);
-    QVERIFY2(p.readAllStandardError().contains(message), message.constData());
+    const QByteArray error = p.readAllStandardError();
+    QVERIFY2(error.contains(message), error.constData());
 }
 
 void tst_Lhttpd::serveStopOnSigterm() {
@@ -453,6 +471,126 @@ void tst_Lhttpd::reloadOnSighup() {
     ::kill(pid_t(p.processId()), SIGTERM);
     QVERIFY(p.waitForFinished(10000));
     QCOMPARE(p.exitCode(), 0);
+}
+
+// Regression: `--upstream-allow A --upstream-allow B` kept only B, and upstream to A was
+// refused (403). Both prefixes (and a comma-separated pair) are now called.
+void tst_Lhttpd::repeatedUpstreamAllowAddsUp() {
+    HttpRecorder backend;
+    QVERIFY(backend.isListening());
+    auto prefix = [&](const char *path) { return backend.url(QLatin1String(path)).toString(); };
+    const quint16 port = freePort();
+    QProcess p;
+    QVERIFY(
+        start(p,
+              {QStringLiteral("--listen"), QStringLiteral("127.0.0.1"), QStringLiteral("--port"),
+               QString::number(port), QStringLiteral("--upstream-allow"), prefix("/a/"),
+               QStringLiteral("--upstream-allow"), prefix("/b/") + u',' + prefix("/c/")},
+              port));
+    WsClient a;
+    QVERIFY(a.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(port))));
+    for (const char *path : {"/a/hook", "/b/hook", "/c/hook", "/d/hook"})
+        a.send("LHTTP/1.0 chat\r\nupstream:POST " + prefix(path).toUtf8() +
+               "\r\nupstream-reply:true\r\n\r\nhi");
+    QVERIFY(a.waitForMessages(4));
+    int replies = 0;
+    QList<QByteArray> refused;
+    for (const QByteArray &m : std::as_const(a.received)) {
+        if (m.startsWith("LHTTP/1.0 upstream-reply\r\n") && m.contains("status:200"))
+            ++replies;
+        else if (m.contains("code:403"))
+            refused << m;
+    }
+    QCOMPARE(replies, 3);
+    QCOMPARE(refused.size(), 1); // /d/hook: the backend saw the other three
+    QList<QByteArray> targets;
+    for (const HttpRecorder::Request &r : std::as_const(backend.requests))
+        targets << r.target;
+    std::sort(targets.begin(), targets.end());
+    QCOMPARE(targets, (QList<QByteArray>{"/a/hook", "/b/hook", "/c/hook"}));
+    p.terminate();
+    QVERIFY(p.waitForFinished(5000));
+}
+
+// Regression: repeated --allowed-origins kept only the last origin.
+void tst_Lhttpd::repeatedAllowedOriginsAddUp() {
+    const quint16 port = freePort();
+    QProcess p;
+    QVERIFY(
+        start(p,
+              {QStringLiteral("--listen"), QStringLiteral("127.0.0.1"), QStringLiteral("--port"),
+               QString::number(port), QStringLiteral("--allowed-origins"),
+               QStringLiteral("https://a.example"), QStringLiteral("--allowed-origins"),
+               QStringLiteral("https://b.example,https://c.example")},
+              port));
+    auto opensFrom = [&](const QByteArray &origin) {
+        QNetworkRequest request;
+        request.setRawHeader("Origin", origin);
+        WsClient c;
+        return c.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(port)), 3000, request);
+    };
+    QVERIFY(opensFrom("https://a.example"));
+    QVERIFY(opensFrom("https://b.example"));
+    QVERIFY(opensFrom("https://c.example"));
+    QVERIFY(!opensFrom("https://d.example"));
+    p.terminate();
+    QVERIFY(p.waitForFinished(5000));
+}
+
+// Every list option adds up when given again, on the command line and in the config file (where
+// QSettings kept one of the lines); a later layer still replaces an earlier one's list.
+void tst_Lhttpd::listsAddUp_data() {
+    QTest::addColumn<QByteArray>("file"); // [server] lines; none when empty
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QByteArray>("expected");
+    QTest::newRow("nats flags") << QByteArray()
+                                << QStringList{QStringLiteral("--nats"),
+                                               QStringLiteral("nats://n1:4222"),
+                                               QStringLiteral("--nats"),
+                                               QStringLiteral("tls://n2:4222,nats://n3:4222")}
+                                << QByteArray("nats = \"nats://n1:4222, tls://n2:4222, "
+                                              "nats://n3:4222\"");
+    QTest::newRow("upstream-allow keys")
+        << QByteArray("upstream-allow = http://a/\nport = 1\nupstream-allow = \"http://b/, "
+                      "http://c/\"\n")
+        << QStringList() << QByteArray("upstream-allow = \"http://a/, http://b/, http://c/\"");
+    QTest::newRow("allowed-origins keys")
+        << QByteArray("allowed-origins = https://a\nallowed-origins = https://b\n") << QStringList()
+        << QByteArray("allowed-origins = \"https://a, https://b\"");
+    QTest::newRow("nats keys") << QByteArray("nats = nats://n1:4222\nnats = nats://n2:4222\n")
+                               << QStringList()
+                               << QByteArray("nats = \"nats://n1:4222, nats://n2:4222\"");
+    QTest::newRow("flags replace the file's list")
+        << QByteArray("upstream-allow = http://a/\nupstream-allow = http://b/\n")
+        << QStringList{QStringLiteral("--upstream-allow"), QStringLiteral("http://z/")}
+        << QByteArray("upstream-allow = http://z/");
+}
+
+void tst_Lhttpd::listsAddUp() {
+    QFETCH(QByteArray, file);
+    QFETCH(QStringList, args);
+    QFETCH(QByteArray, expected);
+    QTemporaryDir dir;
+    if (!file.isEmpty()) {
+        const QString ini = dir.filePath(QStringLiteral("lhttpd.conf"));
+        writeFile(ini, "[server]\n" + file);
+        args << QStringLiteral("--config") << ini;
+    }
+    const Finished f = run(args << QStringLiteral("--print-config"));
+    QVERIFY2(f.exitCode == 0, f.err.constData());
+    QCOMPARE(activeLine(f.out, expected.left(expected.indexOf(" ="))), expected);
+}
+
+// A key that takes one value, given twice in [server], is refused with both lines named.
+void tst_Lhttpd::duplicateKeyInConfigFile() {
+    QTemporaryDir dir;
+    const QString ini = dir.filePath(QStringLiteral("lhttpd.conf"));
+    writeFile(ini, "[server]\nport = 8100\nlisten = 127.0.0.1\n; a comment\nport = 8200\n");
+    const Finished f = run({QStringLiteral("--config"), ini});
+    QCOMPARE(f.exitCode, 2);
+    const QByteArray expected =
+        ini.toUtf8() + ":5: key 'port' given again (first on line 2); only list keys may repeat";
+    QVERIFY2(f.err.contains(expected), f.err.constData());
 }
 
 QTEST_MAIN(tst_Lhttpd)
