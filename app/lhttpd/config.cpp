@@ -3,181 +3,599 @@
 
 #include "channelname.h"
 
-#include <QCoreApplication>
+#include <QFile>
 #include <QFileInfo>
-#include <QSettings>
+#include <QHash>
+#include <QLocale>
 #include <QUrl>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <optional>
+#include <type_traits>
+#include <variant>
+#include <vector>
 
 namespace {
 
-struct OptionSpec {
-    const char *key; // flag name and config-file key
-    const char *valueName;
-    const char *help;
+// An option's value between its text and its field of DaemonConfig.
+using Value = std::variant<bool, qlonglong, double, QString, QStringList, QHostAddress>;
+
+// How an option's text is read and checked.
+enum class Kind {
+    Switch,    // a flag without value; in the file true/false, yes/no, on/off or 1/0
+    Integer,   // a whole number within the entry's range
+    Real,      // a number within the entry's range
+    Text,      // trimmed
+    Password,  // taken as given: a password may begin or end with a space
+    File,      // a readable file, or empty for none
+    Directory, // a directory, or empty for none
+    List,      // comma-separated; an option given again adds to the list
+    Address,   // an IP address, `any` (or empty) or `localhost`
+    Word,      // one of the entry's words
 };
 
-// One table: the flag, the config key and the help text are the same thing, named once.
-const OptionSpec Specs[] = {
-    {"listen", "address", "Address to listen on (default: any)."},
-    {"port", "port", "Port for WebSocket and HTTP (default: 8081)."},
-    {"path", "path", "Only accept WebSocket upgrades on this path (default: any path)."},
-    {"max-message-size", "bytes", "Largest LHTTP message accepted (default: 65536)."},
-    {"max-headers", "count", "Most header lines in one message (default: 64)."},
-    {"max-header-line", "bytes", "Longest header line (default: 8192)."},
-    {"max-channel-length", "bytes", "Longest channel id (default: 255)."},
-    {"hard-message-limit", "bytes",
-     "Messages above this close the connection with 1009 (default: 16 x max-message-size)."},
-    {"max-channels", "count", "Most channels one connection may join (default: 128)."},
-    {"allow-wildcards", "bool", "Let clients subscribe to * and > wildcards (default: false)."},
-    {"handshake-timeout", "ms", "Time to send a complete request head (default: 10000)."},
-    {"http-idle-timeout", "ms",
-     "Keep-alive HTTP connections idle longer are closed (default: 30000)."},
-    {"allowed-origins", "list", "Comma-separated browser origins allowed (default: all)."},
-    {"api-key", "key", "Require 'Authorization: Bearer <key>' on POST /publish."},
-    {"admin-token", "token",
-     "Enable the admin endpoint for lhttp-admin (docs/ADMIN.md); consoles must send this token."},
-    {"admin-path", "path", "WebSocket path of the admin endpoint (default: /admin)."},
-    {"upstream-allow", "list", "Comma-separated URL prefixes upstream may call (default: none)."},
-    {"upstream-timeout", "ms", "Upstream request timeout (default: 5000)."},
-    {"max-upstream-in-flight", "count", "Most upstream requests at once (default: 1024)."},
-    {"upstream-connections", "count", "Parallel upstream HTTP connections (default: 192)."},
-    {"static-dir", "dir", "Serve this directory at / (default: the built-in chat demo)."},
-    {"no-static", "bool", "Do not serve any page at / (default: false)."},
-    {"nats", "urls",
-     "Join a cluster through these NATS servers, comma-separated nats:// or tls:// URLs "
-     "(default: none, the embedded broker)."},
-    {"nats-prefix", "subject",
-     "Prefix every channel's NATS subject with '<subject>.' (default: none, as original lhttp)."},
-    {"nats-name", "name", "Connection name shown by NATS monitoring (default: lhttpd-qt <host>)."},
-    {"nats-user", "user", "NATS user name (default: none)."},
-    {"nats-password", "password", "NATS password; prefer the config file (default: none)."},
-    {"nats-token", "token", "NATS authentication token (default: none)."},
-    {"nats-credentials", "file", "NATS credentials file, user JWT and NKey seed (default: none)."},
-    {"nats-tls-ca", "file", "CA certificates (PEM) to verify NATS servers; turns TLS on."},
-    {"nats-tls-cert", "file", "Client certificate (PEM) for NATS TLS; needs nats-tls-key."},
-    {"nats-tls-key", "file", "Client private key (PEM) for NATS TLS; needs nats-tls-cert."},
-    {"nats-reconnect-wait", "ms", "Wait between reconnect attempts to one server (default: 2000)."},
-    {"nats-max-reconnect", "count",
-     "Reconnect attempts before giving up, -1 for ever (default: -1)."},
-    {"nats-reconnect-buffer", "bytes",
-     "Publishes held while NATS is away, sent when it is back (default: 8388608)."},
-    {"nats-pending-msgs", "count",
-     "Messages nats.c holds per subscription before dropping (default: 65536)."},
-    {"nats-pending-bytes", "bytes",
-     "Bytes nats.c holds per subscription before dropping (default: 67108864)."},
-    {"nats-queue-limit", "count",
-     "Messages waiting for the server thread before drops (default: 65536)."},
-    {"nats-queue-bytes", "bytes",
-     "Bytes waiting for the server thread before drops (default: 67108864)."},
-    {"nats-strict", "bool",
-     "Answer publishes with error 503 while NATS is down; local delivery still happens "
-     "(default: false)."},
-    {"max-outgoing-bytes", "bytes",
-     "Close a connection as a slow consumer past this many unsent bytes, 0 off (default: "
-     "1048576)."},
-    {"ping-interval", "ms", "Ping each connection this often, 0 off (default: 25000)."},
-    {"pong-timeout", "ms",
-     "Close a connection with no pong this long after a ping (default: 8000)."},
-    {"idle-timeout", "ms",
-     "Close a connection that sends no valid message this long after connecting, 0 off "
-     "(default: 60000)."},
-    {"close-grace", "ms", "Abort a closing connection after this long (default: 5000)."},
-    {"max-connections", "count",
-     "Most WebSocket connections on this node, 0 unlimited (default: 0)."},
-    {"max-connections-per-address", "count",
-     "Most WebSocket connections from one address, 0 unlimited (default: 0)."},
-    {"messages-per-second", "rate",
-     "Messages per second per connection before error 429, 0 unlimited (default: 0)."},
-    {"rate-burst", "count", "Messages a connection may send at once (default: 2 x the rate)."},
-    {"abuse-close-after", "count", "Close (1008) after this many 429s in a row (default: 50)."},
-    {"jwt-secret", "secret",
-     "Require HS256 connect tokens signed with this secret (default: none, open)."},
-    {"tls-cert", "file", "PEM certificate (chain) for wss:// and https:// (default: none)."},
-    {"tls-key", "file", "PEM private key for --tls-cert (default: none)."},
-    {"drain-window", "ms",
-     "On SIGTERM, close connections spread over this window (default: 5000)."},
-    {"log-level", "level", "debug, info, warning or error (default: info)."},
+// A further rule for Text and List (each item) values, and what to tell a user it wants.
+struct Rule {
+    bool (*accepts)(const QString &) = nullptr;
+    const char *wants = nullptr;
 };
 
-bool toBool(const QString &v, bool *ok) {
-    const QString s = v.trimmed().toLower();
-    *ok = true;
+struct Type {
+    Kind kind;
+    qlonglong min = 0;
+    qlonglong max = 0;
+    // Printed as the default when the default is empty or 0 ("none", "unlimited"): the
+    // bare value would say nothing there.
+    const char *unset = nullptr;
+    const char *words = nullptr; // Word: the accepted values, space-separated
+    Rule rule = {};
+};
+
+Type switchType() {
+    return {Kind::Switch};
+}
+Type integer(qlonglong min, qlonglong max, const char *unset = nullptr) {
+    return {Kind::Integer, min, max, unset};
+}
+Type real(qlonglong min, qlonglong max, const char *unset) {
+    return {Kind::Real, min, max, unset};
+}
+Type text(const char *unset, Rule rule = {}) {
+    return {Kind::Text, 0, 0, unset, nullptr, rule};
+}
+Type password() {
+    return {Kind::Password, 0, 0, "none"};
+}
+Type file() {
+    return {Kind::File, 0, 0, "none"};
+}
+Type directory(const char *unset) {
+    return {Kind::Directory, 0, 0, unset};
+}
+Type list(const char *unset, Rule rule = {}) {
+    return {Kind::List, 0, 0, unset, nullptr, rule};
+}
+Type address() {
+    return {Kind::Address};
+}
+Type words(const char *words) {
+    return {Kind::Word, 0, 0, nullptr, words};
+}
+
+// Reads and writes an option's field. Most are one field, named once through field().
+struct Access {
+    std::function<Value(const DaemonConfig &)> get;
+    std::function<void(DaemonConfig &, const Value &)> set;
+};
+
+template <typename T> Value toValue(const T &v) {
+    if constexpr (std::is_same_v<T, QByteArray>)
+        return QString::fromUtf8(v);
+    else if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+        return qlonglong(v);
+    else
+        return v;
+}
+
+template <typename T> void fromValue(const Value &v, T *field) {
+    if constexpr (std::is_same_v<T, QByteArray>)
+        *field = std::get<QString>(v).toUtf8();
+    else if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+        *field = T(std::get<qlonglong>(v)); // the entry's range fits the field
+    else
+        *field = std::get<T>(v);
+}
+
+// `ref` is [](auto &c) -> auto & { return c.<the field>; }, called with a const DaemonConfig
+// to read and a mutable one to write.
+template <typename Ref> Access field(Ref ref) {
+    return {[ref](const DaemonConfig &c) { return toValue(ref(c)); },
+            [ref](DaemonConfig &c, const Value &v) { fromValue(v, &ref(c)); }};
+}
+
+struct Option {
+    const char *key;       // the --flag and the key in [server]
+    const char *valueName; // shown in --help; none for switches
+    const char *help;      // one sentence; the default is added from DaemonConfig
+    Type type;
+    Access access;
+};
+
+bool isPath(const QString &v) {
+    return v.startsWith(QLatin1Char('/'));
+}
+
+bool isNatsUrl(const QString &v) {
+    const QUrl url(v, QUrl::StrictMode);
+    return url.isValid() && !url.host().isEmpty() &&
+           (url.scheme() == u"nats" || url.scheme() == u"tls");
+}
+
+bool isSubjectPrefix(const QString &v) {
+    return v.isEmpty() ||
+           !lhttp::ChannelName::validate(v.toUtf8(), lhttp::ChannelName::Use::Publish, false,
+                                         lhttp::Limits::DefaultMaxChannelLength);
+}
+
+// Every option, in --help's and the config file's order.
+const std::vector<Option> &options() {
+    static const std::vector<Option> table = {
+        {"listen", "address", "Address to listen on", address(),
+         field([](auto &c) -> auto & { return c.server.address; })},
+        {"port", "port", "Port for WebSocket and HTTP", integer(0, 65535),
+         field([](auto &c) -> auto & { return c.server.port; })},
+        {"path", "path", "Only accept WebSocket upgrades on this path", text("any path"),
+         field([](auto &c) -> auto & { return c.server.path; })},
+        {"max-message-size", "bytes", "Largest LHTTP message accepted", integer(64, 64LL << 20),
+         field([](auto &c) -> auto & { return c.server.limits.maxMessageSize; })},
+        {"max-headers", "count", "Most header lines in one message", integer(1, 10000),
+         field([](auto &c) -> auto & { return c.server.limits.maxHeaders; })},
+        {"max-header-line", "bytes", "Longest header line", integer(16, 1 << 20),
+         field([](auto &c) -> auto & { return c.server.limits.maxHeaderLineLength; })},
+        {"max-channel-length", "bytes", "Longest channel id", integer(1, 4096),
+         field([](auto &c) -> auto & { return c.server.limits.maxChannelLength; })},
+        {"hard-message-limit", "bytes", "Messages above this close the connection with 1009",
+         integer(0, 1LL << 30, "16 x max-message-size"),
+         field([](auto &c) -> auto & { return c.server.hardMessageLimit; })},
+        {"max-channels", "count", "Most channels one connection may join", integer(1, 1 << 20),
+         field([](auto &c) -> auto & { return c.server.maxChannelsPerConnection; })},
+        {"allow-wildcards", nullptr, "Let clients subscribe to * and > wildcards", switchType(),
+         field([](auto &c) -> auto & { return c.server.allowWildcards; })},
+        {"handshake-timeout", "ms", "Time to send a complete request head", integer(100, 3'600'000),
+         field([](auto &c) -> auto & { return c.server.handshakeTimeoutMs; })},
+        {"http-idle-timeout", "ms", "Keep-alive HTTP connections idle longer are closed",
+         integer(100, 3'600'000),
+         field([](auto &c) -> auto & { return c.server.httpIdleTimeoutMs; })},
+        {"allowed-origins", "list", "Browser origins allowed to open a WebSocket", list("all"),
+         field([](auto &c) -> auto & { return c.server.allowedOrigins; })},
+        {"api-key", "key", "Require 'Authorization: Bearer <key>' on POST /publish", text("none"),
+         field([](auto &c) -> auto & { return c.server.apiKey; })},
+        {"admin-token", "token",
+         "Enable the admin endpoint for lhttp-admin (docs/ADMIN.md); consoles must send this token",
+         text("off"), field([](auto &c) -> auto & { return c.server.adminToken; })},
+        {"admin-path", "path", "WebSocket path of the admin endpoint",
+         text(nullptr, {isPath, "a path starting with /"}),
+         field([](auto &c) -> auto & { return c.server.adminPath; })},
+        {"upstream-allow", "list", "URL prefixes upstream may call (* allows any)", list("none"),
+         field([](auto &c) -> auto & { return c.server.upstreamAllow; })},
+        {"upstream-timeout", "ms", "Upstream request timeout", integer(1, 600'000),
+         field([](auto &c) -> auto & { return c.server.upstreamTimeoutMs; })},
+        {"max-upstream-in-flight", "count", "Most upstream requests at once", integer(1, 1 << 20),
+         field([](auto &c) -> auto & { return c.server.maxUpstreamInFlight; })},
+        {"upstream-connections", "count", "Parallel upstream HTTP connections", integer(6, 65536),
+         field([](auto &c) -> auto & { return c.server.upstreamConnections; })},
+        {"static-dir", "dir", "Serve this directory at /", directory("the built-in chat demo"),
+         field([](auto &c) -> auto & { return c.server.staticDir; })},
+        // The only option that is the negation of its field: serving the demo is the default.
+        {"no-static",
+         nullptr,
+         "Do not serve any page at /",
+         switchType(),
+         {[](const DaemonConfig &c) -> Value { return !c.server.serveStatic; },
+          [](DaemonConfig &c, const Value &v) { c.server.serveStatic = !std::get<bool>(v); }}},
+        {"nats", "urls", "Join a cluster through these NATS servers (nats:// or tls:// URLs)",
+         list("none, the embedded broker", {isNatsUrl, "nats:// or tls:// URLs"}),
+         field([](auto &c) -> auto & { return c.nats.servers; })},
+        {"nats-prefix", "subject",
+         "Prefix every channel's NATS subject with '<subject>.'; none keeps original lhttp's "
+         "subjects",
+         text("none", {isSubjectPrefix, "a channel name usable as a NATS subject"}),
+         field([](auto &c) -> auto & { return c.nats.subjectPrefix; })},
+        {"nats-name", "name", "Connection name shown by NATS monitoring", text("lhttpd-qt <host>"),
+         field([](auto &c) -> auto & { return c.nats.name; })},
+        {"nats-user", "user", "NATS user name", text("none"),
+         field([](auto &c) -> auto & { return c.nats.user; })},
+        {"nats-password", "password", "NATS password; prefer the config file", password(),
+         field([](auto &c) -> auto & { return c.nats.password; })},
+        {"nats-token", "token", "NATS authentication token", text("none"),
+         field([](auto &c) -> auto & { return c.nats.token; })},
+        {"nats-credentials", "file", "NATS credentials file, user JWT and NKey seed", file(),
+         field([](auto &c) -> auto & { return c.nats.credentialsFile; })},
+        {"nats-tls-ca", "file", "CA certificates (PEM) to verify NATS servers; turns TLS on",
+         file(), field([](auto &c) -> auto & { return c.nats.tlsCaFile; })},
+        {"nats-tls-cert", "file", "Client certificate (PEM) for NATS TLS; needs nats-tls-key",
+         file(), field([](auto &c) -> auto & { return c.nats.tlsCertFile; })},
+        {"nats-tls-key", "file", "Client private key (PEM) for NATS TLS; needs nats-tls-cert",
+         file(), field([](auto &c) -> auto & { return c.nats.tlsKeyFile; })},
+        {"nats-reconnect-wait", "ms", "Wait between reconnect attempts to one server",
+         integer(10, 3'600'000), field([](auto &c) -> auto & { return c.nats.reconnectWaitMs; })},
+        {"nats-max-reconnect", "count", "Reconnect attempts before giving up, -1 for ever",
+         integer(-1, 1'000'000'000), field([](auto &c) -> auto & { return c.nats.maxReconnect; })},
+        {"nats-reconnect-buffer", "bytes",
+         "Publishes held while NATS is away, sent when it is back", integer(0, 1 << 30),
+         field([](auto &c) -> auto & { return c.nats.reconnectBufferBytes; })},
+        {"nats-pending-msgs", "count", "Messages nats.c holds per subscription before dropping",
+         integer(1, 1 << 30), field([](auto &c) -> auto & { return c.nats.pendingMsgs; })},
+        {"nats-pending-bytes", "bytes", "Bytes nats.c holds per subscription before dropping",
+         integer(1024, 1 << 30), field([](auto &c) -> auto & { return c.nats.pendingBytes; })},
+        {"nats-queue-limit", "count", "Messages waiting for the server thread before drops",
+         integer(1, 1 << 24), field([](auto &c) -> auto & { return c.nats.queueLimit; })},
+        {"nats-queue-bytes", "bytes", "Bytes waiting for the server thread before drops",
+         integer(1024, 1LL << 34), field([](auto &c) -> auto & { return c.nats.queueBytes; })},
+        {"nats-strict", nullptr,
+         "Answer publishes with error 503 while NATS is down; local delivery still happens",
+         switchType(), field([](auto &c) -> auto & { return c.nats.strict; })},
+        {"max-outgoing-bytes", "bytes",
+         "Close a connection as a slow consumer past this many unsent bytes, 0 off",
+         integer(0, 1LL << 34), field([](auto &c) -> auto & { return c.server.maxOutgoingBytes; })},
+        {"ping-interval", "ms", "Ping each connection this often, 0 off", integer(0, 3'600'000),
+         field([](auto &c) -> auto & { return c.server.pingIntervalMs; })},
+        {"pong-timeout", "ms", "Close a connection with no pong this long after a ping",
+         integer(10, 3'600'000), field([](auto &c) -> auto & { return c.server.pongTimeoutMs; })},
+        {"idle-timeout", "ms",
+         "Close a connection that sends no valid message this long after connecting, 0 off",
+         integer(0, 86'400'000), field([](auto &c) -> auto & { return c.server.idleTimeoutMs; })},
+        {"close-grace", "ms", "Abort a closing connection after this long", integer(10, 600'000),
+         field([](auto &c) -> auto & { return c.server.closeGraceMs; })},
+        {"max-connections", "count", "Most WebSocket connections on this node, 0 unlimited",
+         integer(0, 10'000'000, "unlimited"),
+         field([](auto &c) -> auto & { return c.server.maxConnections; })},
+        {"max-connections-per-address", "count",
+         "Most WebSocket connections from one address, 0 unlimited",
+         integer(0, 10'000'000, "unlimited"),
+         field([](auto &c) -> auto & { return c.server.maxConnectionsPerAddress; })},
+        {"messages-per-second", "rate",
+         "Messages per second per connection before error 429, 0 off", real(0, 10'000'000, "off"),
+         field([](auto &c) -> auto & { return c.server.messagesPerSecond; })},
+        {"rate-burst", "count", "Messages a connection may send at once",
+         integer(0, 10'000'000, "2 x messages-per-second"),
+         field([](auto &c) -> auto & { return c.server.rateBurst; })},
+        {"abuse-close-after", "count", "Close (1008) after this many 429s in a row",
+         integer(1, 10'000'000), field([](auto &c) -> auto & { return c.server.abuseCloseAfter; })},
+        {"jwt-secret", "secret", "Require HS256 connect tokens signed with this secret",
+         text("none, connections are open"),
+         field([](auto &c) -> auto & { return c.server.jwtSecret; })},
+        {"tls-cert", "file", "PEM certificate (chain) for wss:// and https://", file(),
+         field([](auto &c) -> auto & { return c.server.tlsCertFile; })},
+        {"tls-key", "file", "PEM private key for tls-cert", file(),
+         field([](auto &c) -> auto & { return c.server.tlsKeyFile; })},
+        {"drain-window", "ms", "On SIGTERM, close connections spread over this window",
+         integer(0, 3'600'000), field([](auto &c) -> auto & { return c.server.drainWindowMs; })},
+        {"log-level", "level", "Log level", words("debug info warning error"),
+         field([](auto &c) -> auto & { return c.logLevel; })},
+    };
+    return table;
+}
+
+QString keyOf(const Option &o) {
+    return QString::fromLatin1(o.key);
+}
+
+QStringList wordsOf(const Type &t) {
+    return QString::fromLatin1(t.words).split(QLatin1Char(' '));
+}
+
+// "a, b or c"
+QString oneOf(const QStringList &words) {
+    return words.size() < 2
+               ? words.join(QString())
+               : words.mid(0, words.size() - 1).join(u", ") + QStringLiteral(" or ") + words.last();
+}
+
+QString toText(const Value &value) {
+    return std::visit(
+        [](const auto &v) -> QString {
+            using T = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<T, bool>)
+                return v ? QStringLiteral("true") : QStringLiteral("false");
+            else if constexpr (std::is_same_v<T, qlonglong>)
+                return QString::number(v);
+            else if constexpr (std::is_same_v<T, double>)
+                return QString::number(v, 'g', QLocale::FloatingPointShortest);
+            else if constexpr (std::is_same_v<T, QString>)
+                return v;
+            else if constexpr (std::is_same_v<T, QStringList>)
+                return v.join(u", ");
+            else
+                return v == QHostAddress::Any ? QStringLiteral("any") : v.toString();
+        },
+        value);
+}
+
+bool isUnset(const Value &value) {
+    return std::visit(
+        [](const auto &v) {
+            using T = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<T, qlonglong> || std::is_same_v<T, double>)
+                return v == 0;
+            else if constexpr (std::is_same_v<T, QString> || std::is_same_v<T, QStringList>)
+                return v.isEmpty();
+            else
+                return false;
+        },
+        value);
+}
+
+const DaemonConfig &defaults() {
+    static const DaemonConfig d;
+    return d;
+}
+
+QString defaultText(const Option &o) {
+    const Value v = o.access.get(defaults());
+    if (o.type.unset && isUnset(v))
+        return QString::fromLatin1(o.type.unset);
+    return toText(v);
+}
+
+// What a value of this option must be, for the error message.
+QString wants(const Type &t) {
+    switch (t.kind) {
+    case Kind::Switch:
+        return QStringLiteral("true or false");
+    case Kind::Integer:
+        return QStringLiteral("an integer from %1 to %2").arg(t.min).arg(t.max);
+    case Kind::Real:
+        return QStringLiteral("a number from %1 to %2").arg(t.min).arg(t.max);
+    case Kind::File:
+        return QStringLiteral("a readable file");
+    case Kind::Directory:
+        return QStringLiteral("a directory");
+    case Kind::Address:
+        return QStringLiteral("an IP address, any or localhost");
+    case Kind::Word:
+        return oneOf(wordsOf(t));
+    case Kind::Text:
+    case Kind::Password:
+    case Kind::List:
+        break;
+    }
+    return QString::fromLatin1(t.rule.wants);
+}
+
+// The help sentence, what the kind adds to it, and the default: for --help and the file.
+QString describe(const Option &o) {
+    QString s = QString::fromLatin1(o.help);
+    if (o.type.kind == Kind::List)
+        s += QStringLiteral(", comma-separated; repeat to add more");
+    else if (o.type.kind == Kind::Word || o.type.kind == Kind::Address)
+        s += QStringLiteral(": ") + wants(o.type);
+    return s + QStringLiteral(" (default: %1).").arg(defaultText(o));
+}
+
+std::optional<bool> toBool(const QString &v) {
+    const QString s = v.toLower();
     if (s.isEmpty() || s == u"1" || s == u"true" || s == u"yes" || s == u"on")
         return true;
     if (s == u"0" || s == u"false" || s == u"no" || s == u"off")
         return false;
-    *ok = false;
-    return false;
+    return std::nullopt;
 }
 
-QStringList toList(const QString &v) {
-    QStringList out;
-    for (const QString &s : v.split(QLatin1Char(','), Qt::SkipEmptyParts))
-        out.append(s.trimmed());
+// One value of a non-list option.
+std::optional<Value> parse(const Type &t, const QString &given) {
+    const QString v = t.kind == Kind::Password ? given : given.trimmed();
+    bool ok = true;
+    switch (t.kind) {
+    case Kind::Switch:
+        if (const std::optional<bool> b = toBool(v))
+            return *b;
+        return std::nullopt;
+    case Kind::Integer: {
+        const qlonglong n = v.toLongLong(&ok);
+        if (ok && n >= t.min && n <= t.max)
+            return n;
+        return std::nullopt;
+    }
+    case Kind::Real: {
+        const double d = v.toDouble(&ok);
+        if (ok && d >= double(t.min) && d <= double(t.max))
+            return d;
+        return std::nullopt;
+    }
+    case Kind::Text:
+    case Kind::Password:
+        if (t.rule.accepts && !t.rule.accepts(v))
+            return std::nullopt;
+        return v;
+    case Kind::File:
+        if (v.isEmpty() || (QFileInfo(v).isFile() && QFileInfo(v).isReadable()))
+            return v;
+        return std::nullopt;
+    case Kind::Directory:
+        if (v.isEmpty() || QFileInfo(v).isDir())
+            return v;
+        return std::nullopt;
+    case Kind::Address: {
+        if (v.isEmpty() || v == u"any")
+            return QHostAddress(QHostAddress::Any);
+        if (v == u"localhost")
+            return QHostAddress(QHostAddress::LocalHost);
+        QHostAddress a;
+        if (a.setAddress(v))
+            return a;
+        return std::nullopt;
+    }
+    case Kind::Word:
+        if (wordsOf(t).contains(v.toLower()))
+            return v.toLower();
+        return std::nullopt;
+    case Kind::List:
+        break; // read() splits lists
+    }
+    return std::nullopt;
+}
+
+// One text given for the option (a list's: some of its items) as its value.
+bool read(const Option &o, const QString &text, Value *value, QString *error) {
+    auto invalid = [&](const QString &bad) {
+        *error = QStringLiteral("invalid value '%1' for %2: expected %3")
+                     .arg(bad, keyOf(o), wants(o.type));
+        return false;
+    };
+    if (o.type.kind == Kind::List) {
+        QStringList items;
+        for (const QString &item : text.split(QLatin1Char(','))) {
+            const QString trimmed = item.trimmed();
+            if (trimmed.isEmpty())
+                continue;
+            if (o.type.rule.accepts && !o.type.rule.accepts(trimmed))
+                return invalid(trimmed);
+            items.append(trimmed);
+        }
+        *value = items;
+        return true;
+    }
+    std::optional<Value> parsed = parse(o.type, text);
+    if (!parsed)
+        return invalid(text);
+    *value = std::move(*parsed);
+    return true;
+}
+
+// A list option given again: its items add up.
+void addItems(Value *list, const Value &more) {
+    std::get<QStringList>(*list) += std::get<QStringList>(more);
+}
+
+const Option *find(const QString &key) {
+    for (const Option &o : options()) {
+        if (key == QLatin1String(o.key))
+            return &o;
+    }
+    return nullptr;
+}
+
+struct IniEntry {
+    QString key;
+    QString value;
+    int line;
+};
+
+// The value after `=`: up to a `;` comment, trimmed, with quotes removed (`\` escapes the
+// next character inside them). Empty optional for an unterminated quote.
+std::optional<QString> iniValue(QStringView raw) {
+    QString out;
+    bool quoted = false;
+    qsizetype trimTo = 0; // unquoted trailing blanks are not part of the value
+    for (qsizetype i = 0; i < raw.size(); ++i) {
+        const QChar ch = raw[i];
+        if (quoted) {
+            if (ch == u'\\' && i + 1 < raw.size())
+                out += raw[++i];
+            else if (ch == u'"')
+                quoted = false;
+            else
+                out += ch;
+            trimTo = out.size();
+            continue;
+        }
+        if (ch == u';')
+            break;
+        if (ch == u'"') {
+            quoted = true;
+        } else if (!ch.isSpace() || !out.isEmpty()) {
+            out += ch;
+            if (!ch.isSpace())
+                trimTo = out.size();
+        }
+    }
+    if (quoted)
+        return std::nullopt;
+    out.truncate(trimTo);
     return out;
 }
 
-// The nats-* keys (docs/CLUSTER.md). False with *error left empty means "invalid value".
-bool applyNats(const QString &key, const QString &value, lhttp::NatsOptions *o, QString *error) {
-    bool ok = true;
-    auto number = [&](qlonglong min, qlonglong max) {
-        const qlonglong n = value.trimmed().toLongLong(&ok);
-        ok = ok && n >= min && n <= max;
-        return n;
-    };
-    auto file = [&](QString *target) {
-        *target = value.trimmed();
-        return target->isEmpty() || QFileInfo(*target).isReadable();
-    };
-    if (key == u"nats") {
-        o->servers = toList(value);
-        for (const QString &s : std::as_const(o->servers)) {
-            const QUrl url(s, QUrl::StrictMode);
-            ok = ok && url.isValid() && !url.host().isEmpty() &&
-                 (url.scheme() == u"nats" || url.scheme() == u"tls");
-        }
-    } else if (key == u"nats-prefix") {
-        o->subjectPrefix = value.trimmed().toUtf8();
-        ok = o->subjectPrefix.isEmpty() ||
-             !lhttp::ChannelName::validate(o->subjectPrefix, lhttp::ChannelName::Use::Publish,
-                                           false, lhttp::Limits::DefaultMaxChannelLength);
-    } else if (key == u"nats-name") {
-        o->name = value.trimmed();
-    } else if (key == u"nats-user") {
-        o->user = value.trimmed();
-    } else if (key == u"nats-password") {
-        o->password = value;
-    } else if (key == u"nats-token") {
-        o->token = value.trimmed();
-    } else if (key == u"nats-credentials") {
-        ok = file(&o->credentialsFile);
-    } else if (key == u"nats-tls-ca") {
-        ok = file(&o->tlsCaFile);
-    } else if (key == u"nats-tls-cert") {
-        ok = file(&o->tlsCertFile);
-    } else if (key == u"nats-tls-key") {
-        ok = file(&o->tlsKeyFile);
-    } else if (key == u"nats-reconnect-wait") {
-        o->reconnectWaitMs = int(number(10, 3'600'000));
-    } else if (key == u"nats-max-reconnect") {
-        o->maxReconnect = int(number(-1, 1'000'000'000));
-    } else if (key == u"nats-reconnect-buffer") {
-        o->reconnectBufferBytes = int(number(0, 1 << 30));
-    } else if (key == u"nats-pending-msgs") {
-        o->pendingMsgs = int(number(1, 1 << 30));
-    } else if (key == u"nats-pending-bytes") {
-        o->pendingBytes = int(number(1024, 1 << 30));
-    } else if (key == u"nats-queue-limit") {
-        o->queueLimit = int(number(1, 1 << 24));
-    } else if (key == u"nats-queue-bytes") {
-        o->queueBytes = number(1024, 1LL << 34);
-    } else if (key == u"nats-strict") {
-        o->strict = toBool(value, &ok);
-    } else {
-        *error = QStringLiteral("unknown option '%1'").arg(key);
+// The [server] section of an INI file, in the file's order. QSettings is not used because
+// it keeps only the last of a key given twice, and a repeated key must add up (lists) or be
+// refused (everything else). The grammar is QSettings' for what lhttpd-qt uses: [section]
+// lines, `key = value`, `;` comments and quoted values; a line starting with `#` is a
+// comment too.
+bool readServerSection(const QString &file, QList<IniEntry> *entries, QString *error) {
+    QFile f(file);
+    if (!f.open(QIODevice::ReadOnly)) {
+        *error = QStringLiteral("cannot read config file %1").arg(file);
         return false;
     }
-    return ok;
+    QString text = QString::fromUtf8(f.readAll());
+    if (text.startsWith(QChar(0xfeff)))
+        text.remove(0, 1);
+    const QStringList lines = text.split(QLatin1Char('\n'));
+    bool inServer = false;
+    for (qsizetype i = 0; i < lines.size(); ++i) {
+        const int number = int(i + 1);
+        const QString line = lines.at(i).trimmed();
+        if (line.isEmpty() || line.startsWith(u';') || line.startsWith(u'#'))
+            continue;
+        if (line.startsWith(u'[')) {
+            if (!line.endsWith(u']')) {
+                *error = QStringLiteral("%1:%2: expected [section]").arg(file).arg(number);
+                return false;
+            }
+            inServer = line.mid(1, line.size() - 2).trimmed() == u"server";
+            continue;
+        }
+        if (!inServer)
+            continue;
+        const qsizetype eq = line.indexOf(u'=');
+        if (eq <= 0) {
+            *error = QStringLiteral("%1:%2: expected key = value").arg(file).arg(number);
+            return false;
+        }
+        const std::optional<QString> value = iniValue(QStringView(line).mid(eq + 1));
+        if (!value) {
+            *error = QStringLiteral("%1:%2: unterminated quote").arg(file).arg(number);
+            return false;
+        }
+        entries->append({line.left(eq).trimmed(), *value, number});
+    }
+    return true;
+}
+
+// A value as the config file writes it: quoted when it holds what the reader would cut or
+// split at (lists always have their commas).
+QString iniText(const Value &value) {
+    const QString t = toText(value);
+    static const QString special = QStringLiteral(";,\"\\#");
+    const bool quote = t != t.trimmed() || std::any_of(t.cbegin(), t.cend(), [](QChar ch) {
+                           return special.contains(ch);
+                       });
+    if (!quote)
+        return t;
+    QString out = QStringLiteral("\"");
+    for (const QChar ch : t) {
+        if (ch == u'"' || ch == u'\\')
+            out += u'\\';
+        out += ch;
+    }
+    return out + u'"';
+}
+
+// `text` as `; ` comment lines of at most 100 columns.
+QString commentLines(const QString &text) {
+    QString out;
+    QString line;
+    for (const QString &word : text.split(QLatin1Char(' '), Qt::SkipEmptyParts)) {
+        if (!line.isEmpty() && line.size() + 1 + word.size() > 98) {
+            out += QStringLiteral("; ") + line + u'\n';
+            line.clear();
+        }
+        line += (line.isEmpty() ? QString() : QStringLiteral(" ")) + word;
+    }
+    return out + QStringLiteral("; ") + line + u'\n';
 }
 
 } // namespace
@@ -190,160 +608,109 @@ ConfigLoader::ConfigLoader() {
     m_parser.addOption(QCommandLineOption(QStringLiteral("config"),
                                           QStringLiteral("INI config file (keys in [server])."),
                                           QStringLiteral("file")));
-    for (const OptionSpec &s : Specs) {
-        const QString key = QString::fromLatin1(s.key);
-        m_keys.append(key);
-        if (QByteArrayView(s.valueName) == "bool")
-            m_parser.addOption(QCommandLineOption(key, QString::fromLatin1(s.help)));
+    m_parser.addOption(QCommandLineOption(
+        QStringLiteral("print-config"),
+        QStringLiteral("Print the configuration (defaults, the config file and these flags) as a "
+                       "config file, options at their default commented out, and exit.")));
+    for (const Option &o : options()) {
+        if (o.type.kind == Kind::Switch)
+            m_parser.addOption(QCommandLineOption(keyOf(o), describe(o)));
         else
-            m_parser.addOption(QCommandLineOption(key, QString::fromLatin1(s.help),
-                                                  QString::fromLatin1(s.valueName)));
+            m_parser.addOption(
+                QCommandLineOption(keyOf(o), describe(o), QString::fromLatin1(o.valueName)));
     }
 }
 
-bool ConfigLoader::apply(const QString &key, const QString &value, DaemonConfig *c,
-                         QString *error) {
-    lhttp::ServerOptions &o = c->server;
-    bool ok = true;
-    auto number = [&](qlonglong min, qlonglong max) {
-        const qlonglong n = value.trimmed().toLongLong(&ok);
-        ok = ok && n >= min && n <= max;
-        return n;
-    };
-    if (key == u"listen") {
-        const QString v = value.trimmed();
-        if (v == u"any" || v.isEmpty())
-            o.address = QHostAddress::Any;
-        else if (v == u"localhost")
-            o.address = QHostAddress::LocalHost;
-        else
-            ok = o.address.setAddress(v);
-    } else if (key == u"port") {
-        o.port = quint16(number(0, 65535));
-    } else if (key == u"path") {
-        o.path = value.trimmed();
-    } else if (key == u"max-message-size") {
-        o.limits.maxMessageSize = number(64, 64LL << 20);
-    } else if (key == u"max-headers") {
-        o.limits.maxHeaders = int(number(1, 10000));
-    } else if (key == u"max-header-line") {
-        o.limits.maxHeaderLineLength = number(16, 1 << 20);
-    } else if (key == u"max-channel-length") {
-        o.limits.maxChannelLength = int(number(1, 4096));
-    } else if (key == u"hard-message-limit") {
-        o.hardMessageLimit = number(0, 1LL << 30);
-    } else if (key == u"max-channels") {
-        o.maxChannelsPerConnection = int(number(1, 1 << 20));
-    } else if (key == u"allow-wildcards") {
-        o.allowWildcards = toBool(value, &ok);
-    } else if (key == u"handshake-timeout") {
-        o.handshakeTimeoutMs = int(number(100, 3'600'000));
-    } else if (key == u"http-idle-timeout") {
-        o.httpIdleTimeoutMs = int(number(100, 3'600'000));
-    } else if (key == u"allowed-origins") {
-        o.allowedOrigins = toList(value);
-    } else if (key == u"api-key") {
-        o.apiKey = value.trimmed().toUtf8();
-    } else if (key == u"admin-token") {
-        o.adminToken = value.trimmed().toUtf8();
-    } else if (key == u"admin-path") {
-        o.adminPath = value.trimmed();
-        ok = o.adminPath.startsWith(QLatin1Char('/'));
-    } else if (key == u"upstream-allow") {
-        o.upstreamAllow = toList(value);
-    } else if (key == u"upstream-timeout") {
-        o.upstreamTimeoutMs = int(number(1, 600'000));
-    } else if (key == u"max-upstream-in-flight") {
-        o.maxUpstreamInFlight = int(number(1, 1 << 20));
-    } else if (key == u"upstream-connections") {
-        o.upstreamConnections = int(number(6, 65536));
-    } else if (key == u"static-dir") {
-        o.staticDir = value.trimmed();
-        ok = o.staticDir.isEmpty() || QFileInfo(o.staticDir).isDir();
-    } else if (key == u"no-static") {
-        o.serveStatic = !toBool(value, &ok);
-    } else if (key.startsWith(u"nats")) {
-        ok = applyNats(key, value, &c->nats, error);
-        if (!ok && !error->isEmpty())
-            return false;
-    } else if (key == u"max-outgoing-bytes") {
-        o.maxOutgoingBytes = number(0, 1LL << 34);
-    } else if (key == u"ping-interval") {
-        o.pingIntervalMs = int(number(0, 3'600'000));
-    } else if (key == u"pong-timeout") {
-        o.pongTimeoutMs = int(number(10, 3'600'000));
-    } else if (key == u"idle-timeout") {
-        o.idleTimeoutMs = int(number(0, 86'400'000));
-    } else if (key == u"close-grace") {
-        o.closeGraceMs = int(number(10, 600'000));
-    } else if (key == u"max-connections") {
-        o.maxConnections = int(number(0, 10'000'000));
-    } else if (key == u"max-connections-per-address") {
-        o.maxConnectionsPerAddress = int(number(0, 10'000'000));
-    } else if (key == u"messages-per-second") {
-        o.messagesPerSecond = value.trimmed().toDouble(&ok);
-        ok = ok && o.messagesPerSecond >= 0 && o.messagesPerSecond <= 1e7;
-    } else if (key == u"rate-burst") {
-        o.rateBurst = int(number(0, 10'000'000));
-    } else if (key == u"abuse-close-after") {
-        o.abuseCloseAfter = int(number(1, 10'000'000));
-    } else if (key == u"jwt-secret") {
-        o.jwtSecret = value.trimmed().toUtf8();
-    } else if (key == u"tls-cert") {
-        o.tlsCertFile = value.trimmed();
-        ok = QFileInfo(o.tlsCertFile).isReadable();
-    } else if (key == u"tls-key") {
-        o.tlsKeyFile = value.trimmed();
-        ok = QFileInfo(o.tlsKeyFile).isReadable();
-    } else if (key == u"drain-window") {
-        o.drainWindowMs = int(number(0, 3'600'000));
-    } else if (key == u"log-level") {
-        c->logLevel = value.trimmed().toLower();
-        ok = QStringList{QStringLiteral("debug"), QStringLiteral("info"), QStringLiteral("warning"),
-                         QStringLiteral("error")}
-                 .contains(c->logLevel);
-    } else {
-        *error = QStringLiteral("unknown option '%1'").arg(key);
-        return false;
+QString ConfigLoader::toIni(const DaemonConfig &config) {
+    QString out = QStringLiteral(
+        "; lhttpd-qt configuration (docs/CONFIG.md). Flags on the command line win over this\n"
+        "; file. Options at their default are commented out: remove the ';' to change one.\n"
+        "; A list option given twice adds up; any other option may be given once.\n"
+        "[server]\n");
+    for (const Option &o : options()) {
+        const Value v = o.access.get(config);
+        const QString value = iniText(v);
+        out += u'\n' + commentLines(describe(o));
+        if (v == o.access.get(defaults()))
+            out += u';';
+        out +=
+            keyOf(o) + QStringLiteral(" =") + (value.isEmpty() ? QString() : u' ' + value) + u'\n';
     }
-    if (!ok)
-        *error = QStringLiteral("invalid value '%1' for %2").arg(value, key);
-    return ok;
+    return out;
 }
 
+// Each layer sets the options it names, replacing what an earlier layer set: flags win over
+// the file, also for lists.
 bool ConfigLoader::applyFile(const QString &file, DaemonConfig *config, QString *error) {
-    if (!QFileInfo(file).isReadable()) {
-        *error = QStringLiteral("cannot read config file %1").arg(file);
+    QList<IniEntry> entries;
+    if (!readServerSection(file, &entries, error))
         return false;
-    }
-    QSettings settings(file, QSettings::IniFormat);
-    if (settings.status() != QSettings::NoError) {
-        *error = QStringLiteral("config file %1 is not valid INI").arg(file);
-        return false;
-    }
-    settings.beginGroup(QStringLiteral("server"));
-    const QStringList keys = settings.childKeys();
-    for (const QString &key : keys) {
-        // QSettings splits a value with commas into a list; lists are comma-joined again.
-        const QVariant v = settings.value(key);
-        const QString value = v.metaType().id() == QMetaType::QStringList
-                                  ? v.toStringList().join(QLatin1Char(','))
-                                  : v.toString();
-        if (!apply(key, value, config, error)) {
-            *error = QStringLiteral("%1: %2").arg(file, *error);
+    struct Given {
+        Value value;
+        int line = 0;
+    };
+    QHash<const Option *, Given> given;
+    for (const IniEntry &e : std::as_const(entries)) {
+        const Option *o = find(e.key);
+        if (!o) {
+            *error = QStringLiteral("%1:%2: unknown option '%3'").arg(file).arg(e.line).arg(e.key);
+            return false;
+        }
+        Value value;
+        if (!read(*o, e.value, &value, error)) {
+            *error = QStringLiteral("%1:%2: %3").arg(file).arg(e.line).arg(*error);
+            return false;
+        }
+        const auto earlier = given.find(o);
+        if (earlier == given.end()) {
+            given.insert(o, {value, e.line});
+        } else if (o->type.kind == Kind::List) {
+            addItems(&earlier->value, value);
+        } else {
+            *error = QStringLiteral("%1:%2: key '%3' given again (first on line %4); only list "
+                                    "keys may repeat")
+                         .arg(file)
+                         .arg(e.line)
+                         .arg(e.key)
+                         .arg(earlier->line);
             return false;
         }
     }
+    for (auto it = given.cbegin(); it != given.cend(); ++it)
+        it.key()->access.set(*config, it->value);
     return true;
 }
 
 bool ConfigLoader::applyFlags(DaemonConfig *config, QString *error) {
-    for (const QString &key : std::as_const(m_keys)) {
-        if (!m_parser.isSet(key))
+    const QStringList given = m_parser.optionNames();
+    for (const Option &o : options()) {
+        const QString key = keyOf(o);
+        const qsizetype times = given.count(key);
+        if (times == 0)
             continue;
-        const QString value = m_parser.value(key);
-        if (!apply(key, value, config, error))
+        // values() rather than value(), which is only the last of a repeated option.
+        const QStringList texts = o.type.kind == Kind::Switch ? QStringList{QStringLiteral("true")}
+                                                              : m_parser.values(key);
+        if (times > 1 && o.type.kind != Kind::List) {
+            *error = QStringLiteral("--%1 given %2 times%3; only list options may repeat")
+                         .arg(key)
+                         .arg(times)
+                         .arg(o.type.kind == Kind::Switch
+                                  ? QString()
+                                  : QStringLiteral(" (%1)").arg(texts.join(u", ")));
             return false;
+        }
+        Value value;
+        for (qsizetype i = 0; i < texts.size(); ++i) {
+            Value one;
+            if (!read(o, texts.at(i), &one, error))
+                return false;
+            if (i == 0)
+                value = std::move(one);
+            else
+                addItems(&value, one);
+        }
+        o.access.set(*config, value);
     }
     return true;
 }
@@ -355,10 +722,23 @@ bool ConfigLoader::load(const QStringList &arguments, DaemonConfig *config, QStr
             QStringLiteral("unexpected argument '%1'").arg(m_parser.positionalArguments().first());
         return false;
     }
-    config->configFile = m_parser.value(QStringLiteral("config"));
+    const QStringList files = m_parser.values(QStringLiteral("config"));
+    if (files.size() > 1) {
+        *error = QStringLiteral("--config given %1 times (%2); give one file")
+                     .arg(files.size())
+                     .arg(files.join(u", "));
+        return false;
+    }
+    config->configFile = files.value(0);
     if (!config->configFile.isEmpty() && !applyFile(config->configFile, config, error))
         return false;
-    return applyFlags(config, error);
+    if (!applyFlags(config, error))
+        return false;
+    if (m_parser.isSet(QStringLiteral("print-config"))) {
+        std::fputs(toIni(*config).toUtf8().constData(), stdout);
+        std::exit(EXIT_SUCCESS);
+    }
+    return true;
 }
 
 bool ConfigLoader::reload(DaemonConfig *config, QString *error) {

@@ -12,25 +12,30 @@
 // file (--config FILE, keys in [server]), then command-line flags. docs/CONFIG.md lists each.
 struct DaemonConfig {
     lhttp::ServerOptions server;
-    lhttp::NatsOptions nats;                   // cluster broker; off unless servers are given
-    QString logLevel = QStringLiteral("info"); // debug, info, warning, error
+    lhttp::NatsOptions nats; // cluster broker; off unless servers are given
+    QString logLevel = QStringLiteral("info");
     QString configFile;
 };
 
+// Reads DaemonConfig from the options table in config.cpp: each option's flag, config-file
+// key, help, default and accepted values come from its one entry there.
 class ConfigLoader {
 public:
     ConfigLoader();
     // Parses arguments (and the config file they name). On failure returns false and sets
-    // *error; --help and --version are handled by QCommandLineParser (they exit).
+    // *error; --help, --version and --print-config print and exit.
     bool load(const QStringList &arguments, DaemonConfig *config, QString *error);
     // Re-reads the config file (for SIGHUP); flags given on the command line still win.
     bool reload(DaemonConfig *config, QString *error);
 
+    // `config` as a complete config file: every option with its help and default, commented
+    // out where it has the default value. Read back with --config it gives `config` again;
+    // toIni(DaemonConfig()) is the sample config to ship.
+    static QString toIni(const DaemonConfig &config);
+
 private:
-    bool apply(const QString &key, const QString &value, DaemonConfig *config, QString *error);
     bool applyFile(const QString &file, DaemonConfig *config, QString *error);
     bool applyFlags(DaemonConfig *config, QString *error);
 
     QCommandLineParser m_parser;
-    QStringList m_keys;
 };

@@ -3,6 +3,7 @@
 // The lhttpd-qt executable itself: flags, config file, pub/sub, the echo example and a clean
 // shutdown on SIGTERM.
 
+#include "httprecorder.h"
 #include "ports.h"
 #include "wsclient.h"
 
@@ -23,6 +24,40 @@ QString binary() {
     return qEnvironmentVariable("LHTTPD_BIN");
 }
 
+struct Finished {
+    int exitCode = -1;
+    QByteArray out;
+    QByteArray err;
+};
+
+// Runs lhttpd-qt to its end (for --help, --print-config and refused arguments).
+Finished run(const QStringList &args) {
+    QProcess p;
+    p.start(binary(), args);
+    Finished f;
+    if (!p.waitForFinished())
+        return f;
+    f.exitCode = p.exitCode();
+    f.out = p.readAllStandardOutput();
+    f.err = p.readAllStandardError();
+    return f;
+}
+
+void writeFile(const QString &path, const QByteArray &content) {
+    QFile f(path);
+    QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    f.write(content);
+}
+
+// The option's active (uncommented) line in --print-config's output, or an empty array.
+QByteArray activeLine(const QByteArray &config, const QByteArray &key) {
+    for (const QByteArray &line : config.split('\n')) {
+        if (line.startsWith(key + " ="))
+            return line;
+    }
+    return {};
+}
+
 } // namespace
 
 class tst_Lhttpd : public QObject {
@@ -31,6 +66,8 @@ private Q_SLOTS:
     void initTestCase();
     void versionAndHelp();
     void everyFlagDocumented();
+    void helpDefaultsAreDocumented();
+    void printedConfigReadsBack();
     void badArguments_data();
     void badArguments();
     void serveStopOnSigterm();
@@ -38,6 +75,11 @@ private Q_SLOTS:
     void tokenCommand();
     void drainOnSigterm();
     void reloadOnSighup();
+    void repeatedUpstreamAllowAddsUp();
+    void repeatedAllowedOriginsAddUp();
+    void listsAddUp_data();
+    void listsAddUp();
+    void duplicateKeyInConfigFile();
 
 private:
     bool start(QProcess &p, const QStringList &args, quint16 port);
@@ -96,6 +138,110 @@ void tst_Lhttpd::everyFlagDocumented() {
              qPrintable(QStringLiteral("not in docs/CONFIG.md: ") + missing.join(u", ")));
 }
 
+// Each option's default in --help (computed from DaemonConfig) is the one docs/CONFIG.md gives
+// in the option's table row.
+void tst_Lhttpd::helpDefaultsAreDocumented() {
+    const Finished help = run({QStringLiteral("--help")});
+    QCOMPARE(help.exitCode, 0);
+    // Option name -> its description, wrapped lines joined.
+    QHash<QString, QString> descriptions;
+    QString current;
+    static const QRegularExpression optionLine(
+        QStringLiteral("^\\s+(?:-\\w, )?--([a-z][a-z0-9-]*)(?: <[^>]*>)?\\s+(.*)$"));
+    for (const QString &line : QString::fromUtf8(help.out).split(QLatin1Char('\n'))) {
+        const QRegularExpressionMatch m = optionLine.match(line);
+        if (m.hasMatch()) {
+            current = m.captured(1);
+            descriptions[current] = m.captured(2);
+        } else if (!current.isEmpty() && line.startsWith(u' ')) {
+            descriptions[current] += u' ' + line.trimmed();
+        }
+    }
+    QFile doc(QStringLiteral(QT_TESTCASE_SOURCEDIR "/../docs/CONFIG.md"));
+    QVERIFY2(doc.open(QIODevice::ReadOnly), qPrintable(doc.fileName()));
+    const QStringList rows = QString::fromUtf8(doc.readAll()).split(QLatin1Char('\n'));
+    // Help wraps at spaces (and may at hyphens); the comparison ignores white space.
+    auto squeezed = [](QString s) { return s.remove(QRegularExpression(QStringLiteral("\\s"))); };
+    static const QRegularExpression defaultIn(QStringLiteral("\\(default: (.+)\\)\\.$"));
+    int checked = 0;
+    QStringList wrong;
+    for (auto it = descriptions.cbegin(); it != descriptions.cend(); ++it) {
+        const QString &name = it.key();
+        if (QStringList{QStringLiteral("help"), QStringLiteral("help-all"),
+                        QStringLiteral("version"), QStringLiteral("config"),
+                        QStringLiteral("print-config")}
+                .contains(name))
+            continue;
+        const QString given = defaultIn.match(it.value()).captured(1);
+        if (given.isEmpty()) {
+            wrong << name + QStringLiteral(": no default in --help");
+            continue;
+        }
+        const QString key = QLatin1Char('`') + name + QLatin1Char('`');
+        const auto row = std::find_if(rows.cbegin(), rows.cend(), [&](const QString &r) {
+            return r.startsWith(u'|') && r.section(u'|', 1, 1).contains(key);
+        });
+        if (row == rows.cend() || !squeezed(row->section(u'|', 2, 2)).contains(squeezed(given)))
+            wrong << name + QStringLiteral(": --help says ") + given;
+        ++checked;
+    }
+    QVERIFY(checked > 30);
+    QVERIFY2(wrong.isEmpty(), qPrintable(QStringLiteral("docs/CONFIG.md disagrees: ") +
+                                         wrong.join(QStringLiteral("; "))));
+}
+
+// --print-config with no other arguments is the sample config: every option commented out at
+// its default. Read back it gives the defaults again, also with every line uncommented, and a
+// line uncommented and changed takes effect.
+void tst_Lhttpd::printedConfigReadsBack() {
+    const Finished sample = run({QStringLiteral("--print-config")});
+    QCOMPARE(sample.exitCode, 0);
+    QVERIFY(sample.out.contains("\n[server]\n"));
+    static const QRegularExpression activeOption(QStringLiteral("^[a-z]"),
+                                                 QRegularExpression::MultilineOption);
+    QVERIFY2(!QString::fromUtf8(sample.out).contains(activeOption),
+             "no option is active in the sample");
+    QTemporaryDir dir;
+    const QString ini = dir.filePath(QStringLiteral("lhttpd.conf"));
+    auto printedFrom = [&](const QByteArray &file) {
+        writeFile(ini, file);
+        const Finished f = run({QStringLiteral("--config"), ini, QStringLiteral("--print-config")});
+        return f.exitCode == 0 ? f.out : f.err;
+    };
+    QCOMPARE(printedFrom(sample.out), sample.out);
+
+    QString all = QString::fromUtf8(sample.out);
+    all.replace(
+        QRegularExpression(QStringLiteral("^;(?=[a-z])"), QRegularExpression::MultilineOption),
+        QString());
+    QVERIFY(all.contains(QStringLiteral("\nport = ")));
+    QCOMPARE(printedFrom(all.toUtf8()), sample.out);
+
+    const quint16 port = freePort();
+    QString changed = QString::fromUtf8(sample.out);
+    auto set = [&](const QString &key, const QString &value) {
+        const QRegularExpression line(QStringLiteral("^;%1 =.*$").arg(key),
+                                      QRegularExpression::MultilineOption);
+        QVERIFY2(changed.contains(line), qPrintable(key));
+        changed.replace(line, key + QStringLiteral(" = ") + value);
+    };
+    set(QStringLiteral("listen"), QStringLiteral("127.0.0.1"));
+    set(QStringLiteral("port"), QString::number(port));
+    set(QStringLiteral("max-message-size"), QStringLiteral("100"));
+    const QByteArray printed = printedFrom(changed.toUtf8());
+    QCOMPARE(activeLine(printed, "max-message-size"), QByteArray("max-message-size = 100"));
+    QCOMPARE(activeLine(printed, "port"), "port = " + QByteArray::number(port));
+    QProcess p;
+    QVERIFY(start(p, {QStringLiteral("--config"), ini}, port));
+    WsClient a;
+    QVERIFY(a.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(port))));
+    a.send("LHTTP/1.0 chat\r\n\r\n" + QByteArray(200, 'x'));
+    QVERIFY(a.waitForMessages(1));
+    QVERIFY2(a.received.first().contains("code:413"), a.received.first().constData());
+    p.terminate();
+    QVERIFY(p.waitForFinished(5000));
+}
+
 void tst_Lhttpd::badArguments_data() {
     QTest::addColumn<QStringList>("args");
     QTest::addColumn<QByteArray>("message");
@@ -108,6 +254,17 @@ void tst_Lhttpd::badArguments_data() {
         << QByteArray("cannot read config");
     QTest::newRow("stray argument")
         << QStringList{QStringLiteral("extra")} << QByteArray("unexpected argument");
+    // An option with one value given twice is a mistake: neither value is the obvious one.
+    QTest::newRow("repeated port") << QStringList{QStringLiteral("--port"), QStringLiteral("1"),
+                                                  QStringLiteral("--port"), QStringLiteral("2")}
+                                   << QByteArray("--port given 2 times (1, 2)");
+    QTest::newRow("repeated switch")
+        << QStringList{QStringLiteral("--no-static"), QStringLiteral("--no-static")}
+        << QByteArray("--no-static given 2 times");
+    QTest::newRow("repeated config")
+        << QStringList{QStringLiteral("--config"), QStringLiteral("a.ini"),
+                       QStringLiteral("--config"), QStringLiteral("b.ini")}
+        << QByteArray("--config given 2 times");
 }
 
 void tst_Lhttpd::badArguments() {
@@ -117,7 +274,8 @@ void tst_Lhttpd::badArguments() {
     p.start(binary(), args);
     QVERIFY(p.waitForFinished());
     QCOMPARE(p.exitCode(), 2);
-    QVERIFY2(p.readAllStandardError().contains(message), message.constData());
+    const QByteArray error = p.readAllStandardError();
+    QVERIFY2(error.contains(message), error.constData());
 }
 
 void tst_Lhttpd::serveStopOnSigterm() {
@@ -195,12 +353,6 @@ QByteArray mint(const QStringList &args) {
 
 QUrl withToken(quint16 port, const QByteArray &token) {
     return QUrl(QStringLiteral("ws://127.0.0.1:%1/?token=%2").arg(port).arg(QLatin1String(token)));
-}
-
-void writeFile(const QString &path, const QByteArray &content) {
-    QFile f(path);
-    QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
-    f.write(content);
 }
 
 } // namespace
@@ -319,6 +471,126 @@ void tst_Lhttpd::reloadOnSighup() {
     ::kill(pid_t(p.processId()), SIGTERM);
     QVERIFY(p.waitForFinished(10000));
     QCOMPARE(p.exitCode(), 0);
+}
+
+// Regression: `--upstream-allow A --upstream-allow B` kept only B, and upstream to A was
+// refused (403). Both prefixes (and a comma-separated pair) are now called.
+void tst_Lhttpd::repeatedUpstreamAllowAddsUp() {
+    HttpRecorder backend;
+    QVERIFY(backend.isListening());
+    auto prefix = [&](const char *path) { return backend.url(QLatin1String(path)).toString(); };
+    const quint16 port = freePort();
+    QProcess p;
+    QVERIFY(
+        start(p,
+              {QStringLiteral("--listen"), QStringLiteral("127.0.0.1"), QStringLiteral("--port"),
+               QString::number(port), QStringLiteral("--upstream-allow"), prefix("/a/"),
+               QStringLiteral("--upstream-allow"), prefix("/b/") + u',' + prefix("/c/")},
+              port));
+    WsClient a;
+    QVERIFY(a.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(port))));
+    for (const char *path : {"/a/hook", "/b/hook", "/c/hook", "/d/hook"})
+        a.send("LHTTP/1.0 chat\r\nupstream:POST " + prefix(path).toUtf8() +
+               "\r\nupstream-reply:true\r\n\r\nhi");
+    QVERIFY(a.waitForMessages(4));
+    int replies = 0;
+    QList<QByteArray> refused;
+    for (const QByteArray &m : std::as_const(a.received)) {
+        if (m.startsWith("LHTTP/1.0 upstream-reply\r\n") && m.contains("status:200"))
+            ++replies;
+        else if (m.contains("code:403"))
+            refused << m;
+    }
+    QCOMPARE(replies, 3);
+    QCOMPARE(refused.size(), 1); // /d/hook: the backend saw the other three
+    QList<QByteArray> targets;
+    for (const HttpRecorder::Request &r : std::as_const(backend.requests))
+        targets << r.target;
+    std::sort(targets.begin(), targets.end());
+    QCOMPARE(targets, (QList<QByteArray>{"/a/hook", "/b/hook", "/c/hook"}));
+    p.terminate();
+    QVERIFY(p.waitForFinished(5000));
+}
+
+// Regression: repeated --allowed-origins kept only the last origin.
+void tst_Lhttpd::repeatedAllowedOriginsAddUp() {
+    const quint16 port = freePort();
+    QProcess p;
+    QVERIFY(
+        start(p,
+              {QStringLiteral("--listen"), QStringLiteral("127.0.0.1"), QStringLiteral("--port"),
+               QString::number(port), QStringLiteral("--allowed-origins"),
+               QStringLiteral("https://a.example"), QStringLiteral("--allowed-origins"),
+               QStringLiteral("https://b.example,https://c.example")},
+              port));
+    auto opensFrom = [&](const QByteArray &origin) {
+        QNetworkRequest request;
+        request.setRawHeader("Origin", origin);
+        WsClient c;
+        return c.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(port)), 3000, request);
+    };
+    QVERIFY(opensFrom("https://a.example"));
+    QVERIFY(opensFrom("https://b.example"));
+    QVERIFY(opensFrom("https://c.example"));
+    QVERIFY(!opensFrom("https://d.example"));
+    p.terminate();
+    QVERIFY(p.waitForFinished(5000));
+}
+
+// Every list option adds up when given again, on the command line and in the config file (where
+// QSettings kept one of the lines); a later layer still replaces an earlier one's list.
+void tst_Lhttpd::listsAddUp_data() {
+    QTest::addColumn<QByteArray>("file"); // [server] lines; none when empty
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QByteArray>("expected");
+    QTest::newRow("nats flags") << QByteArray()
+                                << QStringList{QStringLiteral("--nats"),
+                                               QStringLiteral("nats://n1:4222"),
+                                               QStringLiteral("--nats"),
+                                               QStringLiteral("tls://n2:4222,nats://n3:4222")}
+                                << QByteArray("nats = \"nats://n1:4222, tls://n2:4222, "
+                                              "nats://n3:4222\"");
+    QTest::newRow("upstream-allow keys")
+        << QByteArray("upstream-allow = http://a/\nport = 1\nupstream-allow = \"http://b/, "
+                      "http://c/\"\n")
+        << QStringList() << QByteArray("upstream-allow = \"http://a/, http://b/, http://c/\"");
+    QTest::newRow("allowed-origins keys")
+        << QByteArray("allowed-origins = https://a\nallowed-origins = https://b\n") << QStringList()
+        << QByteArray("allowed-origins = \"https://a, https://b\"");
+    QTest::newRow("nats keys") << QByteArray("nats = nats://n1:4222\nnats = nats://n2:4222\n")
+                               << QStringList()
+                               << QByteArray("nats = \"nats://n1:4222, nats://n2:4222\"");
+    QTest::newRow("flags replace the file's list")
+        << QByteArray("upstream-allow = http://a/\nupstream-allow = http://b/\n")
+        << QStringList{QStringLiteral("--upstream-allow"), QStringLiteral("http://z/")}
+        << QByteArray("upstream-allow = http://z/");
+}
+
+void tst_Lhttpd::listsAddUp() {
+    QFETCH(QByteArray, file);
+    QFETCH(QStringList, args);
+    QFETCH(QByteArray, expected);
+    QTemporaryDir dir;
+    if (!file.isEmpty()) {
+        const QString ini = dir.filePath(QStringLiteral("lhttpd.conf"));
+        writeFile(ini, "[server]\n" + file);
+        args << QStringLiteral("--config") << ini;
+    }
+    const Finished f = run(args << QStringLiteral("--print-config"));
+    QVERIFY2(f.exitCode == 0, f.err.constData());
+    QCOMPARE(activeLine(f.out, expected.left(expected.indexOf(" ="))), expected);
+}
+
+// A key that takes one value, given twice in [server], is refused with both lines named.
+void tst_Lhttpd::duplicateKeyInConfigFile() {
+    QTemporaryDir dir;
+    const QString ini = dir.filePath(QStringLiteral("lhttpd.conf"));
+    writeFile(ini, "[server]\nport = 8100\nlisten = 127.0.0.1\n; a comment\nport = 8200\n");
+    const Finished f = run({QStringLiteral("--config"), ini});
+    QCOMPARE(f.exitCode, 2);
+    const QByteArray expected =
+        ini.toUtf8() + ":5: key 'port' given again (first on line 2); only list keys may repeat";
+    QVERIFY2(f.err.contains(expected), f.err.constData());
 }
 
 QTEST_MAIN(tst_Lhttpd)
