@@ -7,7 +7,7 @@
 #include "lineinput.h"
 #include "options.h"
 #include "runners.h"
-#include "termsignals.h"
+#include "signalwatcher.h"
 
 #include <QCoreApplication>
 #include <QTimer>
@@ -49,8 +49,10 @@ int main(int argc, char *argv[]) {
         runner = std::make_unique<ShellRunner>(options);
         break;
     }
-    TermSignals signals;
-    QObject::connect(&signals, &TermSignals::received, runner.get(), &Runner::interrupt);
+    // SIGINT, SIGTERM and SIGHUP (the terminal went away) close the connection and restore
+    // the terminal from the event loop instead of ending the process mid-write.
+    SignalWatcher signals;
+    QObject::connect(&signals, &SignalWatcher::received, runner.get(), &Runner::interrupt);
     // Started from the event loop: a runner may finish at once, and exit() needs a loop.
     QTimer::singleShot(0, runner.get(), &Runner::start);
     return app.exec();

@@ -453,6 +453,8 @@ void tst_Cli::subStopsOnSignal_data() {
     QTest::addColumn<int>("sig");
     QTest::newRow("SIGTERM") << int(SIGTERM);
     QTest::newRow("SIGINT") << int(SIGINT);
+    // The terminal went away.
+    QTest::newRow("SIGHUP") << int(SIGHUP);
 }
 
 void tst_Cli::subStopsOnSignal() {
