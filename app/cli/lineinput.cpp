@@ -79,22 +79,24 @@ void LineInput::stop() {
 #endif
 }
 
-void LineInput::write(FILE *stream, const QByteArray &text) {
+bool LineInput::write(FILE *stream, const QByteArray &text) {
 #ifdef LHTTP_CLI_LIBEDIT
     if (m_editing) {
         // Clear the prompt line, print, and let libedit draw the prompt and the half-typed
         // line again below what was printed.
         std::fputs("\r\033[K", stdout);
         std::fflush(stdout);
-        std::fwrite(text.constData(), 1, size_t(text.size()), stream);
-        std::fflush(stream);
+        const size_t written = std::fwrite(text.constData(), 1, size_t(text.size()), stream);
+        const bool ok = std::fflush(stream) == 0 && written == size_t(text.size());
+        const int error = errno;
         rl_forced_update_display();
-        return;
+        errno = error;
+        return ok;
     }
 #endif
-    std::fwrite(text.constData(), 1, size_t(text.size()), stream);
+    const size_t written = std::fwrite(text.constData(), 1, size_t(text.size()), stream);
     // Pipes are block-buffered: a script reading our output must see each message at once.
-    std::fflush(stream);
+    return std::fflush(stream) == 0 && written == size_t(text.size());
 }
 
 void LineInput::readPlain() {

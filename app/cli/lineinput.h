@@ -26,7 +26,8 @@ public:
 
     void start();
     void stop();
-    void write(FILE *stream, const QByteArray &text);
+    // False when the stream failed (errno says why).
+    bool write(FILE *stream, const QByteArray &text);
 
 Q_SIGNALS:
     void lineRead(const QByteArray &line);

@@ -285,6 +285,8 @@ Exit status:
   1  runtime failure, explained on stderr: connection refused or lost, an error reply from
      the server (for sub and pub), an HTTP status other than 2xx, a timeout
   2  usage error: unknown option, missing or invalid argument, invalid channel or header
+  When whoever reads the output goes away (lhttp-cli sub ... | head -n 1), lhttp-cli closes
+  the connection and ends by SIGPIPE, as other Unix filters do (status 141 in the shell).
 
 Interactive shell:
 )") + shellHelpText() +

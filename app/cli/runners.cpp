@@ -6,6 +6,8 @@
 #include <QCoreApplication>
 #include <QMetaEnum>
 
+#include <cerrno>
+
 using lhttp::Client;
 
 namespace {
@@ -60,10 +62,23 @@ void Runner::finish(int status) {
     }
 }
 
-void Runner::print(FILE *stream, const QByteArray &text) {
-    std::fwrite(text.constData(), 1, size_t(text.size()), stream);
+bool Runner::write(FILE *stream, const QByteArray &text) {
+    const size_t written = std::fwrite(text.constData(), 1, size_t(text.size()), stream);
     // Pipes are block-buffered: a script reading our output must see each message at once.
-    std::fflush(stream);
+    return std::fflush(stream) == 0 && written == size_t(text.size());
+}
+
+void Runner::print(FILE *stream, const QByteArray &text) {
+    if (m_readerGone)
+        return;
+    errno = 0;
+    if (write(stream, text) || errno != EPIPE)
+        return;
+    // Qt Network ignores SIGPIPE for its own sockets (it writes to them with plain write()),
+    // so a pipe without a reader fails the write with EPIPE instead of ending the process.
+    // Without this the runner would go on waiting for messages that nobody reads.
+    m_readerGone = true;
+    finish(0);
 }
 
 void Runner::say(const QString &text) {
@@ -212,8 +227,8 @@ ShellRunner::ShellRunner(const CliOptions &options, QObject *parent)
     : Runner(options, parent)
     , m_input(options.lineEditor, QByteArrayLiteral("lhttp> "), options.historyFile) {}
 
-void ShellRunner::print(FILE *stream, const QByteArray &text) {
-    m_input.write(stream, text);
+bool ShellRunner::write(FILE *stream, const QByteArray &text) {
+    return m_input.write(stream, text);
 }
 
 void ShellRunner::start() {

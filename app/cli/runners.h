@@ -15,14 +15,19 @@ class Runner : public QObject {
 public:
     explicit Runner(const CliOptions &options, QObject *parent = nullptr);
     virtual void start() = 0;
-    // SIGINT/SIGTERM.
+    // SIGINT/SIGTERM/SIGHUP.
     virtual void interrupt() { finish(0); }
+    // Whoever read stdout or stderr has gone (`lhttp-cli sub ... | head -n 1`): the runner
+    // closed the connection and main() ends the process as a Unix filter ends, by SIGPIPE.
+    bool readerGone() const { return m_readerGone; }
 
 protected:
     void finish(int status);
     void say(const QString &text);      // status line on stderr, unless --quiet
     void complain(const QString &text); // problem on stderr
-    virtual void print(FILE *stream, const QByteArray &text);
+    void print(FILE *stream, const QByteArray &text);
+    // Writes and flushes; false when the stream failed (errno says why).
+    virtual bool write(FILE *stream, const QByteArray &text);
     // The connection's life as the long-running modes (sub, shell) report it: a first
     // connection that fails or a loss without reconnecting ends with status 1; reconnects,
     // their failures and invalid messages are told on stderr.
@@ -36,6 +41,7 @@ protected:
 
 private:
     int m_status = 0;
+    bool m_readerGone = false;
 };
 
 // lhttp-cli sub URL CHANNEL...
@@ -73,7 +79,7 @@ public:
 private:
     void execute(const QByteArray &line);
     void quit();
-    void print(FILE *stream, const QByteArray &text) override;
+    bool write(FILE *stream, const QByteArray &text) override;
     void showStatus();
 
     LineInput m_input;

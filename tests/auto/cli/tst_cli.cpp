@@ -55,7 +55,9 @@ public:
 // server keeps serving.
 class Cli {
 public:
-    explicit Cli(const QStringList &args, const QStringList &env = {}) {
+    // With `outputReader`, stdout goes into that process's stdin, as in `lhttp-cli ... | reader`.
+    explicit Cli(const QStringList &args, const QStringList &env = {},
+                 QProcess *outputReader = nullptr) {
         QProcessEnvironment e = QProcessEnvironment::systemEnvironment();
         e.insert(QStringLiteral("LHTTP_CLI_HISTORY"), QString());
         e.remove(QStringLiteral("LHTTP_API_KEY"));
@@ -66,6 +68,8 @@ public:
                          [this] { out += process.readAllStandardOutput(); });
         QObject::connect(&process, &QProcess::readyReadStandardError,
                          [this] { err += process.readAllStandardError(); });
+        if (outputReader)
+            process.setStandardOutputProcess(outputReader);
         process.start(binary(), args);
     }
     ~Cli() {
@@ -259,6 +263,7 @@ private Q_SLOTS:
     void subFormats();
     void subStopsOnSignal_data();
     void subStopsOnSignal();
+    void subEndsWhenOutputReaderLeaves();
     void subErrorReply();
     void subConnectionRefused();
     void subReconnectsAndSubscribesAgain();
@@ -466,6 +471,30 @@ void tst_Cli::subStopsOnSignal() {
     CHECK_EXIT(cli, 0);
     // It said goodbye: the session is gone, closed by the client.
     QTRY_COMPARE(server->sessionCount(), 0);
+}
+
+// `lhttp-cli sub ... | head -n 1` ends like any Unix filter once head has exited, by SIGPIPE,
+// instead of writing into the pipe without a reader (EPIPE, as Qt Network ignores SIGPIPE) and
+// waiting for messages forever.
+void tst_Cli::subEndsWhenOutputReaderLeaves() {
+    QProcess head;
+    Cli cli({QStringLiteral("sub"), url(), QStringLiteral("room"), QStringLiteral("-f"),
+             QStringLiteral("body")},
+            {}, &head);
+    head.start(QStringLiteral("head"), {QStringLiteral("-n"), QStringLiteral("1")});
+    QVERIFY(head.waitForStarted());
+    QVERIFY2(cli.errContains("subscribed to room"), qPrintable(cli.diagnostics()));
+    WsClient w;
+    QVERIFY(w.open(QUrl(url())));
+    w.send("LHTTP/1.0 chat\r\npublish:room\r\n\r\nfirst");
+    QTRY_VERIFY_WITH_TIMEOUT(head.state() == QProcess::NotRunning, 10000);
+    QCOMPARE(head.readAllStandardOutput(), QByteArray("first\n"));
+    // The next message goes into a pipe without a reader.
+    w.send("LHTTP/1.0 chat\r\npublish:room\r\n\r\nnobody reads this");
+    QVERIFY2(cli.finished(), qPrintable(cli.diagnostics()));
+    QVERIFY2(cli.process.exitStatus() == QProcess::CrashExit, qPrintable(cli.diagnostics()));
+    // It said goodbye first.
+    QTRY_COMPARE(server->sessionCount(), 1); // the publisher's
 }
 
 void tst_Cli::subErrorReply() {
