@@ -1,6 +1,8 @@
 // Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
 #include "options.h"
 
+#include "runners.h"
+
 #include <QCommandLineParser>
 #include <QDir>
 #include <QFile>
@@ -289,34 +291,11 @@ Exit status:
   the connection and ends by SIGPIPE, as other Unix filters do (status 141 in the shell).
 
 Interactive shell:
-)") + shellHelpText() +
+)") + ShellRunner::helpText() +
            QStringLiteral(R"(
 Environment:
   LHTTP_API_KEY       default for --api-key
   LHTTP_CLI_HISTORY   shell history file (default: ~/.lhttp_cli_history; empty: none)
   NO_COLOR            disables colours
-)");
-}
-
-QString shellHelpText() {
-    return QStringLiteral(
-        R"(  subscribe CHANNEL...        join channels (joined again after a reconnect)
-  unsubscribe CHANNEL...      leave channels
-  publish CHANNEL TEXT        publish TEXT to CHANNEL with the current command and headers
-  send RAW                    send RAW as it is, e.g. send LHTTP/1.0 chat\r\npublish:room\r\n\r\nhi
-  upstream METHOD URL [BODY]  send a message with an upstream:METHOD URL header
-  multipart PART[;PART...]    send a multipart message; each PART is HEADERS|BODY with
-                              HEADERS a comma-separated list of name:value, e.g.
-                              multipart k1:v1|body1 ; k2:v2,k3:v3|body2
-                              (offsets are computed; \x2c \x3b \x7c for , ; | inside)
-  command [NAME]              show or set the command of publish/upstream/multipart
-  header [NAME:VALUE|-NAME]   list, add or remove extra headers for publish/upstream/multipart
-  format [FORMAT]             show or set the output format
-  ping                        round trip to the server
-  status                      connection state, channels, command and headers
-  help                        this list
-  quit                        leave (also exit, or end of input / Ctrl-D)
-  TEXT, RAW, BODY and header values read \r \n \t \0 \\ \xNN escapes. Lines starting with
-  # are ignored.
 )");
 }

@@ -39,4 +39,3 @@ enum class ParseResult { Run, Help, Version, UsageError };
 // UsageError *error says why. Reads stdin for `pub URL CH -`.
 ParseResult parseArguments(const QStringList &arguments, CliOptions *options, QString *error);
 QString helpText();
-QString shellHelpText();

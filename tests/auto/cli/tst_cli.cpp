@@ -278,6 +278,7 @@ private Q_SLOTS:
     void shellThroughPipe();
     void shellEndOfInputWaitsForReplies();
     void shellProblemsKeepItRunning();
+    void shellShortForms();
     void shellConnectionRefused();
     void shellLineEditingOnTerminal();
 
@@ -720,6 +721,27 @@ void tst_Cli::shellProblemsKeepItRunning() {
          {"unknown command 'frobnicate'", "unknown escape", "empty token", "usage: publish",
           "needs HEADERS|BODY", "usage: header", "unknown format", "command"})
         QVERIFY2(cli.err.contains(needle), qPrintable(cli.diagnostics()));
+}
+
+// `sub` and `pub` are the one-shot modes' names; the shell takes them too, as it takes `?` and
+// `exit`, and its help lists them beside the long names.
+void tst_Cli::shellShortForms() {
+    Cli cli({url(), QStringLiteral("--format"), QStringLiteral("body")});
+    QVERIFY2(cli.errContains("connected to"), qPrintable(cli.diagnostics()));
+    cli.process.write("sub room\n"
+                      "pub room short forms\n");
+    QVERIFY2(cli.outContains("short forms\n"), qPrintable(cli.diagnostics()));
+    cli.process.write("?\n");
+    QVERIFY2(cli.outContains("quit, exit"), qPrintable(cli.diagnostics()));
+    for (const char *line : {"  subscribe, sub CHANNEL...", "  publish, pub CHANNEL TEXT",
+                             "  unsubscribe CHANNEL...", "  help, ?"})
+        QVERIFY2(cli.out.contains(line), qPrintable(cli.diagnostics()));
+    // A short form without its arguments gets the usage of the command it stands for.
+    cli.process.write("pub\n");
+    QVERIFY2(cli.errContains("usage: publish CHANNEL TEXT"), qPrintable(cli.diagnostics()));
+    cli.process.write("exit\n");
+    CHECK_EXIT(cli, 0);
+    QVERIFY2(!cli.err.contains("unknown command"), qPrintable(cli.diagnostics()));
 }
 
 void tst_Cli::shellConnectionRefused() {
