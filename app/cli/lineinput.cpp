@@ -81,9 +81,11 @@ void LineInput::stop() {
 
 bool LineInput::write(FILE *stream, const QByteArray &text) {
 #ifdef LHTTP_CLI_LIBEDIT
-    if (m_editing) {
+    if (m_editing && !m_betweenLines) {
         // Clear the prompt line, print, and let libedit draw the prompt and the half-typed
-        // line again below what was printed.
+        // line again below what was printed. Not for what a command prints (help, status):
+        // then the cursor is already on a fresh line, and a redraw would show the finished
+        // line once more, glued to the next prompt ("lhttp> statuslhttp> ").
         std::fputs("\r\033[K", stdout);
         std::fflush(stdout);
         const size_t written = std::fwrite(text.constData(), 1, size_t(text.size()), stream);
@@ -159,7 +161,9 @@ void LineInput::editorLine(char *line) {
     std::free(line);
     if (!text.trimmed().isEmpty())
         add_history(text.constData());
+    self->m_betweenLines = true;
     Q_EMIT self->lineRead(text);
+    self->m_betweenLines = false;
     // libedit leaves editing mode after each line (the terminal goes back to cooked mode);
     // installing the handler again starts the next line, unless a slot stopped the input.
     if (g_editing == self)

@@ -45,5 +45,8 @@ private:
     QByteArray m_buffer;
     bool m_allowEditor = false;
     bool m_editing = false;
+    // Inside lineRead() of an edited line: libedit has finished that line and draws the next
+    // prompt only after the slots return.
+    bool m_betweenLines = false;
     bool m_ended = false;
 };

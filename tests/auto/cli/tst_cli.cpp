@@ -281,6 +281,7 @@ private Q_SLOTS:
     void shellShortForms();
     void shellConnectionRefused();
     void shellLineEditingOnTerminal();
+    void shellCommandOutputOnTerminal();
 
 private:
     void restart(const ServerOptions &options);
@@ -796,6 +797,42 @@ void tst_Cli::shellLineEditingOnTerminal() {
     const QByteArray saved = file.readAll().replace("\\040", " "); // libedit's encoding
     for (const char *line : {"subscribe room\n", "publish room hello\n", "publish room world\n"})
         QVERIFY2(saved.contains(line), saved.constData());
+}
+
+// What a command prints (help, status, a complaint) comes out while libedit has finished the
+// line and not yet drawn the next prompt. It must not redraw the finished line then: the screen
+// showed "lhttp> statuslhttp> help", the typed line glued to the next prompt.
+void tst_Cli::shellCommandOutputOnTerminal() {
+    Cli version({QStringLiteral("--version")});
+    CHECK_EXIT(version, 0);
+    if (!version.out.contains("libedit"))
+        QSKIP("lhttp-cli was built without libedit (Debian libedit-dev): no line editor to test");
+    PtyCli cli({url(), QStringLiteral("--no-color")}, {QStringLiteral("LHTTP_CLI_HISTORY=")});
+    QVERIFY(cli.started());
+    QVERIFY2(cli.waitFor("lhttp> "), qPrintable(cli.diagnostics()));
+    cli.type("status\r");
+    QVERIFY2(cli.waitFor("-- format: pretty\r\n"), qPrintable(cli.diagnostics()));
+    cli.type("help\r");
+    QVERIFY2(cli.waitFor("# are ignored.\r\n"), qPrintable(cli.diagnostics()));
+    cli.type("frobnicate\r");
+    QVERIFY2(cli.waitFor("unknown command 'frobnicate'"), qPrintable(cli.diagnostics()));
+    cli.type("ping\r");
+    QVERIFY2(cli.waitFor("pong after"), qPrintable(cli.diagnostics()));
+    cli.type("\x04");
+    QVERIFY2(cli.finished(), qPrintable(cli.diagnostics()));
+    QVERIFY2(cli.exitCode() == 0, qPrintable(cli.diagnostics()));
+
+    for (const char *typed : {"status", "help", "frobnicate"}) {
+        // Echoed once, as typed, and never again in front of a prompt.
+        const QByteArray line = QByteArray("lhttp> ") + typed;
+        QVERIFY2(cli.out.count(line) == 1, qPrintable(cli.diagnostics()));
+        QVERIFY2(!cli.out.contains(typed + QByteArray("lhttp> ")), qPrintable(cli.diagnostics()));
+    }
+    // The next prompt starts the line after the output.
+    QVERIFY2(cli.out.contains("-- format: pretty\r\nlhttp> help\r\n"),
+             qPrintable(cli.diagnostics()));
+    QVERIFY2(cli.out.contains("# are ignored.\r\nlhttp> frobnicate\r\n"),
+             qPrintable(cli.diagnostics()));
 }
 
 QTEST_GUILESS_MAIN(tst_Cli)
