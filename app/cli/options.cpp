@@ -6,6 +6,8 @@
 #include <QCommandLineParser>
 #include <QDir>
 #include <QFile>
+#include <QSslCertificate>
+#include <QSslSocket>
 
 #include <unistd.h>
 
@@ -68,6 +70,32 @@ bool parseHeader(const QString &arg, bool escapes, lhttp::HeaderPairs *out, QStr
     return true;
 }
 
+// --cacert adds to the system's CAs, as curl's does; --insecure verifies neither the chain nor
+// the host name.
+bool tlsConfiguration(const QString &caFile, bool insecure, QSslConfiguration *tls,
+                      QString *error) {
+    *tls = QSslConfiguration::defaultConfiguration();
+    if (!caFile.isEmpty()) {
+        QFile file(caFile);
+        if (!file.open(QIODevice::ReadOnly)) {
+            *error = QStringLiteral("cannot read --cacert file '%1': %2")
+                         .arg(caFile, file.errorString());
+            return false;
+        }
+        const QList<QSslCertificate> cas = QSslCertificate::fromData(file.readAll(), QSsl::Pem);
+        if (cas.isEmpty()) {
+            *error = QStringLiteral("no PEM certificate in --cacert file '%1'").arg(caFile);
+            return false;
+        }
+        // The system's list spelled out: a configuration whose CAs were set by hand no longer
+        // loads the system's on demand.
+        tls->setCaCertificates(QSslConfiguration::systemCaCertificates() + cas);
+    }
+    if (insecure)
+        tls->setPeerVerifyMode(QSslSocket::VerifyNone);
+    return true;
+}
+
 } // namespace
 
 ParseResult parseArguments(const QStringList &arguments, CliOptions *o, QString *error) {
@@ -92,8 +120,10 @@ ParseResult parseArguments(const QStringList &arguments, CliOptions *o, QString 
     const QCommandLineOption noColor(QStringLiteral("no-color"), {});
     const QCommandLineOption noEdit(QStringLiteral("no-edit"), {});
     const QCommandLineOption quiet({QStringLiteral("q"), QStringLiteral("quiet")}, {});
+    const QCommandLineOption cacert(QStringLiteral("cacert"), {}, QStringLiteral("file"));
+    const QCommandLineOption insecure({QStringLiteral("k"), QStringLiteral("insecure")}, {});
     p.addOptions({help, version, command, header, escapes, http, apiKey, count, format, timeout,
-                  noReconnect, noColor, noEdit, quiet});
+                  noReconnect, noColor, noEdit, quiet, cacert, insecure});
     if (!p.parse(arguments)) {
         *error = p.errorText();
         return ParseResult::UsageError;
@@ -159,6 +189,15 @@ ParseResult parseArguments(const QStringList &arguments, CliOptions *o, QString 
     if (!parseUrl(url, o, error))
         return ParseResult::UsageError;
 
+    if (p.isSet(cacert) || p.isSet(insecure)) {
+        if (o->url.scheme() != u"wss")
+            return usage(
+                QStringLiteral("--%1 only applies to wss:// and https:// URLs")
+                    .arg(p.isSet(cacert) ? QStringLiteral("cacert") : QStringLiteral("insecure")));
+        if (!tlsConfiguration(p.isSet(cacert) ? p.value(cacert) : QString(), p.isSet(insecure),
+                              &o->tls, error))
+            return ParseResult::UsageError;
+    }
     if (p.isSet(command)) {
         o->command = p.value(command).toUtf8();
         QString why;
@@ -258,6 +297,9 @@ Options:
                         reconnecting with backoff and subscribing again (sub, shell)
       --no-color        no ANSI colours (also when NO_COLOR is set, or output is no terminal)
       --no-edit         no line editing/history in the shell (plain line input)
+      --cacert FILE     trust the CA certificates (PEM) in FILE for wss:// and https://, in
+                        addition to the system's: a private CA, or a self-signed certificate
+  -k, --insecure        do not verify the server's TLS certificate at all (testing only)
   -q, --quiet           no status lines on stderr
   -h, --help            this help
   -V, --version         the version

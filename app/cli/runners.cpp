@@ -43,6 +43,7 @@ Runner::Runner(const CliOptions &options, QObject *parent)
     : QObject(parent)
     , m_options(options) {
     m_client.setConnectTimeout(options.timeoutMs);
+    m_client.setSslConfiguration(options.tls);
 }
 
 void Runner::finish(int status) {
@@ -208,6 +209,7 @@ void PubRunner::startHttp() {
     options.url = m_options.httpUrl;
     options.apiKey = m_options.apiKey;
     options.timeoutMs = m_options.timeoutMs;
+    options.sslConfiguration = m_options.tls;
     auto *reply = lhttp::publishHttpMessage(m_options.message, options);
     reply->setParent(this);
     connect(reply, &lhttp::HttpPublishReply::finished, this, [this, reply] {

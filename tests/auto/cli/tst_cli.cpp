@@ -9,6 +9,7 @@
 #include "processor.h"
 #include "server.h"
 #include "session.h"
+#include "tlsnode.h"
 #include "wsclient.h"
 
 #include <QProcess>
@@ -274,6 +275,8 @@ private Q_SLOTS:
     void pubErrorReply();
     void pubConnectionRefused();
     void pubHttp();
+    void tlsTrust_data();
+    void tlsTrust();
 
     void shellThroughPipe();
     void shellEndOfInputWaitsForReplies();
@@ -289,6 +292,7 @@ private:
     std::unique_ptr<WsClient> subscriber(const QByteArray &channels);
 
     std::unique_ptr<Server> server;
+    std::unique_ptr<QTemporaryDir> m_certificates; // made once, by tlsTrust_data()
 };
 
 void tst_Cli::initTestCase() {
@@ -381,6 +385,20 @@ void tst_Cli::usageErrors_data() {
         {QStringLiteral("pub"), u, QStringLiteral("room"), QStringLiteral("x"),
          QStringLiteral("-c"), QStringLiteral("two words")},
         "command");
+    row("cacert without TLS",
+        {QStringLiteral("sub"), u, QStringLiteral("room"), QStringLiteral("--cacert"),
+         QStringLiteral("/etc/hostname")},
+        "--cacert only applies to wss:// and https://");
+    row("insecure without TLS", {QStringLiteral("-k"), u}, "--insecure only applies");
+    row("cacert unreadable",
+        {QStringLiteral("pub"), QStringLiteral("wss://127.0.0.1:9/"), QStringLiteral("room"),
+         QStringLiteral("x"), QStringLiteral("--cacert"), QStringLiteral("/nonexistent/ca.pem")},
+        "cannot read --cacert file '/nonexistent/ca.pem'");
+    row("cacert without a certificate",
+        {QStringLiteral("pub"), QStringLiteral("https://127.0.0.1:9/"), QStringLiteral("room"),
+         QStringLiteral("x"), QStringLiteral("--http"), QStringLiteral("--cacert"),
+         QStringLiteral("/dev/null")},
+        "no PEM certificate in --cacert file");
     row("bad escape",
         {QStringLiteral("pub"), u, QStringLiteral("room"), QStringLiteral("a\\q"),
          QStringLiteral("--escapes")},
@@ -646,6 +664,77 @@ void tst_Cli::pubHttp() {
     QVERIFY2(missing.err.contains("HTTP 401"), qPrintable(missing.diagnostics()));
     QVERIFY(w->staysQuiet());
     QCOMPARE(w->received.size(), 3);
+}
+
+void tst_Cli::tlsTrust_data() {
+    m_certificates = std::make_unique<QTemporaryDir>();
+    QVERIFY(m_certificates->isValid());
+    // The node's certificate, and another self-signed one that plays a CA that did not sign it.
+    QVERIFY2(testtls::makeCertificate(*m_certificates, QStringLiteral("node")),
+             "openssl must be installed");
+    QVERIFY(testtls::makeCertificate(*m_certificates, QStringLiteral("other")));
+
+    QTest::addColumn<QStringList>("options");
+    QTest::addColumn<bool>("accepted");
+    const QString node = m_certificates->filePath(QStringLiteral("node.pem"));
+    const QString other = m_certificates->filePath(QStringLiteral("other.pem"));
+    QTest::newRow("system CAs only") << QStringList() << false;
+    QTest::newRow("--cacert the node's CA")
+        << QStringList{QStringLiteral("--cacert"), node} << true;
+    QTest::newRow("-k") << QStringList{QStringLiteral("-k")} << true;
+    QTest::newRow("--insecure") << QStringList{QStringLiteral("--insecure")} << true;
+    QTest::newRow("--cacert another CA") << QStringList{QStringLiteral("--cacert"), other} << false;
+}
+
+// An lhttpd-qt node with a self-signed certificate, reached by every mode that connects: sub,
+// pub over the WebSocket and over HTTP, and the shell. With --cacert of its CA or -k they
+// work; otherwise each ends with status 1 and the certificate error.
+void tst_Cli::tlsTrust() {
+    QFETCH(QStringList, options);
+    QFETCH(bool, accepted);
+    testtls::TlsNode node(*m_certificates, QStringLiteral("node"));
+    QVERIFY(node.start());
+    const QString wss = QStringLiteral("wss://127.0.0.1:%1/").arg(node.port);
+    auto expectRefused = [](Cli &cli) {
+        CHECK_EXIT(cli, 1);
+        QVERIFY2(cli.err.contains("certificate"), qPrintable(cli.diagnostics()));
+    };
+
+    Cli sub(QStringList{QStringLiteral("sub"), wss, QStringLiteral("room"), QStringLiteral("-n"),
+                        QStringLiteral("2"), QStringLiteral("-f"), QStringLiteral("body")} +
+            options);
+    Cli shell(QStringList{wss} + options);
+    if (accepted) {
+        QVERIFY2(sub.errContains("subscribed to room"), qPrintable(sub.diagnostics()));
+        QVERIFY2(shell.errContains("connected to"), qPrintable(shell.diagnostics()));
+        shell.process.write("status\n");
+        shell.process.closeWriteChannel();
+        CHECK_EXIT(shell, 0);
+        QVERIFY2(shell.out.contains("-- Connected wss://"), qPrintable(shell.diagnostics()));
+    } else {
+        expectRefused(sub);
+        expectRefused(shell);
+    }
+
+    Cli pub(QStringList{QStringLiteral("pub"), wss, QStringLiteral("room"),
+                        QStringLiteral("over wss")} +
+            options);
+    if (accepted) {
+        CHECK_EXIT(pub, 0);
+        QVERIFY2(sub.outContains("over wss\n"), qPrintable(sub.diagnostics()));
+    } else {
+        expectRefused(pub);
+    }
+    Cli http(QStringList{QStringLiteral("pub"), wss, QStringLiteral("room"),
+                         QStringLiteral("over https"), QStringLiteral("--http")} +
+             options);
+    if (accepted) {
+        CHECK_EXIT(http, 0);
+        CHECK_EXIT(sub, 0);
+        QCOMPARE(sub.out, QByteArray("over wss\nover https\n"));
+    } else {
+        expectRefused(http);
+    }
 }
 
 void tst_Cli::shellThroughPipe() {
