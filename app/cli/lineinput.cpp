@@ -79,22 +79,26 @@ void LineInput::stop() {
 #endif
 }
 
-void LineInput::write(FILE *stream, const QByteArray &text) {
+bool LineInput::write(FILE *stream, const QByteArray &text) {
 #ifdef LHTTP_CLI_LIBEDIT
-    if (m_editing) {
+    if (m_editing && !m_betweenLines) {
         // Clear the prompt line, print, and let libedit draw the prompt and the half-typed
-        // line again below what was printed.
+        // line again below what was printed. Not for what a command prints (help, status):
+        // then the cursor is already on a fresh line, and a redraw would show the finished
+        // line once more, glued to the next prompt ("lhttp> statuslhttp> ").
         std::fputs("\r\033[K", stdout);
         std::fflush(stdout);
-        std::fwrite(text.constData(), 1, size_t(text.size()), stream);
-        std::fflush(stream);
+        const size_t written = std::fwrite(text.constData(), 1, size_t(text.size()), stream);
+        const bool ok = std::fflush(stream) == 0 && written == size_t(text.size());
+        const int error = errno;
         rl_forced_update_display();
-        return;
+        errno = error;
+        return ok;
     }
 #endif
-    std::fwrite(text.constData(), 1, size_t(text.size()), stream);
+    const size_t written = std::fwrite(text.constData(), 1, size_t(text.size()), stream);
     // Pipes are block-buffered: a script reading our output must see each message at once.
-    std::fflush(stream);
+    return std::fflush(stream) == 0 && written == size_t(text.size());
 }
 
 void LineInput::readPlain() {
@@ -157,7 +161,9 @@ void LineInput::editorLine(char *line) {
     std::free(line);
     if (!text.trimmed().isEmpty())
         add_history(text.constData());
+    self->m_betweenLines = true;
     Q_EMIT self->lineRead(text);
+    self->m_betweenLines = false;
     // libedit leaves editing mode after each line (the terminal goes back to cooked mode);
     // installing the handler again starts the next line, unless a slot stopped the input.
     if (g_editing == self)

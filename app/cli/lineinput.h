@@ -26,7 +26,8 @@ public:
 
     void start();
     void stop();
-    void write(FILE *stream, const QByteArray &text);
+    // False when the stream failed (errno says why).
+    bool write(FILE *stream, const QByteArray &text);
 
 Q_SIGNALS:
     void lineRead(const QByteArray &line);
@@ -44,5 +45,8 @@ private:
     QByteArray m_buffer;
     bool m_allowEditor = false;
     bool m_editing = false;
+    // Inside lineRead() of an edited line: libedit has finished that line and draws the next
+    // prompt only after the slots return.
+    bool m_betweenLines = false;
     bool m_ended = false;
 };

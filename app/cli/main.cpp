@@ -7,11 +7,12 @@
 #include "lineinput.h"
 #include "options.h"
 #include "runners.h"
-#include "termsignals.h"
+#include "signalwatcher.h"
 
 #include <QCoreApplication>
 #include <QTimer>
 
+#include <csignal>
 #include <cstdio>
 #include <memory>
 
@@ -49,9 +50,20 @@ int main(int argc, char *argv[]) {
         runner = std::make_unique<ShellRunner>(options);
         break;
     }
-    TermSignals signals;
-    QObject::connect(&signals, &TermSignals::received, runner.get(), &Runner::interrupt);
+    // SIGINT, SIGTERM and SIGHUP (the terminal went away) close the connection and restore
+    // the terminal from the event loop instead of ending the process mid-write.
+    SignalWatcher signals;
+    QObject::connect(&signals, &SignalWatcher::received, runner.get(), &Runner::interrupt);
     // Started from the event loop: a runner may finish at once, and exit() needs a loop.
     QTimer::singleShot(0, runner.get(), &Runner::start);
-    return app.exec();
+    const int status = app.exec();
+    if (runner->readerGone()) {
+        // `lhttp-cli sub ... | head -n 1` ends like any other Unix filter once head has exited:
+        // by SIGPIPE (status 141 in the shell), after the connection was closed politely and
+        // the terminal restored. Qt Network had set SIGPIPE to be ignored.
+        runner.reset();
+        std::signal(SIGPIPE, SIG_DFL);
+        std::raise(SIGPIPE);
+    }
+    return status;
 }

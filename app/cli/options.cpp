@@ -1,9 +1,13 @@
 // Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
 #include "options.h"
 
+#include "runners.h"
+
 #include <QCommandLineParser>
 #include <QDir>
 #include <QFile>
+#include <QSslCertificate>
+#include <QSslSocket>
 
 #include <unistd.h>
 
@@ -66,6 +70,32 @@ bool parseHeader(const QString &arg, bool escapes, lhttp::HeaderPairs *out, QStr
     return true;
 }
 
+// --cacert adds to the system's CAs, as curl's does; --insecure verifies neither the chain nor
+// the host name.
+bool tlsConfiguration(const QString &caFile, bool insecure, QSslConfiguration *tls,
+                      QString *error) {
+    *tls = QSslConfiguration::defaultConfiguration();
+    if (!caFile.isEmpty()) {
+        QFile file(caFile);
+        if (!file.open(QIODevice::ReadOnly)) {
+            *error = QStringLiteral("cannot read --cacert file '%1': %2")
+                         .arg(caFile, file.errorString());
+            return false;
+        }
+        const QList<QSslCertificate> cas = QSslCertificate::fromData(file.readAll(), QSsl::Pem);
+        if (cas.isEmpty()) {
+            *error = QStringLiteral("no PEM certificate in --cacert file '%1'").arg(caFile);
+            return false;
+        }
+        // The system's list spelled out: a configuration whose CAs were set by hand no longer
+        // loads the system's on demand.
+        tls->setCaCertificates(QSslConfiguration::systemCaCertificates() + cas);
+    }
+    if (insecure)
+        tls->setPeerVerifyMode(QSslSocket::VerifyNone);
+    return true;
+}
+
 } // namespace
 
 ParseResult parseArguments(const QStringList &arguments, CliOptions *o, QString *error) {
@@ -90,8 +120,10 @@ ParseResult parseArguments(const QStringList &arguments, CliOptions *o, QString 
     const QCommandLineOption noColor(QStringLiteral("no-color"), {});
     const QCommandLineOption noEdit(QStringLiteral("no-edit"), {});
     const QCommandLineOption quiet({QStringLiteral("q"), QStringLiteral("quiet")}, {});
+    const QCommandLineOption cacert(QStringLiteral("cacert"), {}, QStringLiteral("file"));
+    const QCommandLineOption insecure({QStringLiteral("k"), QStringLiteral("insecure")}, {});
     p.addOptions({help, version, command, header, escapes, http, apiKey, count, format, timeout,
-                  noReconnect, noColor, noEdit, quiet});
+                  noReconnect, noColor, noEdit, quiet, cacert, insecure});
     if (!p.parse(arguments)) {
         *error = p.errorText();
         return ParseResult::UsageError;
@@ -157,6 +189,15 @@ ParseResult parseArguments(const QStringList &arguments, CliOptions *o, QString 
     if (!parseUrl(url, o, error))
         return ParseResult::UsageError;
 
+    if (p.isSet(cacert) || p.isSet(insecure)) {
+        if (o->url.scheme() != u"wss")
+            return usage(
+                QStringLiteral("--%1 only applies to wss:// and https:// URLs")
+                    .arg(p.isSet(cacert) ? QStringLiteral("cacert") : QStringLiteral("insecure")));
+        if (!tlsConfiguration(p.isSet(cacert) ? p.value(cacert) : QString(), p.isSet(insecure),
+                              &o->tls, error))
+            return ParseResult::UsageError;
+    }
     if (p.isSet(command)) {
         o->command = p.value(command).toUtf8();
         QString why;
@@ -256,6 +297,9 @@ Options:
                         reconnecting with backoff and subscribing again (sub, shell)
       --no-color        no ANSI colours (also when NO_COLOR is set, or output is no terminal)
       --no-edit         no line editing/history in the shell (plain line input)
+      --cacert FILE     trust the CA certificates (PEM) in FILE for wss:// and https://, in
+                        addition to the system's: a private CA, or a self-signed certificate
+  -k, --insecure        do not verify the server's TLS certificate at all (testing only)
   -q, --quiet           no status lines on stderr
   -h, --help            this help
   -V, --version         the version
@@ -285,36 +329,15 @@ Exit status:
   1  runtime failure, explained on stderr: connection refused or lost, an error reply from
      the server (for sub and pub), an HTTP status other than 2xx, a timeout
   2  usage error: unknown option, missing or invalid argument, invalid channel or header
+  When whoever reads the output goes away (lhttp-cli sub ... | head -n 1), lhttp-cli closes
+  the connection and ends by SIGPIPE, as other Unix filters do (status 141 in the shell).
 
 Interactive shell:
-)") + shellHelpText() +
+)") + ShellRunner::helpText() +
            QStringLiteral(R"(
 Environment:
   LHTTP_API_KEY       default for --api-key
   LHTTP_CLI_HISTORY   shell history file (default: ~/.lhttp_cli_history; empty: none)
   NO_COLOR            disables colours
-)");
-}
-
-QString shellHelpText() {
-    return QStringLiteral(
-        R"(  subscribe CHANNEL...        join channels (joined again after a reconnect)
-  unsubscribe CHANNEL...      leave channels
-  publish CHANNEL TEXT        publish TEXT to CHANNEL with the current command and headers
-  send RAW                    send RAW as it is, e.g. send LHTTP/1.0 chat\r\npublish:room\r\n\r\nhi
-  upstream METHOD URL [BODY]  send a message with an upstream:METHOD URL header
-  multipart PART[;PART...]    send a multipart message; each PART is HEADERS|BODY with
-                              HEADERS a comma-separated list of name:value, e.g.
-                              multipart k1:v1|body1 ; k2:v2,k3:v3|body2
-                              (offsets are computed; \x2c \x3b \x7c for , ; | inside)
-  command [NAME]              show or set the command of publish/upstream/multipart
-  header [NAME:VALUE|-NAME]   list, add or remove extra headers for publish/upstream/multipart
-  format [FORMAT]             show or set the output format
-  ping                        round trip to the server
-  status                      connection state, channels, command and headers
-  help                        this list
-  quit                        leave (also exit, or end of input / Ctrl-D)
-  TEXT, RAW, BODY and header values read \r \n \t \0 \\ \xNN escapes. Lines starting with
-  # are ignored.
 )");
 }

@@ -5,6 +5,7 @@
 #include "printer.h"
 
 #include <QByteArray>
+#include <QSslConfiguration>
 #include <QString>
 #include <QStringList>
 #include <QUrl>
@@ -31,6 +32,8 @@ struct CliOptions {
     bool quiet = false;
     bool lineEditor = true;
     QString historyFile;
+    // wss:// and https://: whom to trust (--cacert, --insecure); null: the system's CAs.
+    QSslConfiguration tls;
 };
 
 enum class ParseResult { Run, Help, Version, UsageError };
@@ -39,4 +42,3 @@ enum class ParseResult { Run, Help, Version, UsageError };
 // UsageError *error says why. Reads stdin for `pub URL CH -`.
 ParseResult parseArguments(const QStringList &arguments, CliOptions *options, QString *error);
 QString helpText();
-QString shellHelpText();

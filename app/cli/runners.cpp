@@ -6,6 +6,8 @@
 #include <QCoreApplication>
 #include <QMetaEnum>
 
+#include <cerrno>
+
 using lhttp::Client;
 
 namespace {
@@ -41,6 +43,7 @@ Runner::Runner(const CliOptions &options, QObject *parent)
     : QObject(parent)
     , m_options(options) {
     m_client.setConnectTimeout(options.timeoutMs);
+    m_client.setSslConfiguration(options.tls);
 }
 
 void Runner::finish(int status) {
@@ -60,10 +63,23 @@ void Runner::finish(int status) {
     }
 }
 
-void Runner::print(FILE *stream, const QByteArray &text) {
-    std::fwrite(text.constData(), 1, size_t(text.size()), stream);
+bool Runner::write(FILE *stream, const QByteArray &text) {
+    const size_t written = std::fwrite(text.constData(), 1, size_t(text.size()), stream);
     // Pipes are block-buffered: a script reading our output must see each message at once.
-    std::fflush(stream);
+    return std::fflush(stream) == 0 && written == size_t(text.size());
+}
+
+void Runner::print(FILE *stream, const QByteArray &text) {
+    if (m_readerGone)
+        return;
+    errno = 0;
+    if (write(stream, text) || errno != EPIPE)
+        return;
+    // Qt Network ignores SIGPIPE for its own sockets (it writes to them with plain write()),
+    // so a pipe without a reader fails the write with EPIPE instead of ending the process.
+    // Without this the runner would go on waiting for messages that nobody reads.
+    m_readerGone = true;
+    finish(0);
 }
 
 void Runner::say(const QString &text) {
@@ -193,6 +209,7 @@ void PubRunner::startHttp() {
     options.url = m_options.httpUrl;
     options.apiKey = m_options.apiKey;
     options.timeoutMs = m_options.timeoutMs;
+    options.sslConfiguration = m_options.tls;
     auto *reply = lhttp::publishHttpMessage(m_options.message, options);
     reply->setParent(this);
     connect(reply, &lhttp::HttpPublishReply::finished, this, [this, reply] {
@@ -212,8 +229,8 @@ ShellRunner::ShellRunner(const CliOptions &options, QObject *parent)
     : Runner(options, parent)
     , m_input(options.lineEditor, QByteArrayLiteral("lhttp> "), options.historyFile) {}
 
-void ShellRunner::print(FILE *stream, const QByteArray &text) {
-    m_input.write(stream, text);
+bool ShellRunner::write(FILE *stream, const QByteArray &text) {
+    return m_input.write(stream, text);
 }
 
 void ShellRunner::start() {
@@ -263,15 +280,85 @@ void ShellRunner::quit() {
         finish(0);
 }
 
-void ShellRunner::showStatus() {
-    const char *state = QMetaEnum::fromType<Client::State>().valueToKey(int(m_client.state()));
-    QByteArray out = "-- " + QByteArray(state) + ' ' + m_options.url.toEncoded() + '\n';
-    out += "-- channels: " + m_client.channels().join(' ') + '\n';
-    out += "-- command: " + m_options.command + '\n';
-    for (const auto &[name, value] : std::as_const(m_options.headers))
-        out += "-- header " + name + ':' + escapeBytes(value) + '\n';
-    out += "-- format: " + Printer::formatName(m_options.printer.format).toUtf8() + '\n';
-    print(stdout, out);
+const QList<ShellRunner::Command> &ShellRunner::commands() {
+    static const QList<Command> table{
+        {"subscribe",
+         {"sub"},
+         "CHANNEL...",
+         "join channels (joined again after a reconnect)",
+         &ShellRunner::runSubscribe},
+        {"unsubscribe", {}, "CHANNEL...", "leave channels", &ShellRunner::runUnsubscribe},
+        {"publish",
+         {"pub"},
+         "CHANNEL TEXT",
+         "publish TEXT to CHANNEL with the current command and headers",
+         &ShellRunner::runPublish},
+        {"send",
+         {},
+         "RAW",
+         "send RAW as it is, e.g. send LHTTP/1.0 chat\\r\\npublish:room\\r\\n\\r\\nhi",
+         &ShellRunner::runSend},
+        {"upstream",
+         {},
+         "METHOD URL [BODY]",
+         "send a message with an upstream:METHOD URL header",
+         &ShellRunner::runUpstream},
+        {"multipart",
+         {},
+         "PART[;PART...]",
+         "send a multipart message; each PART is HEADERS|BODY with\n"
+         "HEADERS a comma-separated list of name:value, e.g.\n"
+         "multipart k1:v1|body1 ; k2:v2,k3:v3|body2\n"
+         "(offsets are computed; \\x2c \\x3b \\x7c for , ; | inside)",
+         &ShellRunner::runMultipart},
+        {"command",
+         {},
+         "[NAME]",
+         "show or set the command of publish/upstream/multipart",
+         &ShellRunner::runCommand},
+        {"header",
+         {},
+         "[NAME:VALUE|-NAME]",
+         "list, add or remove extra headers for publish/upstream/multipart",
+         &ShellRunner::runHeader},
+        {"format",
+         {},
+         "[FORMAT]",
+         "show or set the output format (pretty, line, body, json)",
+         &ShellRunner::runFormat},
+        {"ping", {}, "", "round trip to the server", &ShellRunner::runPing},
+        {"status",
+         {},
+         "",
+         "connection state, channels, command and headers",
+         &ShellRunner::runStatus},
+        {"help", {"?"}, "", "this list", &ShellRunner::runHelp},
+        {"quit", {"exit"}, "", "leave (also at end of input / Ctrl-D)", &ShellRunner::runQuit},
+    };
+    return table;
+}
+
+QString ShellRunner::helpText() {
+    // "NAME, ALIAS ARGUMENTS" on the left, the help aligned after the widest of them.
+    auto usage = [](const Command &c) {
+        QByteArray left = c.name;
+        for (const QByteArray &alias : c.aliases)
+            left += ", " + alias;
+        if (*c.arguments)
+            left += QByteArray(" ") + c.arguments;
+        return left;
+    };
+    qsizetype width = 0;
+    for (const Command &c : commands())
+        width = qMax(width, usage(c).size());
+    const QByteArray indent(2 + width + 2, ' ');
+    QByteArray out;
+    for (const Command &c : commands())
+        out += "  " + usage(c).leftJustified(width + 2) +
+               QByteArray(c.help).replace("\n", "\n" + indent) + '\n';
+    out += "  TEXT, RAW, BODY and header values read \\r \\n \\t \\0 \\\\ \\xNN escapes. Lines "
+           "starting with\n  # are ignored.\n";
+    return QString::fromUtf8(out);
 }
 
 void ShellRunner::execute(const QByteArray &input) {
@@ -281,138 +368,183 @@ void ShellRunner::execute(const QByteArray &input) {
     const QByteArray word = takeWord(&rest);
     if (word.isEmpty() || word.startsWith('#'))
         return;
-    auto problem = [this](const QString &why) { complain(why); };
-    auto unescape = [&](const QByteArray &text, QByteArray *out) {
-        QString why;
-        *out = unescapeBytes(text, &why);
-        if (out->isNull())
-            problem(why);
-        return !out->isNull();
-    };
-    auto sendBuilt = [&](const QByteArray &bytes, const QString &why) {
-        if (bytes.isNull())
-            problem(why);
-        else if (!m_client.sendRaw(bytes))
-            problem(m_client.errorString());
-    };
-
-    if (word == "help" || word == "?") {
-        print(stdout, shellHelpText().toUtf8());
-    } else if (word == "quit" || word == "exit") {
-        quit();
-    } else if (word == "subscribe" || word == "unsubscribe") {
-        const QByteArrayList channels = rest.simplified().split(' ');
-        if (rest.trimmed().isEmpty()) {
-            problem(QStringLiteral("usage: %1 CHANNEL...").arg(QString::fromUtf8(word)));
-            return;
-        }
-        const bool join = word == "subscribe";
-        if (!(join ? m_client.subscribe(channels) : m_client.unsubscribe(channels)))
-            problem(m_client.errorString());
-        else if (!m_client.isConnected())
-            say(QStringLiteral("not connected: sent when the connection is back"));
-    } else if (word == "publish") {
-        const QByteArray channel = takeWord(&rest);
-        QByteArray body;
-        if (channel.isEmpty()) {
-            problem(QStringLiteral("usage: publish CHANNEL TEXT"));
-            return;
-        }
-        if (!unescape(rest, &body))
-            return;
-        if (!m_client.publish({channel}, m_options.command, m_options.headers, body))
-            problem(m_client.errorString());
-    } else if (word == "send") {
-        QByteArray raw;
-        if (rest.isEmpty()) {
-            problem(QStringLiteral("usage: send RAW (with \\r\\n escapes)"));
-            return;
-        }
-        if (unescape(rest, &raw) && !m_client.sendRaw(raw))
-            problem(m_client.errorString());
-    } else if (word == "upstream") {
-        const QByteArray method = takeWord(&rest);
-        const QByteArray url = takeWord(&rest);
-        QByteArray body;
-        if (method.isEmpty() || url.isEmpty()) {
-            problem(QStringLiteral("usage: upstream METHOD URL [BODY]"));
-            return;
-        }
-        if (!unescape(rest, &body))
-            return;
-        lhttp::HeaderPairs headers{{QByteArrayLiteral("upstream"), method + ' ' + url}};
-        headers += m_options.headers;
-        QString why;
-        sendBuilt(lhttp::buildMessage(m_options.command, headers, body, &why), why);
-    } else if (word == "multipart") {
-        QByteArray body, offsets;
-        QString why;
-        if (rest.trimmed().isEmpty()) {
-            problem(QStringLiteral("usage: multipart HEADERS|BODY [; HEADERS|BODY ...]"));
-            return;
-        }
-        if (!buildMultipart(rest, &body, &offsets, &why)) {
-            problem(why);
-            return;
-        }
-        lhttp::HeaderPairs headers{{QByteArrayLiteral("multipart"), offsets}};
-        headers += m_options.headers;
-        sendBuilt(lhttp::buildMessage(m_options.command, headers, body, &why), why);
-    } else if (word == "command") {
-        const QByteArray name = rest.trimmed();
-        if (name.isEmpty()) {
-            print(stdout, "-- command: " + m_options.command + '\n');
-            return;
-        }
-        QString why;
-        if (lhttp::buildMessage(name, {}, {}, &why).isNull())
-            problem(why);
-        else
-            m_options.command = name;
-    } else if (word == "header") {
-        const QByteArray arg = rest.trimmed();
-        if (arg.isEmpty()) {
-            QByteArray out;
-            for (const auto &[name, value] : std::as_const(m_options.headers))
-                out += "-- header " + name + ':' + escapeBytes(value) + '\n';
-            print(stdout, out.isEmpty() ? QByteArray("-- no extra headers\n") : out);
-        } else if (arg.startsWith('-')) {
-            const QByteArray name = arg.mid(1);
-            m_options.headers.removeIf([&](const auto &h) { return h.first == name; });
-        } else {
-            const qsizetype colon = arg.indexOf(':');
-            QByteArray value;
-            if (colon <= 0) {
-                problem(QStringLiteral("usage: header NAME:VALUE, or header -NAME"));
-                return;
-            }
-            if (!unescape(arg.mid(colon + 1).trimmed(), &value))
-                return;
-            const lhttp::HeaderPairs one{{arg.left(colon).trimmed(), value}};
-            QString why;
-            if (lhttp::buildMessage("x", one, {}, &why).isNull())
-                problem(why);
-            else
-                m_options.headers += one;
-        }
-    } else if (word == "format") {
-        const QString name = QString::fromUtf8(rest.trimmed());
-        Printer::Format f;
-        if (name.isEmpty())
-            print(stdout,
-                  "-- format: " + Printer::formatName(m_options.printer.format).toUtf8() + '\n');
-        else if (Printer::parseFormat(name, &f))
-            m_options.printer.format = f;
-        else
-            problem(QStringLiteral("unknown format '%1' (pretty, line, body or json)").arg(name));
-    } else if (word == "ping") {
-        if (!m_client.ping(PingProbe))
-            problem(m_client.errorString());
-    } else if (word == "status") {
-        showStatus();
-    } else {
-        problem(QStringLiteral("unknown command '%1' (type help)").arg(QString::fromUtf8(word)));
+    for (const Command &c : commands()) {
+        if (word != c.name && !c.aliases.contains(word))
+            continue;
+        if (!(this->*c.run)(rest))
+            complain(QStringLiteral("usage: %1 %2")
+                         .arg(QLatin1String(c.name), QLatin1String(c.arguments))
+                         .trimmed());
+        return;
     }
+    complain(QStringLiteral("unknown command '%1' (type help)").arg(QString::fromUtf8(word)));
+}
+
+bool ShellRunner::unescape(const QByteArray &text, QByteArray *out) {
+    QString why;
+    *out = unescapeBytes(text, &why);
+    if (out->isNull())
+        complain(why);
+    return !out->isNull();
+}
+
+void ShellRunner::sendBuilt(const QByteArray &bytes, const QString &why) {
+    if (bytes.isNull())
+        complain(why);
+    else if (!m_client.sendRaw(bytes))
+        complain(m_client.errorString());
+}
+
+bool ShellRunner::runHelp(QByteArray) {
+    print(stdout, helpText().toUtf8());
+    return true;
+}
+
+bool ShellRunner::runQuit(QByteArray) {
+    quit();
+    return true;
+}
+
+bool ShellRunner::runSubscribe(QByteArray arguments) {
+    if (arguments.trimmed().isEmpty())
+        return false;
+    if (!m_client.subscribe(arguments.simplified().split(' ')))
+        complain(m_client.errorString());
+    else if (!m_client.isConnected())
+        say(QStringLiteral("not connected: sent when the connection is back"));
+    return true;
+}
+
+bool ShellRunner::runUnsubscribe(QByteArray arguments) {
+    if (arguments.trimmed().isEmpty())
+        return false;
+    if (!m_client.unsubscribe(arguments.simplified().split(' ')))
+        complain(m_client.errorString());
+    else if (!m_client.isConnected())
+        say(QStringLiteral("not connected: sent when the connection is back"));
+    return true;
+}
+
+bool ShellRunner::runPublish(QByteArray arguments) {
+    const QByteArray channel = takeWord(&arguments);
+    QByteArray body;
+    if (channel.isEmpty())
+        return false;
+    if (unescape(arguments, &body) &&
+        !m_client.publish({channel}, m_options.command, m_options.headers, body))
+        complain(m_client.errorString());
+    return true;
+}
+
+bool ShellRunner::runSend(QByteArray arguments) {
+    QByteArray raw;
+    if (arguments.isEmpty())
+        return false;
+    if (unescape(arguments, &raw) && !m_client.sendRaw(raw))
+        complain(m_client.errorString());
+    return true;
+}
+
+bool ShellRunner::runUpstream(QByteArray arguments) {
+    const QByteArray method = takeWord(&arguments);
+    const QByteArray url = takeWord(&arguments);
+    QByteArray body;
+    if (method.isEmpty() || url.isEmpty())
+        return false;
+    if (!unescape(arguments, &body))
+        return true;
+    lhttp::HeaderPairs headers{{QByteArrayLiteral("upstream"), method + ' ' + url}};
+    headers += m_options.headers;
+    QString why;
+    sendBuilt(lhttp::buildMessage(m_options.command, headers, body, &why), why);
+    return true;
+}
+
+bool ShellRunner::runMultipart(QByteArray arguments) {
+    QByteArray body, offsets;
+    QString why;
+    if (arguments.trimmed().isEmpty())
+        return false;
+    if (!buildMultipart(arguments, &body, &offsets, &why)) {
+        complain(why);
+        return true;
+    }
+    lhttp::HeaderPairs headers{{QByteArrayLiteral("multipart"), offsets}};
+    headers += m_options.headers;
+    sendBuilt(lhttp::buildMessage(m_options.command, headers, body, &why), why);
+    return true;
+}
+
+bool ShellRunner::runCommand(QByteArray arguments) {
+    const QByteArray name = arguments.trimmed();
+    QString why;
+    if (name.isEmpty())
+        print(stdout, "-- command: " + m_options.command + '\n');
+    else if (lhttp::buildMessage(name, {}, {}, &why).isNull())
+        complain(why);
+    else
+        m_options.command = name;
+    return true;
+}
+
+bool ShellRunner::runHeader(QByteArray arguments) {
+    const QByteArray arg = arguments.trimmed();
+    if (arg.isEmpty()) {
+        QByteArray out;
+        for (const auto &[name, value] : std::as_const(m_options.headers))
+            out += "-- header " + name + ':' + escapeBytes(value) + '\n';
+        print(stdout, out.isEmpty() ? QByteArray("-- no extra headers\n") : out);
+        return true;
+    }
+    if (arg.startsWith('-')) {
+        const QByteArray name = arg.mid(1);
+        m_options.headers.removeIf([&](const auto &h) { return h.first == name; });
+        return true;
+    }
+    const qsizetype colon = arg.indexOf(':');
+    QByteArray value;
+    if (colon <= 0)
+        return false;
+    if (!unescape(arg.mid(colon + 1).trimmed(), &value))
+        return true;
+    const lhttp::HeaderPairs one{{arg.left(colon).trimmed(), value}};
+    QString why;
+    if (lhttp::buildMessage("x", one, {}, &why).isNull())
+        complain(why);
+    else
+        m_options.headers += one;
+    return true;
+}
+
+bool ShellRunner::runFormat(QByteArray arguments) {
+    const QString name = QString::fromUtf8(arguments.trimmed());
+    Printer::Format f;
+    if (name.isEmpty())
+        print(stdout,
+              "-- format: " + Printer::formatName(m_options.printer.format).toUtf8() + '\n');
+    else if (Printer::parseFormat(name, &f))
+        m_options.printer.format = f;
+    else
+        complain(QStringLiteral("unknown format '%1' (pretty, line, body or json)").arg(name));
+    return true;
+}
+
+bool ShellRunner::runPing(QByteArray) {
+    if (!m_client.ping(PingProbe))
+        complain(m_client.errorString());
+    return true;
+}
+
+bool ShellRunner::runStatus(QByteArray) {
+    const char *state = QMetaEnum::fromType<Client::State>().valueToKey(int(m_client.state()));
+    QByteArray out = "-- " + QByteArray(state) + ' ' + m_options.url.toEncoded() + '\n';
+    out += "-- channels: " + m_client.channels().join(' ') + '\n';
+    out += "-- command: " + m_options.command + '\n';
+    for (const auto &[name, value] : std::as_const(m_options.headers))
+        out += "-- header " + name + ':' + escapeBytes(value) + '\n';
+    out += "-- format: " + Printer::formatName(m_options.printer.format).toUtf8() + '\n';
+    print(stdout, out);
+    return true;
 }
 
 bool buildMultipart(QByteArrayView spec, QByteArray *body, QByteArray *offsets, QString *error) {

@@ -15,14 +15,19 @@ class Runner : public QObject {
 public:
     explicit Runner(const CliOptions &options, QObject *parent = nullptr);
     virtual void start() = 0;
-    // SIGINT/SIGTERM.
+    // SIGINT/SIGTERM/SIGHUP.
     virtual void interrupt() { finish(0); }
+    // Whoever read stdout or stderr has gone (`lhttp-cli sub ... | head -n 1`): the runner
+    // closed the connection and main() ends the process as a Unix filter ends, by SIGPIPE.
+    bool readerGone() const { return m_readerGone; }
 
 protected:
     void finish(int status);
     void say(const QString &text);      // status line on stderr, unless --quiet
     void complain(const QString &text); // problem on stderr
-    virtual void print(FILE *stream, const QByteArray &text);
+    void print(FILE *stream, const QByteArray &text);
+    // Writes and flushes; false when the stream failed (errno says why).
+    virtual bool write(FILE *stream, const QByteArray &text);
     // The connection's life as the long-running modes (sub, shell) report it: a first
     // connection that fails or a loss without reconnecting ends with status 1; reconnects,
     // their failures and invalid messages are told on stderr.
@@ -36,6 +41,7 @@ protected:
 
 private:
     int m_status = 0;
+    bool m_readerGone = false;
 };
 
 // lhttp-cli sub URL CHANNEL...
@@ -66,6 +72,21 @@ private:
 class ShellRunner : public Runner {
     Q_OBJECT
 public:
+    // One command of the shell. The table of them is what the shell runs and what `help`
+    // (and `lhttp-cli --help`) lists, so the two cannot disagree.
+    struct Command {
+        const char *name;
+        QByteArrayList aliases; // other words for it, e.g. sub
+        const char *arguments;  // synopsis, e.g. "CHANNEL TEXT"
+        const char *help;       // '\n' starts a continuation line
+        // Runs the command with the rest of the line; false means the arguments do not fit
+        // the synopsis, and the shell prints it as the usage.
+        bool (ShellRunner::*run)(QByteArray arguments);
+    };
+    static const QList<Command> &commands();
+    // The list of commands as `help` prints it.
+    static QString helpText();
+
     explicit ShellRunner(const CliOptions &options, QObject *parent = nullptr);
     void start() override;
     void interrupt() override { quit(); }
@@ -73,11 +94,28 @@ public:
 private:
     void execute(const QByteArray &line);
     void quit();
-    void print(FILE *stream, const QByteArray &text) override;
-    void showStatus();
+    bool write(FILE *stream, const QByteArray &text) override;
+
+    bool runHelp(QByteArray arguments);
+    bool runQuit(QByteArray arguments);
+    bool runSubscribe(QByteArray arguments);
+    bool runUnsubscribe(QByteArray arguments);
+    bool runPublish(QByteArray arguments);
+    bool runSend(QByteArray arguments);
+    bool runUpstream(QByteArray arguments);
+    bool runMultipart(QByteArray arguments);
+    bool runCommand(QByteArray arguments);
+    bool runHeader(QByteArray arguments);
+    bool runFormat(QByteArray arguments);
+    bool runPing(QByteArray arguments);
+    bool runStatus(QByteArray arguments);
+
+    // Reads the escapes in `text`; complains and returns false when one is malformed.
+    bool unescape(const QByteArray &text, QByteArray *out);
+    // Sends a message built by buildMessage() (null when it refused, with `why`).
+    void sendBuilt(const QByteArray &bytes, const QString &why);
 
     LineInput m_input;
-    bool m_pingShown = false;
 };
 
 // Builds the body of a multipart message from `spec` (PART;PART..., PART = HEADERS|BODY,

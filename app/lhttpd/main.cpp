@@ -15,6 +15,7 @@
 #include <QLoggingCategory>
 #include <QTimer>
 
+#include <csignal>
 #include <cstdio>
 
 #include <malloc.h>
@@ -85,8 +86,30 @@ int main(int argc, char *argv[]) {
         return 1;
     }
 
+    // A peer or a log reader that goes away must fail a write with EPIPE, not end the node. Qt
+    // Network ignores SIGPIPE itself, but only at its first socket write; before that, nats.c's
+    // TLS connections write through OpenSSL's socket BIO (plain write()), and stderr may be a
+    // pipe to a log reader that exits.
+    std::signal(SIGPIPE, SIG_IGN);
     SignalWatcher watcher;
-    QObject::connect(&watcher, &SignalWatcher::terminate, &app, [&](int sig) {
+    auto reload = [&] {
+        DaemonConfig fresh = config;
+        QString why;
+        if (!loader.reload(&fresh, &why)) {
+            qWarning("reload failed, keeping the running configuration: %s", qPrintable(why));
+            return;
+        }
+        applyLogLevel(fresh.logLevel);
+        server.reload(fresh.server);
+        config = fresh;
+        qInfo("configuration reloaded (log level %s)", qPrintable(config.logLevel));
+    };
+    // SIGHUP reloads the configuration; SIGINT and SIGTERM drain, and a second one stops now.
+    QObject::connect(&watcher, &SignalWatcher::received, &app, [&](int sig) {
+        if (sig == SIGHUP) {
+            reload();
+            return;
+        }
         if (server.isDraining()) {
             qInfo("signal %d again: stopping now", sig);
             server.close(QWebSocketProtocol::CloseCodeGoingAway,
@@ -102,17 +125,5 @@ int main(int argc, char *argv[]) {
     // close frames a moment to leave, then exit 0.
     QObject::connect(&server, &lhttp::Server::drained, &app,
                      [&] { QTimer::singleShot(100, &app, &QCoreApplication::quit); });
-    QObject::connect(&watcher, &SignalWatcher::reload, &app, [&] {
-        DaemonConfig fresh = config;
-        QString why;
-        if (!loader.reload(&fresh, &why)) {
-            qWarning("reload failed, keeping the running configuration: %s", qPrintable(why));
-            return;
-        }
-        applyLogLevel(fresh.logLevel);
-        server.reload(fresh.server);
-        config = fresh;
-        qInfo("configuration reloaded (log level %s)", qPrintable(config.logLevel));
-    });
     return app.exec();
 }

@@ -110,10 +110,21 @@ void Client::setReconnectDelays(int minMs, int maxMs) {
     m_maxDelayMs = qMax(m_minDelayMs, maxMs);
 }
 
+QSslConfiguration Client::sslConfiguration() const {
+    return m_sslConfiguration.isNull() ? QSslConfiguration::defaultConfiguration()
+                                       : m_sslConfiguration;
+}
+
+void Client::setSslConfiguration(const QSslConfiguration &configuration) {
+    m_sslConfiguration = configuration;
+}
+
 void Client::connectNow() {
     detachSocket(false);
     m_timedOut = false;
     m_socket = new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, this);
+    if (!m_sslConfiguration.isNull())
+        m_socket->setSslConfiguration(m_sslConfiguration);
     connect(m_socket, &QWebSocket::connected, this, &Client::onSocketConnected);
     connect(m_socket, &QWebSocket::stateChanged, this, [this](QAbstractSocket::SocketState s) {
         if (s == QAbstractSocket::UnconnectedState)

@@ -13,6 +13,7 @@
 #include <QNetworkRequest>
 #include <QObject>
 #include <QPair>
+#include <QSslConfiguration>
 #include <QString>
 #include <QTimer>
 #include <QUrl>
@@ -82,6 +83,13 @@ public:
     void setReconnectDelays(int minMs, int maxMs);
     void setConnectTimeout(int ms) { m_connectTimeoutMs = ms; }
 
+    // TLS for wss:// URLs, as QWebSocket::setSslConfiguration(): whom to trust and what to
+    // verify, e.g. a private CA (setCaCertificates(QSslConfiguration::systemCaCertificates() +
+    // mine)) or no verification (setPeerVerifyMode(QSslSocket::VerifyNone)). Used from the next
+    // connection attempt on; a null configuration means QSslConfiguration::defaultConfiguration().
+    QSslConfiguration sslConfiguration() const;
+    void setSslConfiguration(const QSslConfiguration &configuration);
+
     // The channels that are subscribed again after a reconnect, in subscription order.
     QByteArrayList channels() const { return m_channels; }
 
@@ -148,6 +156,7 @@ private:
     int m_minDelayMs = DefaultMinReconnectDelayMs;
     int m_maxDelayMs = DefaultMaxReconnectDelayMs;
     int m_connectTimeoutMs = DefaultConnectTimeoutMs;
+    QSslConfiguration m_sslConfiguration; // null: Qt's default
     int m_attempt = 0;
     bool m_timedOut = false;
     QTimer m_reconnectTimer;

@@ -40,6 +40,8 @@ void HttpPublishReply::start(const QByteArray &message, const HttpPublishOptions
         request.setRawHeader("Authorization", "Bearer " + options.apiKey);
     if (options.timeoutMs > 0)
         request.setTransferTimeout(options.timeoutMs);
+    if (!options.sslConfiguration.isNull())
+        request.setSslConfiguration(options.sslConfiguration);
     m_timeoutMs = options.timeoutMs;
     m_reply = nam->post(request, message);
     connect(m_reply, &QNetworkReply::finished, this, &HttpPublishReply::onReplyFinished);

@@ -6,6 +6,7 @@
 #include <QByteArray>
 #include <QObject>
 #include <QPointer>
+#include <QSslConfiguration>
 #include <QString>
 #include <QUrl>
 
@@ -23,6 +24,11 @@ struct HttpPublishOptions {
     QByteArray apiKey;
     // The whole request, connect to last byte of the answer; 0 waits forever.
     int timeoutMs = DefaultTimeoutMs;
+    // TLS for https:// URLs (a private CA, or no verification), as in
+    // QNetworkRequest::setSslConfiguration(); null: QSslConfiguration::defaultConfiguration().
+    // A shared QNetworkAccessManager may reuse a connection that it opened to the same host
+    // with other settings.
+    QSslConfiguration sslConfiguration;
 };
 
 // The outcome of one publishHttp() call. finished() is emitted exactly once, always from the

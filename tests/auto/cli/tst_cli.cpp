@@ -9,6 +9,7 @@
 #include "processor.h"
 #include "server.h"
 #include "session.h"
+#include "tlsnode.h"
 #include "wsclient.h"
 
 #include <QProcess>
@@ -55,7 +56,9 @@ public:
 // server keeps serving.
 class Cli {
 public:
-    explicit Cli(const QStringList &args, const QStringList &env = {}) {
+    // With `outputReader`, stdout goes into that process's stdin, as in `lhttp-cli ... | reader`.
+    explicit Cli(const QStringList &args, const QStringList &env = {},
+                 QProcess *outputReader = nullptr) {
         QProcessEnvironment e = QProcessEnvironment::systemEnvironment();
         e.insert(QStringLiteral("LHTTP_CLI_HISTORY"), QString());
         e.remove(QStringLiteral("LHTTP_API_KEY"));
@@ -66,6 +69,8 @@ public:
                          [this] { out += process.readAllStandardOutput(); });
         QObject::connect(&process, &QProcess::readyReadStandardError,
                          [this] { err += process.readAllStandardError(); });
+        if (outputReader)
+            process.setStandardOutputProcess(outputReader);
         process.start(binary(), args);
     }
     ~Cli() {
@@ -259,6 +264,7 @@ private Q_SLOTS:
     void subFormats();
     void subStopsOnSignal_data();
     void subStopsOnSignal();
+    void subEndsWhenOutputReaderLeaves();
     void subErrorReply();
     void subConnectionRefused();
     void subReconnectsAndSubscribesAgain();
@@ -269,12 +275,16 @@ private Q_SLOTS:
     void pubErrorReply();
     void pubConnectionRefused();
     void pubHttp();
+    void tlsTrust_data();
+    void tlsTrust();
 
     void shellThroughPipe();
     void shellEndOfInputWaitsForReplies();
     void shellProblemsKeepItRunning();
+    void shellShortForms();
     void shellConnectionRefused();
     void shellLineEditingOnTerminal();
+    void shellCommandOutputOnTerminal();
 
 private:
     void restart(const ServerOptions &options);
@@ -282,6 +292,7 @@ private:
     std::unique_ptr<WsClient> subscriber(const QByteArray &channels);
 
     std::unique_ptr<Server> server;
+    std::unique_ptr<QTemporaryDir> m_certificates; // made once, by tlsTrust_data()
 };
 
 void tst_Cli::initTestCase() {
@@ -374,6 +385,20 @@ void tst_Cli::usageErrors_data() {
         {QStringLiteral("pub"), u, QStringLiteral("room"), QStringLiteral("x"),
          QStringLiteral("-c"), QStringLiteral("two words")},
         "command");
+    row("cacert without TLS",
+        {QStringLiteral("sub"), u, QStringLiteral("room"), QStringLiteral("--cacert"),
+         QStringLiteral("/etc/hostname")},
+        "--cacert only applies to wss:// and https://");
+    row("insecure without TLS", {QStringLiteral("-k"), u}, "--insecure only applies");
+    row("cacert unreadable",
+        {QStringLiteral("pub"), QStringLiteral("wss://127.0.0.1:9/"), QStringLiteral("room"),
+         QStringLiteral("x"), QStringLiteral("--cacert"), QStringLiteral("/nonexistent/ca.pem")},
+        "cannot read --cacert file '/nonexistent/ca.pem'");
+    row("cacert without a certificate",
+        {QStringLiteral("pub"), QStringLiteral("https://127.0.0.1:9/"), QStringLiteral("room"),
+         QStringLiteral("x"), QStringLiteral("--http"), QStringLiteral("--cacert"),
+         QStringLiteral("/dev/null")},
+        "no PEM certificate in --cacert file");
     row("bad escape",
         {QStringLiteral("pub"), u, QStringLiteral("room"), QStringLiteral("a\\q"),
          QStringLiteral("--escapes")},
@@ -453,6 +478,8 @@ void tst_Cli::subStopsOnSignal_data() {
     QTest::addColumn<int>("sig");
     QTest::newRow("SIGTERM") << int(SIGTERM);
     QTest::newRow("SIGINT") << int(SIGINT);
+    // The terminal went away.
+    QTest::newRow("SIGHUP") << int(SIGHUP);
 }
 
 void tst_Cli::subStopsOnSignal() {
@@ -464,6 +491,30 @@ void tst_Cli::subStopsOnSignal() {
     CHECK_EXIT(cli, 0);
     // It said goodbye: the session is gone, closed by the client.
     QTRY_COMPARE(server->sessionCount(), 0);
+}
+
+// `lhttp-cli sub ... | head -n 1` ends like any Unix filter once head has exited, by SIGPIPE,
+// instead of writing into the pipe without a reader (EPIPE, as Qt Network ignores SIGPIPE) and
+// waiting for messages forever.
+void tst_Cli::subEndsWhenOutputReaderLeaves() {
+    QProcess head;
+    Cli cli({QStringLiteral("sub"), url(), QStringLiteral("room"), QStringLiteral("-f"),
+             QStringLiteral("body")},
+            {}, &head);
+    head.start(QStringLiteral("head"), {QStringLiteral("-n"), QStringLiteral("1")});
+    QVERIFY(head.waitForStarted());
+    QVERIFY2(cli.errContains("subscribed to room"), qPrintable(cli.diagnostics()));
+    WsClient w;
+    QVERIFY(w.open(QUrl(url())));
+    w.send("LHTTP/1.0 chat\r\npublish:room\r\n\r\nfirst");
+    QTRY_VERIFY_WITH_TIMEOUT(head.state() == QProcess::NotRunning, 10000);
+    QCOMPARE(head.readAllStandardOutput(), QByteArray("first\n"));
+    // The next message goes into a pipe without a reader.
+    w.send("LHTTP/1.0 chat\r\npublish:room\r\n\r\nnobody reads this");
+    QVERIFY2(cli.finished(), qPrintable(cli.diagnostics()));
+    QVERIFY2(cli.process.exitStatus() == QProcess::CrashExit, qPrintable(cli.diagnostics()));
+    // It said goodbye first.
+    QTRY_COMPARE(server->sessionCount(), 1); // the publisher's
 }
 
 void tst_Cli::subErrorReply() {
@@ -615,6 +666,77 @@ void tst_Cli::pubHttp() {
     QCOMPARE(w->received.size(), 3);
 }
 
+void tst_Cli::tlsTrust_data() {
+    m_certificates = std::make_unique<QTemporaryDir>();
+    QVERIFY(m_certificates->isValid());
+    // The node's certificate, and another self-signed one that plays a CA that did not sign it.
+    QVERIFY2(testtls::makeCertificate(*m_certificates, QStringLiteral("node")),
+             "openssl must be installed");
+    QVERIFY(testtls::makeCertificate(*m_certificates, QStringLiteral("other")));
+
+    QTest::addColumn<QStringList>("options");
+    QTest::addColumn<bool>("accepted");
+    const QString node = m_certificates->filePath(QStringLiteral("node.pem"));
+    const QString other = m_certificates->filePath(QStringLiteral("other.pem"));
+    QTest::newRow("system CAs only") << QStringList() << false;
+    QTest::newRow("--cacert the node's CA")
+        << QStringList{QStringLiteral("--cacert"), node} << true;
+    QTest::newRow("-k") << QStringList{QStringLiteral("-k")} << true;
+    QTest::newRow("--insecure") << QStringList{QStringLiteral("--insecure")} << true;
+    QTest::newRow("--cacert another CA") << QStringList{QStringLiteral("--cacert"), other} << false;
+}
+
+// An lhttpd-qt node with a self-signed certificate, reached by every mode that connects: sub,
+// pub over the WebSocket and over HTTP, and the shell. With --cacert of its CA or -k they
+// work; otherwise each ends with status 1 and the certificate error.
+void tst_Cli::tlsTrust() {
+    QFETCH(QStringList, options);
+    QFETCH(bool, accepted);
+    testtls::TlsNode node(*m_certificates, QStringLiteral("node"));
+    QVERIFY(node.start());
+    const QString wss = QStringLiteral("wss://127.0.0.1:%1/").arg(node.port);
+    auto expectRefused = [](Cli &cli) {
+        CHECK_EXIT(cli, 1);
+        QVERIFY2(cli.err.contains("certificate"), qPrintable(cli.diagnostics()));
+    };
+
+    Cli sub(QStringList{QStringLiteral("sub"), wss, QStringLiteral("room"), QStringLiteral("-n"),
+                        QStringLiteral("2"), QStringLiteral("-f"), QStringLiteral("body")} +
+            options);
+    Cli shell(QStringList{wss} + options);
+    if (accepted) {
+        QVERIFY2(sub.errContains("subscribed to room"), qPrintable(sub.diagnostics()));
+        QVERIFY2(shell.errContains("connected to"), qPrintable(shell.diagnostics()));
+        shell.process.write("status\n");
+        shell.process.closeWriteChannel();
+        CHECK_EXIT(shell, 0);
+        QVERIFY2(shell.out.contains("-- Connected wss://"), qPrintable(shell.diagnostics()));
+    } else {
+        expectRefused(sub);
+        expectRefused(shell);
+    }
+
+    Cli pub(QStringList{QStringLiteral("pub"), wss, QStringLiteral("room"),
+                        QStringLiteral("over wss")} +
+            options);
+    if (accepted) {
+        CHECK_EXIT(pub, 0);
+        QVERIFY2(sub.outContains("over wss\n"), qPrintable(sub.diagnostics()));
+    } else {
+        expectRefused(pub);
+    }
+    Cli http(QStringList{QStringLiteral("pub"), wss, QStringLiteral("room"),
+                         QStringLiteral("over https"), QStringLiteral("--http")} +
+             options);
+    if (accepted) {
+        CHECK_EXIT(http, 0);
+        CHECK_EXIT(sub, 0);
+        QCOMPARE(sub.out, QByteArray("over wss\nover https\n"));
+    } else {
+        expectRefused(http);
+    }
+}
+
 void tst_Cli::shellThroughPipe() {
     Cli cli({url(), QStringLiteral("--no-edit")});
     QVERIFY2(cli.errContains("connected to"), qPrintable(cli.diagnostics()));
@@ -691,6 +813,27 @@ void tst_Cli::shellProblemsKeepItRunning() {
         QVERIFY2(cli.err.contains(needle), qPrintable(cli.diagnostics()));
 }
 
+// `sub` and `pub` are the one-shot modes' names; the shell takes them too, as it takes `?` and
+// `exit`, and its help lists them beside the long names.
+void tst_Cli::shellShortForms() {
+    Cli cli({url(), QStringLiteral("--format"), QStringLiteral("body")});
+    QVERIFY2(cli.errContains("connected to"), qPrintable(cli.diagnostics()));
+    cli.process.write("sub room\n"
+                      "pub room short forms\n");
+    QVERIFY2(cli.outContains("short forms\n"), qPrintable(cli.diagnostics()));
+    cli.process.write("?\n");
+    QVERIFY2(cli.outContains("quit, exit"), qPrintable(cli.diagnostics()));
+    for (const char *line : {"  subscribe, sub CHANNEL...", "  publish, pub CHANNEL TEXT",
+                             "  unsubscribe CHANNEL...", "  help, ?"})
+        QVERIFY2(cli.out.contains(line), qPrintable(cli.diagnostics()));
+    // A short form without its arguments gets the usage of the command it stands for.
+    cli.process.write("pub\n");
+    QVERIFY2(cli.errContains("usage: publish CHANNEL TEXT"), qPrintable(cli.diagnostics()));
+    cli.process.write("exit\n");
+    CHECK_EXIT(cli, 0);
+    QVERIFY2(!cli.err.contains("unknown command"), qPrintable(cli.diagnostics()));
+}
+
 void tst_Cli::shellConnectionRefused() {
     Cli cli({QStringLiteral("127.0.0.1:%1").arg(freePort())});
     CHECK_EXIT(cli, 1);
@@ -743,6 +886,42 @@ void tst_Cli::shellLineEditingOnTerminal() {
     const QByteArray saved = file.readAll().replace("\\040", " "); // libedit's encoding
     for (const char *line : {"subscribe room\n", "publish room hello\n", "publish room world\n"})
         QVERIFY2(saved.contains(line), saved.constData());
+}
+
+// What a command prints (help, status, a complaint) comes out while libedit has finished the
+// line and not yet drawn the next prompt. It must not redraw the finished line then: the screen
+// showed "lhttp> statuslhttp> help", the typed line glued to the next prompt.
+void tst_Cli::shellCommandOutputOnTerminal() {
+    Cli version({QStringLiteral("--version")});
+    CHECK_EXIT(version, 0);
+    if (!version.out.contains("libedit"))
+        QSKIP("lhttp-cli was built without libedit (Debian libedit-dev): no line editor to test");
+    PtyCli cli({url(), QStringLiteral("--no-color")}, {QStringLiteral("LHTTP_CLI_HISTORY=")});
+    QVERIFY(cli.started());
+    QVERIFY2(cli.waitFor("lhttp> "), qPrintable(cli.diagnostics()));
+    cli.type("status\r");
+    QVERIFY2(cli.waitFor("-- format: pretty\r\n"), qPrintable(cli.diagnostics()));
+    cli.type("help\r");
+    QVERIFY2(cli.waitFor("# are ignored.\r\n"), qPrintable(cli.diagnostics()));
+    cli.type("frobnicate\r");
+    QVERIFY2(cli.waitFor("unknown command 'frobnicate'"), qPrintable(cli.diagnostics()));
+    cli.type("ping\r");
+    QVERIFY2(cli.waitFor("pong after"), qPrintable(cli.diagnostics()));
+    cli.type("\x04");
+    QVERIFY2(cli.finished(), qPrintable(cli.diagnostics()));
+    QVERIFY2(cli.exitCode() == 0, qPrintable(cli.diagnostics()));
+
+    for (const char *typed : {"status", "help", "frobnicate"}) {
+        // Echoed once, as typed, and never again in front of a prompt.
+        const QByteArray line = QByteArray("lhttp> ") + typed;
+        QVERIFY2(cli.out.count(line) == 1, qPrintable(cli.diagnostics()));
+        QVERIFY2(!cli.out.contains(typed + QByteArray("lhttp> ")), qPrintable(cli.diagnostics()));
+    }
+    // The next prompt starts the line after the output.
+    QVERIFY2(cli.out.contains("-- format: pretty\r\nlhttp> help\r\n"),
+             qPrintable(cli.diagnostics()));
+    QVERIFY2(cli.out.contains("# are ignored.\r\nlhttp> frobnicate\r\n"),
+             qPrintable(cli.diagnostics()));
 }
 
 QTEST_GUILESS_MAIN(tst_Cli)

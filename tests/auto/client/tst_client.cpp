@@ -7,11 +7,13 @@
 #include "httppublisher.h"
 #include "ports.h"
 #include "server.h"
+#include "tlsnode.h"
 #include "wsclient.h"
 
 #include <QNetworkAccessManager>
 #include <QProcess>
 #include <QSignalSpy>
+#include <QSslSocket>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QTest>
@@ -24,6 +26,8 @@ using namespace lhttp;
 namespace {
 
 using testports::freePort;
+using testtls::makeCertificate;
+using testtls::TlsNode;
 
 QUrl wsUrl(quint16 port) {
     return QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(port));
@@ -62,6 +66,8 @@ private Q_SLOTS:
     void stateProperty();
 
     void publishHttpToLhttpd();
+    void tlsTrust_data();
+    void tlsTrust();
 
 private:
     bool startServer(quint16 port = 0);
@@ -69,6 +75,7 @@ private:
     bool sync(Client &c);
 
     std::unique_ptr<Server> server;
+    std::unique_ptr<QTemporaryDir> m_certificates; // made once, by tlsTrust_data()
 };
 
 bool tst_Client::startServer(quint16 port) {
@@ -497,6 +504,77 @@ void tst_Client::publishHttpToLhttpd() {
 
     QVERIFY(sub.staysQuiet()); // none of the failures published anything
     QCOMPARE(sub.received.size(), 2);
+}
+
+void tst_Client::tlsTrust_data() {
+    m_certificates = std::make_unique<QTemporaryDir>();
+    QVERIFY(m_certificates->isValid());
+    // The node's certificate, and another self-signed one that plays a CA that did not sign it.
+    QVERIFY2(makeCertificate(*m_certificates, QStringLiteral("node")), "openssl must be installed");
+    QVERIFY(makeCertificate(*m_certificates, QStringLiteral("other")));
+
+    QTest::addColumn<QString>("trust"); // a makeCertificate() name, or empty
+    QTest::addColumn<bool>("verify");
+    QTest::addColumn<bool>("accepted");
+    QTest::newRow("system CAs only") << QString() << true << false;
+    QTest::newRow("the node's CA") << QStringLiteral("node") << true << true;
+    QTest::newRow("no verification") << QString() << false << true;
+    QTest::newRow("another CA") << QStringLiteral("other") << true << false;
+}
+
+// A node with a self-signed certificate: reached over wss:// and https:// once the client
+// trusts its CA (added to the system's) or verifies nothing, and refused with a certificate
+// error otherwise.
+void tst_Client::tlsTrust() {
+    QFETCH(QString, trust);
+    QFETCH(bool, verify);
+    QFETCH(bool, accepted);
+    TlsNode node(*m_certificates, QStringLiteral("node"));
+    QVERIFY(node.start());
+
+    QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
+    if (!trust.isEmpty()) {
+        const auto ca =
+            QSslCertificate::fromPath(m_certificates->filePath(trust + QStringLiteral(".pem")));
+        QCOMPARE(ca.size(), 1);
+        tls.setCaCertificates(QSslConfiguration::systemCaCertificates() + ca);
+    }
+    if (!verify)
+        tls.setPeerVerifyMode(QSslSocket::VerifyNone);
+
+    Client client;
+    client.setAutoReconnect(false);
+    client.setSslConfiguration(tls);
+    QCOMPARE(client.sslConfiguration().caCertificates(), tls.caCertificates());
+    QSignalSpy connected(&client, &Client::connected);
+    QSignalSpy failed(&client, &Client::connectionFailed);
+    client.open(QUrl(QStringLiteral("wss://127.0.0.1:%1/").arg(node.port)));
+    QTRY_VERIFY_WITH_TIMEOUT(connected.count() + failed.count() == 1, 10000);
+    if (accepted) {
+        QVERIFY2(connected.count() == 1, qPrintable(client.errorString()));
+        QVERIFY(client.publish("room", "chat", "over TLS"));
+        QVERIFY(sync(client));
+    } else {
+        QCOMPARE(failed.count(), 1);
+        QVERIFY2(client.errorString().contains(QStringLiteral("certificate"), Qt::CaseInsensitive),
+                 qPrintable(client.errorString()));
+    }
+
+    HttpPublishOptions options;
+    options.url = QUrl(QStringLiteral("https://127.0.0.1:%1/publish").arg(node.port));
+    options.sslConfiguration = tls;
+    HttpPublishReply *reply = publishHttp({"room"}, "chat", {}, "over https", options);
+    reply->setAutoDelete(false);
+    QSignalSpy done(reply, &HttpPublishReply::finished);
+    QVERIFY(done.wait(10000));
+    if (accepted) {
+        QVERIFY2(reply->isSuccess(), qPrintable(reply->errorString()));
+    } else {
+        QCOMPARE(reply->httpStatus(), 0);
+        QVERIFY2(reply->errorString().contains(QStringLiteral("certificate"), Qt::CaseInsensitive),
+                 qPrintable(reply->errorString()));
+    }
+    delete reply;
 }
 
 QTEST_GUILESS_MAIN(tst_Client)
