@@ -1,6 +1,8 @@
 // Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
 #include "natsserver.h"
 
+#include "ports.h"
+
 #include <QElapsedTimer>
 #include <QEventLoop>
 #include <QFileInfo>
@@ -9,7 +11,6 @@
 #include <QNetworkAccessManager>
 #include <QNetworkReply>
 #include <QStandardPaths>
-#include <QTcpServer>
 #include <QTcpSocket>
 #include <QTest>
 #include <QTimer>
@@ -28,10 +29,10 @@ bool portAnswers(quint16 port) {
 } // namespace
 
 NatsServer::NatsServer()
-    : m_port(freePort())
-    , m_monitorPort(freePort()) {
+    : m_port(testports::freePort())
+    , m_monitorPort(testports::freePort()) {
     while (m_monitorPort == m_port)
-        m_monitorPort = freePort();
+        m_monitorPort = testports::freePort();
 }
 
 NatsServer::~NatsServer() {
@@ -51,15 +52,9 @@ QString NatsServer::binary() {
     return found;
 }
 
-quint16 NatsServer::freePort() {
-    QTcpServer s;
-    s.listen(QHostAddress::LocalHost, 0);
-    return s.serverPort();
-}
-
 quint16 NatsServer::clusterPort() {
     while (!m_clusterPort || m_clusterPort == m_port || m_clusterPort == m_monitorPort)
-        m_clusterPort = freePort();
+        m_clusterPort = testports::freePort();
     return m_clusterPort;
 }
 

@@ -15,6 +15,7 @@
 // clients / channels subscribers).
 
 #include "connectionsmodel.h"
+#include "lhttpdprocess.h"
 #include "mainwindow.h"
 #include "nodepanel.h"
 #include "nodestate.h"
@@ -22,8 +23,6 @@
 #include <QElapsedTimer>
 #include <QProcess>
 #include <QSettings>
-#include <QTcpServer>
-#include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -41,12 +40,6 @@ int env(const char *name, int fallback) {
     bool ok = false;
     const int v = qEnvironmentVariableIntValue(name, &ok);
     return ok ? v : fallback;
-}
-
-quint16 freePort() {
-    QTcpServer s;
-    s.listen(QHostAddress::LocalHost, 0);
-    return s.serverPort();
 }
 
 // Starts `program` under `nice -n niceness` when niceness > 0.
@@ -73,7 +66,7 @@ private:
 
 void tst_AdminLoad::initTestCase() {
     full = qEnvironmentVariable("LHTTP_ADMIN_LOAD") == u"1";
-    QVERIFY(QFileInfo(qEnvironmentVariable("LHTTPD_BIN")).isExecutable());
+    QVERIFY(QFileInfo(LhttpdProcess::binary()).isExecutable());
     QVERIFY(QFileInfo(qEnvironmentVariable("ADMIN_LOADGEN_BIN")).isExecutable());
     QSettings::setDefaultFormat(QSettings::IniFormat);
     QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, settingsDir.path());
@@ -86,23 +79,12 @@ void tst_AdminLoad::consoleStaysResponsiveUnderLoad() {
     const int niceness = env("LHTTP_LOAD_NICE", 10);
     const int maxMs = full ? env("LHTTP_LOAD_MAX_MS", 100) : 250;
     const int rate = full ? env("LHTTP_LOAD_RATE", 0) : 0;
-    const quint16 port = freePort();
 
-    QProcess node;
-    node.setProcessChannelMode(QProcess::ForwardedErrorChannel);
-    startNiced(node, qEnvironmentVariable("LHTTPD_BIN"),
-               {QStringLiteral("--listen"), QStringLiteral("127.0.0.1"), QStringLiteral("--port"),
-                QString::number(port), QStringLiteral("--admin-token"), QString::fromLatin1(Token),
-                QStringLiteral("--log-level"), QStringLiteral("warning")},
-               niceness);
-    QVERIFY(node.waitForStarted());
-    QVERIFY(QTest::qWaitFor(
-        [&] {
-            QTcpSocket probe;
-            probe.connectToHost(QHostAddress::LocalHost, port);
-            return probe.waitForConnected(50);
-        },
-        5000));
+    LhttpdProcess node;
+    node.setNiceness(niceness);
+    QVERIFY(node.start({QStringLiteral("--admin-token"), QString::fromLatin1(Token),
+                        QStringLiteral("--log-level"), QStringLiteral("warning")}));
+    const quint16 port = node.port();
 
     // Attach first, so the console sees the ramp-up as well as the flood.
     MainWindow window;
@@ -182,9 +164,7 @@ void tst_AdminLoad::consoleStaysResponsiveUnderLoad() {
     load.terminate();
     if (!load.waitForFinished(5000))
         load.kill();
-    node.terminate();
-    if (!node.waitForFinished(5000))
-        node.kill();
+    node.stop(5000);
 
     std::sort(lateness.begin(), lateness.end());
     const qint64 max = lateness.isEmpty() ? -1 : lateness.last();

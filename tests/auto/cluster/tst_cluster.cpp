@@ -4,9 +4,9 @@
 // and lhttpd-qt processes, joined through one NATS server or a two-member NATS cluster, with
 // real QWebSocket clients. Reconnect waits are short so that faults heal quickly.
 
+#include "lhttpdprocess.h"
 #include "natsbroker.h"
 #include "natsserver.h"
-#include "ports.h"
 #include "server.h"
 #include "wsclient.h"
 
@@ -142,7 +142,6 @@ private:
     std::unique_ptr<Server> makeNode(const NatsOptions &nats, ServerOptions options = {});
     Client client(quint16 port);
     Client client(const std::unique_ptr<Server> &node) { return client(node->serverPort()); }
-    bool startDaemon(QProcess &p, const QStringList &args, quint16 port);
     // Publishes `probe` from `pub` every 100 ms until `sub` receives something: a new
     // subscription has reached every NATS server on the way. Clears what `sub` received.
     bool probeUntilReceived(WsClient &pub, WsClient &sub, const QByteArray &channel,
@@ -171,17 +170,6 @@ Client tst_Cluster::client(quint16 port) {
     if (!c->open(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(port))))
         return nullptr;
     return c;
-}
-
-bool tst_Cluster::startDaemon(QProcess &p, const QStringList &args, quint16 port) {
-    p.setProcessChannelMode(QProcess::ForwardedChannels);
-    p.start(qEnvironmentVariable("LHTTPD_BIN"),
-            QStringList{QStringLiteral("--listen"), QStringLiteral("127.0.0.1"),
-                        QStringLiteral("--port"), QString::number(port)} +
-                args);
-    if (!p.waitForStarted())
-        return false;
-    return testports::waitForPort(port, &p);
 }
 
 bool tst_Cluster::probeUntilReceived(WsClient &pub, WsClient &sub, const QByteArray &channel,
@@ -218,21 +206,17 @@ bool tst_Cluster::waitForSubscriptions(const NatsServer &nats, const QString &na
 void tst_Cluster::daemonsThousandMessagesInOrder() {
     NatsServer nats;
     QVERIFY(nats.start());
-    const quint16 port1 = NatsServer::freePort();
-    const quint16 port2 = NatsServer::freePort();
-    QProcess node1;
-    QProcess node2;
+    LhttpdProcess node1;
+    LhttpdProcess node2;
     const QStringList common{QStringLiteral("--nats"), nats.url(),
                              QStringLiteral("--nats-reconnect-wait"), QStringLiteral("100")};
-    QVERIFY(startDaemon(
-        node1, common + QStringList{QStringLiteral("--nats-name"), QStringLiteral("node1")},
-        port1));
-    QVERIFY(startDaemon(
-        node2, common + QStringList{QStringLiteral("--nats-name"), QStringLiteral("node2")},
-        port2));
+    QVERIFY(
+        node1.start(common + QStringList{QStringLiteral("--nats-name"), QStringLiteral("node1")}));
+    QVERIFY(
+        node2.start(common + QStringList{QStringLiteral("--nats-name"), QStringLiteral("node2")}));
     {
-        auto a = client(port1);
-        auto b = client(port2);
+        auto a = client(node1.port());
+        auto b = client(node2.port());
         QVERIFY(a && b);
         a->send("LHTTP/1.0 chat\r\nsubscribe:seq\r\n\r\n");
         b->send("LHTTP/1.0 chat\r\nsubscribe:seq\r\n\r\n");
@@ -263,9 +247,8 @@ void tst_Cluster::daemonsThousandMessagesInOrder() {
         QCOMPARE(b->received.size(), Count + 1);
         QCOMPARE(b->received.last(), numbered("seq", Count));
     }
-    for (QProcess *p : {&node1, &node2}) {
-        p->terminate();
-        QVERIFY(p->waitForFinished(10'000));
+    for (LhttpdProcess *p : {&node1, &node2}) {
+        QVERIFY(p->stop(10'000));
         QCOMPARE(p->exitStatus(), QProcess::NormalExit);
         QCOMPARE(p->exitCode(), 0);
     }
