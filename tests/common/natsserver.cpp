@@ -3,7 +3,6 @@
 
 #include "ports.h"
 
-#include <QElapsedTimer>
 #include <QEventLoop>
 #include <QFileInfo>
 #include <QJsonArray>
@@ -18,7 +17,6 @@
 namespace {
 
 constexpr int StopTimeoutMs = 5'000;
-constexpr int PollIntervalMs = 20;
 
 bool portAnswers(quint16 port) {
     QTcpSocket probe;
@@ -90,16 +88,13 @@ bool NatsServer::start(const QStringList &extraArgs, int timeoutMs) {
     m_process->start(binary(), args);
     if (!m_process->waitForStarted())
         return false;
-    QElapsedTimer t;
-    t.start();
-    while (t.elapsed() < timeoutMs) {
-        if (!isRunning())
-            return false;
-        if (portAnswers(m_port) && !monitor(QStringLiteral("/varz"), 1'000).isEmpty())
-            return true;
-        QTest::qWait(PollIntervalMs);
-    }
-    return false;
+    const bool settled = QTest::qWaitFor(
+        [this] {
+            return !isRunning() ||
+                   (portAnswers(m_port) && !monitor(QStringLiteral("/varz"), 1'000).isEmpty());
+        },
+        timeoutMs);
+    return settled && isRunning();
 }
 
 void NatsServer::stop() {

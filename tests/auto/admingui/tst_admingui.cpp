@@ -249,7 +249,10 @@ void tst_AdminGui::trafficPauseAndClear() {
     const int rows = table->model()->rowCount();
     a.send("LHTTP/1.0 chat\r\npublish:t\r\n\r\nsecond");
     QVERIFY(a.waitForMessages(2));
-    QTest::qWait(600); // two batches
+    // Two batches arrive meanwhile, the first of them with "second", and the paused log shows
+    // none of it.
+    const quint64 batches = window->state()->batches();
+    QTRY_VERIFY(window->state()->batches() >= batches + 2);
     QCOMPARE(table->model()->rowCount(), rows);
     QTest::mouseClick(pause, Qt::LeftButton);
     const auto clear = window->trafficView()->findChildren<QPushButton *>();
@@ -285,7 +288,7 @@ void tst_AdminGui::slowConsumerShowsInConsole() {
     for (int i = 0; i < 600 && window->state()->totals().slowConsumers == 0; ++i) {
         publisher.send("LHTTP/1.0 c\r\npublish:feed\r\n\r\n" + payload);
         if (i % 20 == 19)
-            QTest::qWait(20);
+            QTest::qWait(20); // deliberately: lets the node write and notice the stalled reader
     }
     QTRY_VERIFY2(window->statusText().contains(QLatin1String("slow consumers closed: 1")),
                  qPrintable(window->statusText()));

@@ -10,6 +10,7 @@
 #include "server.h"
 #include "wsclient.h"
 
+#include <QDeadlineTimer>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
@@ -190,15 +191,14 @@ bool tst_Cluster::probeUntilReceived(WsClient &pub, WsClient &sub, const QByteAr
 
 bool tst_Cluster::waitForSubscriptions(const NatsServer &nats, const QString &name, int count,
                                        int timeoutMs) {
-    QElapsedTimer t;
-    t.start();
     int n = -1;
-    do {
-        nats.subscriptionsOf(name, &n);
-        if (n == count)
-            return true;
-        QTest::qWait(20);
-    } while (t.elapsed() < timeoutMs);
+    if (QTest::qWaitFor(
+            [&] {
+                nats.subscriptionsOf(name, &n);
+                return n == count;
+            },
+            timeoutMs))
+        return true;
     qWarning() << name << "holds" << n << "NATS subscriptions, expected" << count;
     return false;
 }
@@ -486,9 +486,11 @@ void tst_Cluster::handOffQueueDropsAreCounted() {
     for (int i = 0; i < Burst; ++i)
         raw.publish("burst", numbered("burst", i));
     QVERIFY(raw.flush());
-    // The Qt thread is busy elsewhere: nats.c's thread fills the hand-off queue and drops
-    // the newest messages beyond the limit.
-    QThread::msleep(500);
+    // The Qt thread is busy elsewhere (no event loop) until nats.c's thread has received the
+    // whole burst: it fills the hand-off queue and drops the newest messages beyond the limit.
+    QDeadlineTimer received(HealMs);
+    while (broker->stats().messagesIn < quint64(Burst) && !received.hasExpired())
+        QThread::msleep(5);
     QVERIFY(c->waitForMessages(Limit));
     QVERIFY(c->staysQuiet(300));
     QCOMPARE(c->received.size(), Limit);
@@ -530,6 +532,8 @@ void tst_Cluster::natsDownAtStartThenUp() {
     QVERIFY(pub->staysQuiet(100));
     QCOMPARE(broker1->state(), Broker::State::Disconnected);
 
+    // Deliberately down for a while (20 reconnect waits), not just the first attempt: the
+    // nodes must keep retrying.
     QTest::qWait(2'000);
     QVERIFY(nats.start());
     QTRY_COMPARE_WITH_TIMEOUT(broker1->state(), Broker::State::Connected, HealMs);
@@ -814,7 +818,7 @@ void tst_Cluster::authenticationAndTls() {
         QVERIFY(goodNode && badNode);
         QTRY_COMPARE(brokerOf(goodNode)->state(), Broker::State::Connected);
         QTRY_COMPARE(brokerOf(badNode)->state(), Broker::State::Disconnected);
-        QTest::qWait(300);
+        QTest::qWait(300); // deliberately: further attempts (every 100 ms) fail as well
         QCOMPARE(brokerOf(badNode)->state(), Broker::State::Disconnected);
         auto c = client(badNode); // still serves its own subscribers
         QVERIFY(c);
@@ -865,7 +869,8 @@ void tst_Cluster::authenticationAndTls() {
                                             QStringLiteral("untrusted"));
         auto other = makeNode(untrusted);
         QVERIFY(other);
-        QTest::qWait(300);
+        QTRY_COMPARE(brokerOf(other)->state(), Broker::State::Disconnected); // the attempt failed
+        QTest::qWait(300); // deliberately: further attempts (every 100 ms) fail as well
         QVERIFY(brokerOf(other)->state() != Broker::State::Connected);
     }
 }

@@ -180,7 +180,8 @@ void tst_Reliability::idleConnectionsReleaseSocketBuffers() {
     WsClient first;
     QVERIFY(first.open(url));
     QVERIFY(first.sync());
-    QTest::qWait(1500); // the first connection's buffers released, the heap settled
+    // Deliberately idle for a while: the first connection's buffers released, the heap settled.
+    QTest::qWait(1500);
     const qint64 before = rssOf(p.pid());
 
     constexpr int Count = 2000;
@@ -202,7 +203,8 @@ void tst_Reliability::idleConnectionsReleaseSocketBuffers() {
     }
     for (auto &c : clients)
         QVERIFY(c->sync());
-    // Ping/pong rounds go by (each fills both buffers again) and the buffers are given back.
+    // Deliberately idle for a while: ping/pong rounds go by (each fills both buffers again)
+    // and the buffers are given back.
     QTest::qWait(3000);
     const qint64 after = rssOf(p.pid());
     const double perConnection = double(after - before) / Count / 1024;
@@ -241,7 +243,7 @@ void tst_Reliability::keepaliveClosesSilentPeer() {
     qInfo("silent peer closed after %lld ms (ping 250 + pong 80 + grace 200)", took);
     QVERIFY(took >= 250);
     QCOMPARE(server->counters().keepaliveTimeouts, 1u);
-    QTest::qWait(600); // several more ping rounds
+    QTest::qWait(600); // deliberately: several more ping rounds, which the polite peer answers
     QVERIFY(polite.connected);
     QCOMPARE(server->counters().keepaliveTimeouts, 1u);
 }
@@ -280,7 +282,8 @@ void tst_Reliability::rateLimit() {
     }
     QCOMPARE(ok, 5);
     QCOMPARE(limited, 5);
-    // The bucket refills: one message a little later is fine again.
+    // The bucket refills: one message a little later is fine again. Deliberately 250 ms, more
+    // than one token's worth (200 ms at 5 a second).
     QTest::qWait(250);
     a.send("LHTTP/1.0 whoami\r\n\r\n");
     QVERIFY(a.waitForMessages(11));
