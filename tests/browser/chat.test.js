@@ -21,7 +21,12 @@ describe('chat demo served by lhttpd-qt', { timeout: 120000 }, () => {
     const users = {};
 
     before(async () => {
-        [server, browser] = await Promise.all([Lhttpd.start(), launchBrowser()]);
+        // Both in parallel, and both kept even when the other fails, so that `after` stops them.
+        const started = await Promise.allSettled([Lhttpd.start(), launchBrowser()]);
+        [server, browser] = started.map((r) => r.value);
+        const failed = started.find((r) => r.status === 'rejected');
+        if (failed)
+            throw failed.reason;
     });
 
     after(async () => {

@@ -1,7 +1,8 @@
 // Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
 #include "natsserver.h"
 
-#include <QElapsedTimer>
+#include "ports.h"
+
 #include <QEventLoop>
 #include <QFileInfo>
 #include <QJsonArray>
@@ -9,7 +10,6 @@
 #include <QNetworkAccessManager>
 #include <QNetworkReply>
 #include <QStandardPaths>
-#include <QTcpServer>
 #include <QTcpSocket>
 #include <QTest>
 #include <QTimer>
@@ -17,7 +17,6 @@
 namespace {
 
 constexpr int StopTimeoutMs = 5'000;
-constexpr int PollIntervalMs = 20;
 
 bool portAnswers(quint16 port) {
     QTcpSocket probe;
@@ -28,10 +27,10 @@ bool portAnswers(quint16 port) {
 } // namespace
 
 NatsServer::NatsServer()
-    : m_port(freePort())
-    , m_monitorPort(freePort()) {
+    : m_port(testports::freePort())
+    , m_monitorPort(testports::freePort()) {
     while (m_monitorPort == m_port)
-        m_monitorPort = freePort();
+        m_monitorPort = testports::freePort();
 }
 
 NatsServer::~NatsServer() {
@@ -51,15 +50,9 @@ QString NatsServer::binary() {
     return found;
 }
 
-quint16 NatsServer::freePort() {
-    QTcpServer s;
-    s.listen(QHostAddress::LocalHost, 0);
-    return s.serverPort();
-}
-
 quint16 NatsServer::clusterPort() {
     while (!m_clusterPort || m_clusterPort == m_port || m_clusterPort == m_monitorPort)
-        m_clusterPort = freePort();
+        m_clusterPort = testports::freePort();
     return m_clusterPort;
 }
 
@@ -95,16 +88,13 @@ bool NatsServer::start(const QStringList &extraArgs, int timeoutMs) {
     m_process->start(binary(), args);
     if (!m_process->waitForStarted())
         return false;
-    QElapsedTimer t;
-    t.start();
-    while (t.elapsed() < timeoutMs) {
-        if (!isRunning())
-            return false;
-        if (portAnswers(m_port) && !monitor(QStringLiteral("/varz"), 1'000).isEmpty())
-            return true;
-        QTest::qWait(PollIntervalMs);
-    }
-    return false;
+    const bool settled = QTest::qWaitFor(
+        [this] {
+            return !isRunning() ||
+                   (portAnswers(m_port) && !monitor(QStringLiteral("/varz"), 1'000).isEmpty());
+        },
+        timeoutMs);
+    return settled && isRunning();
 }
 
 void NatsServer::stop() {

@@ -56,7 +56,6 @@ public:
     int routeCount() const;
 
     static QString binary();
-    static quint16 freePort();
 
 private:
     std::unique_ptr<QProcess> m_process;

@@ -16,19 +16,19 @@ inline quint16 freePort() {
     return s.serverPort();
 }
 
-// Waits (up to ~15 s) until something accepts connections on 127.0.0.1:port; false at once if
-// the process, when given, has stopped running.
-inline bool waitForPort(quint16 port, const QProcess *process = nullptr) {
-    for (int i = 0; i < 200; ++i) {
-        QTcpSocket probe;
-        probe.connectToHost(QHostAddress::LocalHost, port);
-        if (probe.waitForConnected(50))
-            return true;
-        if (process && process->state() != QProcess::Running)
-            return false;
-        QTest::qWait(25);
-    }
-    return false;
+// Waits up to `timeoutMs` until something accepts connections on 127.0.0.1:port; false as soon
+// as the process, when given, has stopped running. The event loop runs between probes.
+inline bool waitForPort(quint16 port, const QProcess *process = nullptr, int timeoutMs = 15'000) {
+    return QTest::qWaitFor(
+               [&] {
+                   if (process && process->state() != QProcess::Running)
+                       return true;
+                   QTcpSocket probe;
+                   probe.connectToHost(QHostAddress::LocalHost, port);
+                   return probe.waitForConnected(50);
+               },
+               timeoutMs) &&
+           (!process || process->state() == QProcess::Running);
 }
 
 } // namespace testports

@@ -486,7 +486,7 @@ void tst_AdminEndpoint::slowConsoleIsSkippedThenResynchronised() {
     while (endpoint->batchesSkipped() < 3 && t.elapsed() < 30000) {
         for (int i = 0; i < 500; ++i)
             a->send("LHTTP/1.0 chat\r\npublish:flood\r\n\r\n" + body);
-        QTest::qWait(20);
+        QTest::qWait(20); // deliberately: the node serves the flood and its batch timer fires
         a->received.clear();
     }
     QVERIFY(endpoint->batchesSkipped() >= 3);
@@ -530,7 +530,7 @@ void tst_AdminEndpoint::slowConsumerCloseIsShown() {
     for (int i = 0; i < 400 && server->counters().slowConsumers == 0; ++i) {
         publisher->send("LHTTP/1.0 c\r\npublish:feed\r\n\r\n" + payload);
         if (i % 20 == 19)
-            QTest::qWait(10);
+            QTest::qWait(10); // deliberately: lets the node write and notice the stalled reader
     }
     QTRY_COMPARE(server->counters().slowConsumers, 1u);
     QVERIFY(console.waitForBatch(

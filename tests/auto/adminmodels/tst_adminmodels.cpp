@@ -153,7 +153,8 @@ void tst_AdminModels::churn(NodeState &state, const QUrl &url) {
                              "\r\n\r\nround " + QByteArray::number(round));
             clients[i]->send("LHTTP/1.0 shout\r\npublish:all\r\n\r\nhi all");
         }
-        // Every other client leaves (scattered rows), one unsubscribes from `all`.
+        // Every other client leaves (scattered rows), one unsubscribes from `all`: deliberately
+        // 50 ms in, while part of that traffic is still on its way.
         QTest::qWait(50);
         clients[1]->send("LHTTP/1.0 chat\r\nunsubscribe:all\r\n\r\n");
         QVERIFY(syncAmidTraffic(*clients[1]));

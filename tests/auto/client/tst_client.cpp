@@ -5,20 +5,19 @@
 
 #include "client.h"
 #include "httppublisher.h"
+#include "lhttpdprocess.h"
 #include "ports.h"
 #include "server.h"
 #include "tlsnode.h"
 #include "wsclient.h"
 
 #include <QNetworkAccessManager>
-#include <QProcess>
 #include <QSignalSpy>
 #include <QSslSocket>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QTest>
 
-#include <csignal>
 #include <memory>
 
 using namespace lhttp;
@@ -414,23 +413,11 @@ void tst_Client::stateProperty() {
 }
 
 void tst_Client::publishHttpToLhttpd() {
-    const QString binary = qEnvironmentVariable("LHTTPD_BIN");
-    QVERIFY2(QFileInfo(binary).isExecutable(), "LHTTPD_BIN must point at lhttpd-qt");
-    const quint16 port = freePort();
-    QProcess daemon;
-    daemon.setProcessChannelMode(QProcess::ForwardedErrorChannel);
-    daemon.start(binary,
-                 {QStringLiteral("--listen"), QStringLiteral("127.0.0.1"), QStringLiteral("--port"),
-                  QString::number(port), QStringLiteral("--api-key"), QStringLiteral("s3cret"),
-                  QStringLiteral("--max-message-size"), QStringLiteral("4096"),
-                  QStringLiteral("--log-level"), QStringLiteral("warning")});
-    QVERIFY(daemon.waitForStarted());
-    auto stop = qScopeGuard([&] {
-        ::kill(pid_t(daemon.processId()), SIGTERM);
-        if (!daemon.waitForFinished(5000))
-            daemon.kill();
-    });
-    QVERIFY(testports::waitForPort(port, &daemon));
+    LhttpdProcess daemon;
+    QVERIFY(daemon.start({QStringLiteral("--api-key"), QStringLiteral("s3cret"),
+                          QStringLiteral("--max-message-size"), QStringLiteral("4096"),
+                          QStringLiteral("--log-level"), QStringLiteral("warning")}));
+    const quint16 port = daemon.port();
 
     WsClient sub;
     QVERIFY(sub.open(wsUrl(port)));

@@ -4,12 +4,13 @@
 // and lhttpd-qt processes, joined through one NATS server or a two-member NATS cluster, with
 // real QWebSocket clients. Reconnect waits are short so that faults heal quickly.
 
+#include "lhttpdprocess.h"
 #include "natsbroker.h"
 #include "natsserver.h"
-#include "ports.h"
 #include "server.h"
 #include "wsclient.h"
 
+#include <QDeadlineTimer>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
@@ -142,7 +143,6 @@ private:
     std::unique_ptr<Server> makeNode(const NatsOptions &nats, ServerOptions options = {});
     Client client(quint16 port);
     Client client(const std::unique_ptr<Server> &node) { return client(node->serverPort()); }
-    bool startDaemon(QProcess &p, const QStringList &args, quint16 port);
     // Publishes `probe` from `pub` every 100 ms until `sub` receives something: a new
     // subscription has reached every NATS server on the way. Clears what `sub` received.
     bool probeUntilReceived(WsClient &pub, WsClient &sub, const QByteArray &channel,
@@ -173,17 +173,6 @@ Client tst_Cluster::client(quint16 port) {
     return c;
 }
 
-bool tst_Cluster::startDaemon(QProcess &p, const QStringList &args, quint16 port) {
-    p.setProcessChannelMode(QProcess::ForwardedChannels);
-    p.start(qEnvironmentVariable("LHTTPD_BIN"),
-            QStringList{QStringLiteral("--listen"), QStringLiteral("127.0.0.1"),
-                        QStringLiteral("--port"), QString::number(port)} +
-                args);
-    if (!p.waitForStarted())
-        return false;
-    return testports::waitForPort(port, &p);
-}
-
 bool tst_Cluster::probeUntilReceived(WsClient &pub, WsClient &sub, const QByteArray &channel,
                                      int timeoutMs) {
     QElapsedTimer t;
@@ -202,15 +191,14 @@ bool tst_Cluster::probeUntilReceived(WsClient &pub, WsClient &sub, const QByteAr
 
 bool tst_Cluster::waitForSubscriptions(const NatsServer &nats, const QString &name, int count,
                                        int timeoutMs) {
-    QElapsedTimer t;
-    t.start();
     int n = -1;
-    do {
-        nats.subscriptionsOf(name, &n);
-        if (n == count)
-            return true;
-        QTest::qWait(20);
-    } while (t.elapsed() < timeoutMs);
+    if (QTest::qWaitFor(
+            [&] {
+                nats.subscriptionsOf(name, &n);
+                return n == count;
+            },
+            timeoutMs))
+        return true;
     qWarning() << name << "holds" << n << "NATS subscriptions, expected" << count;
     return false;
 }
@@ -218,21 +206,17 @@ bool tst_Cluster::waitForSubscriptions(const NatsServer &nats, const QString &na
 void tst_Cluster::daemonsThousandMessagesInOrder() {
     NatsServer nats;
     QVERIFY(nats.start());
-    const quint16 port1 = NatsServer::freePort();
-    const quint16 port2 = NatsServer::freePort();
-    QProcess node1;
-    QProcess node2;
+    LhttpdProcess node1;
+    LhttpdProcess node2;
     const QStringList common{QStringLiteral("--nats"), nats.url(),
                              QStringLiteral("--nats-reconnect-wait"), QStringLiteral("100")};
-    QVERIFY(startDaemon(
-        node1, common + QStringList{QStringLiteral("--nats-name"), QStringLiteral("node1")},
-        port1));
-    QVERIFY(startDaemon(
-        node2, common + QStringList{QStringLiteral("--nats-name"), QStringLiteral("node2")},
-        port2));
+    QVERIFY(
+        node1.start(common + QStringList{QStringLiteral("--nats-name"), QStringLiteral("node1")}));
+    QVERIFY(
+        node2.start(common + QStringList{QStringLiteral("--nats-name"), QStringLiteral("node2")}));
     {
-        auto a = client(port1);
-        auto b = client(port2);
+        auto a = client(node1.port());
+        auto b = client(node2.port());
         QVERIFY(a && b);
         a->send("LHTTP/1.0 chat\r\nsubscribe:seq\r\n\r\n");
         b->send("LHTTP/1.0 chat\r\nsubscribe:seq\r\n\r\n");
@@ -263,9 +247,8 @@ void tst_Cluster::daemonsThousandMessagesInOrder() {
         QCOMPARE(b->received.size(), Count + 1);
         QCOMPARE(b->received.last(), numbered("seq", Count));
     }
-    for (QProcess *p : {&node1, &node2}) {
-        p->terminate();
-        QVERIFY(p->waitForFinished(10'000));
+    for (LhttpdProcess *p : {&node1, &node2}) {
+        QVERIFY(p->stop(10'000));
         QCOMPARE(p->exitStatus(), QProcess::NormalExit);
         QCOMPARE(p->exitCode(), 0);
     }
@@ -503,9 +486,11 @@ void tst_Cluster::handOffQueueDropsAreCounted() {
     for (int i = 0; i < Burst; ++i)
         raw.publish("burst", numbered("burst", i));
     QVERIFY(raw.flush());
-    // The Qt thread is busy elsewhere: nats.c's thread fills the hand-off queue and drops
-    // the newest messages beyond the limit.
-    QThread::msleep(500);
+    // The Qt thread is busy elsewhere (no event loop) until nats.c's thread has received the
+    // whole burst: it fills the hand-off queue and drops the newest messages beyond the limit.
+    QDeadlineTimer received(HealMs);
+    while (broker->stats().messagesIn < quint64(Burst) && !received.hasExpired())
+        QThread::msleep(5);
     QVERIFY(c->waitForMessages(Limit));
     QVERIFY(c->staysQuiet(300));
     QCOMPARE(c->received.size(), Limit);
@@ -547,6 +532,8 @@ void tst_Cluster::natsDownAtStartThenUp() {
     QVERIFY(pub->staysQuiet(100));
     QCOMPARE(broker1->state(), Broker::State::Disconnected);
 
+    // Deliberately down for a while (20 reconnect waits), not just the first attempt: the
+    // nodes must keep retrying.
     QTest::qWait(2'000);
     QVERIFY(nats.start());
     QTRY_COMPARE_WITH_TIMEOUT(broker1->state(), Broker::State::Connected, HealMs);
@@ -831,7 +818,7 @@ void tst_Cluster::authenticationAndTls() {
         QVERIFY(goodNode && badNode);
         QTRY_COMPARE(brokerOf(goodNode)->state(), Broker::State::Connected);
         QTRY_COMPARE(brokerOf(badNode)->state(), Broker::State::Disconnected);
-        QTest::qWait(300);
+        QTest::qWait(300); // deliberately: further attempts (every 100 ms) fail as well
         QCOMPARE(brokerOf(badNode)->state(), Broker::State::Disconnected);
         auto c = client(badNode); // still serves its own subscribers
         QVERIFY(c);
@@ -882,7 +869,8 @@ void tst_Cluster::authenticationAndTls() {
                                             QStringLiteral("untrusted"));
         auto other = makeNode(untrusted);
         QVERIFY(other);
-        QTest::qWait(300);
+        QTRY_COMPARE(brokerOf(other)->state(), Broker::State::Disconnected); // the attempt failed
+        QTest::qWait(300); // deliberately: further attempts (every 100 ms) fail as well
         QVERIFY(brokerOf(other)->state() != Broker::State::Connected);
     }
 }

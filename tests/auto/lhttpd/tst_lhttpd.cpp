@@ -4,7 +4,7 @@
 // shutdown on SIGTERM.
 
 #include "httprecorder.h"
-#include "ports.h"
+#include "lhttpdprocess.h"
 #include "wsclient.h"
 
 #include <QElapsedTimer>
@@ -17,8 +17,6 @@
 #include <csignal>
 
 namespace {
-
-using testports::freePort;
 
 QString binary() {
     return qEnvironmentVariable("LHTTPD_BIN");
@@ -80,21 +78,10 @@ private Q_SLOTS:
     void listsAddUp_data();
     void listsAddUp();
     void duplicateKeyInConfigFile();
-
-private:
-    bool start(QProcess &p, const QStringList &args, quint16 port);
 };
 
 void tst_Lhttpd::initTestCase() {
     QVERIFY2(QFileInfo(binary()).isExecutable(), "LHTTPD_BIN must point at lhttpd-qt");
-}
-
-bool tst_Lhttpd::start(QProcess &p, const QStringList &args, quint16 port) {
-    p.setProcessChannelMode(QProcess::MergedChannels);
-    p.start(binary(), args);
-    if (!p.waitForStarted())
-        return false;
-    return testports::waitForPort(port, &p); // ready when the port accepts connections
 }
 
 void tst_Lhttpd::versionAndHelp() {
@@ -217,7 +204,8 @@ void tst_Lhttpd::printedConfigReadsBack() {
     QVERIFY(all.contains(QStringLiteral("\nport = ")));
     QCOMPARE(printedFrom(all.toUtf8()), sample.out);
 
-    const quint16 port = freePort();
+    LhttpdProcess lhttpd;
+    const quint16 port = lhttpd.port();
     QString changed = QString::fromUtf8(sample.out);
     auto set = [&](const QString &key, const QString &value) {
         const QRegularExpression line(QStringLiteral("^;%1 =.*$").arg(key),
@@ -231,15 +219,13 @@ void tst_Lhttpd::printedConfigReadsBack() {
     const QByteArray printed = printedFrom(changed.toUtf8());
     QCOMPARE(activeLine(printed, "max-message-size"), QByteArray("max-message-size = 100"));
     QCOMPARE(activeLine(printed, "port"), "port = " + QByteArray::number(port));
-    QProcess p;
-    QVERIFY(start(p, {QStringLiteral("--config"), ini}, port));
+    QVERIFY(lhttpd.startAsGiven({QStringLiteral("--config"), ini}));
     WsClient a;
-    QVERIFY(a.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(port))));
+    QVERIFY(a.open(lhttpd.wsUrl()));
     a.send("LHTTP/1.0 chat\r\n\r\n" + QByteArray(200, 'x'));
     QVERIFY(a.waitForMessages(1));
     QVERIFY2(a.received.first().contains("code:413"), a.received.first().constData());
-    p.terminate();
-    QVERIFY(p.waitForFinished(5000));
+    QVERIFY(lhttpd.stop());
 }
 
 void tst_Lhttpd::badArguments_data() {
@@ -279,12 +265,9 @@ void tst_Lhttpd::badArguments() {
 }
 
 void tst_Lhttpd::serveStopOnSigterm() {
-    const quint16 port = freePort();
-    QProcess p;
-    QVERIFY(start(p,
-                  {QStringLiteral("--listen"), QStringLiteral("127.0.0.1"),
-                   QStringLiteral("--port"), QString::number(port)},
-                  port));
+    LhttpdProcess p;
+    QVERIFY(p.start());
+    const quint16 port = p.port();
     const QUrl url(QStringLiteral("ws://127.0.0.1:%1/").arg(port));
     WsClient a, b;
     QVERIFY(a.open(url));
@@ -308,17 +291,18 @@ void tst_Lhttpd::serveStopOnSigterm() {
              QByteArray("LHTTP/1.0 upload\r\nparts:2\r\n\r\n"
                         "0 29 content-type=text/json\n1 5 content-type=text/plain\n"));
 
-    ::kill(pid_t(p.processId()), SIGTERM);
+    p.sendSignal(SIGTERM);
     QVERIFY(a.waitForDisconnect());
     QVERIFY(b.waitForDisconnect());
     QCOMPARE(a.closeCode, QWebSocketProtocol::CloseCodeGoingAway);
-    QVERIFY(p.waitForFinished(5000));
+    QVERIFY(p.waitForExit(5000));
     QCOMPARE(p.exitStatus(), QProcess::NormalExit);
     QCOMPARE(p.exitCode(), 0);
 }
 
 void tst_Lhttpd::configFile() {
-    const quint16 port = freePort();
+    LhttpdProcess p;
+    const quint16 port = p.port();
     QTemporaryDir dir;
     const QString ini = dir.filePath(QStringLiteral("lhttpd.ini"));
     QFile f(ini);
@@ -326,8 +310,7 @@ void tst_Lhttpd::configFile() {
     f.write("[server]\nlisten=127.0.0.1\nport=" + QByteArray::number(port) +
             "\nmax-message-size=100\nallow-wildcards=true\n");
     f.close();
-    QProcess p;
-    QVERIFY(start(p, {QStringLiteral("--config"), ini}, port));
+    QVERIFY(p.startAsGiven({QStringLiteral("--config"), ini}));
     WsClient a;
     QVERIFY(a.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(port))));
     a.send("LHTTP/1.0 chat\r\nsubscribe:>\r\n\r\n"); // wildcards allowed by the file
@@ -336,8 +319,7 @@ void tst_Lhttpd::configFile() {
     a.send("LHTTP/1.0 chat\r\n\r\n" + QByteArray(200, 'x')); // limit from the file
     QVERIFY(a.waitForMessages(1));
     QVERIFY(a.received.first().contains("code:413"));
-    p.terminate();
-    QVERIFY(p.waitForFinished(5000));
+    QVERIFY(p.stop(5000));
     QCOMPARE(p.exitCode(), 0);
 }
 
@@ -381,15 +363,10 @@ void tst_Lhttpd::tokenCommand() {
 // SIGTERM with 200 clients: every one gets 1001 "going away", the closes are spread over the
 // drain window rather than sent at one instant, and the process exits 0.
 void tst_Lhttpd::drainOnSigterm() {
-    const quint16 port = freePort();
     const int windowMs = 1500;
-    QProcess p;
-    QVERIFY(
-        start(p,
-              {QStringLiteral("--listen"), QStringLiteral("127.0.0.1"), QStringLiteral("--port"),
-               QString::number(port), QStringLiteral("--drain-window"), QString::number(windowMs)},
-              port));
-    const QUrl url(QStringLiteral("ws://127.0.0.1:%1/").arg(port));
+    LhttpdProcess p;
+    QVERIFY(p.start({QStringLiteral("--drain-window"), QString::number(windowMs)}));
+    const QUrl url = p.wsUrl();
     std::vector<std::unique_ptr<WsClient>> clients;
     for (int i = 0; i < 200; ++i) {
         clients.push_back(std::make_unique<WsClient>());
@@ -401,12 +378,12 @@ void tst_Lhttpd::drainOnSigterm() {
         connect(&clients[i]->socket, &QWebSocket::disconnected, this,
                 [&, i] { closedAt[i] = clock.elapsed(); });
     clock.start();
-    ::kill(pid_t(p.processId()), SIGTERM);
+    p.sendSignal(SIGTERM);
     // Event loop running while waiting (not waitForFinished), so each close is timed as it comes.
     QTRY_VERIFY_WITH_TIMEOUT(
         std::all_of(closedAt.begin(), closedAt.end(), [](qint64 t) { return t >= 0; }),
         windowMs + 10000);
-    QTRY_VERIFY_WITH_TIMEOUT(p.state() == QProcess::NotRunning, 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(!p.isRunning(), 10000);
     QCOMPARE(p.exitStatus(), QProcess::NormalExit);
     QCOMPARE(p.exitCode(), 0);
     for (const auto &c : clients) {
@@ -423,13 +400,13 @@ void tst_Lhttpd::drainOnSigterm() {
 // SIGHUP re-reads the config file: a new secret and new limits apply to new connections and
 // new messages, while the connections already open stay open.
 void tst_Lhttpd::reloadOnSighup() {
-    const quint16 port = freePort();
+    LhttpdProcess p;
+    const quint16 port = p.port();
     QTemporaryDir dir;
     const QString ini = dir.filePath(QStringLiteral("lhttpd.ini"));
     const QByteArray head = "[server]\nlisten=127.0.0.1\nport=" + QByteArray::number(port) + "\n";
     writeFile(ini, head + "jwt-secret=first\nmax-message-size=1000\n");
-    QProcess p;
-    QVERIFY(start(p, {QStringLiteral("--config"), ini}, port));
+    QVERIFY(p.startAsGiven({QStringLiteral("--config"), ini}));
     auto tokenFor = [](const char *secret) {
         return mint({QStringLiteral("--sub"), QStringLiteral("u"), QStringLiteral("--channels"),
                      QStringLiteral(">"), QStringLiteral("--secret"), QLatin1String(secret)});
@@ -444,7 +421,7 @@ void tst_Lhttpd::reloadOnSighup() {
     QVERIFY(!refused.open(withToken(port, second), 3000));
 
     writeFile(ini, head + "jwt-secret=second\nmax-message-size=100\n");
-    ::kill(pid_t(p.processId()), SIGHUP);
+    p.sendSignal(SIGHUP);
     // The new secret takes over for new connections...
     QTRY_VERIFY_WITH_TIMEOUT(
         [&] {
@@ -462,14 +439,14 @@ void tst_Lhttpd::reloadOnSighup() {
 
     // A broken file is refused and the running configuration kept.
     writeFile(ini, head + "max-message-size=banana\n");
-    ::kill(pid_t(p.processId()), SIGHUP);
+    p.sendSignal(SIGHUP);
     QTest::qWait(300);
-    QCOMPARE(p.state(), QProcess::Running);
+    QVERIFY(p.isRunning());
     WsClient after;
     QVERIFY(after.open(withToken(port, second)));
-    QVERIFY(p.readAll().contains("reload failed"));
-    ::kill(pid_t(p.processId()), SIGTERM);
-    QVERIFY(p.waitForFinished(10000));
+    QVERIFY(p.output().contains("reload failed"));
+    p.sendSignal(SIGTERM);
+    QVERIFY(p.waitForExit(10000));
     QCOMPARE(p.exitCode(), 0);
 }
 
@@ -479,16 +456,12 @@ void tst_Lhttpd::repeatedUpstreamAllowAddsUp() {
     HttpRecorder backend;
     QVERIFY(backend.isListening());
     auto prefix = [&](const char *path) { return backend.url(QLatin1String(path)).toString(); };
-    const quint16 port = freePort();
-    QProcess p;
+    LhttpdProcess lhttpd;
     QVERIFY(
-        start(p,
-              {QStringLiteral("--listen"), QStringLiteral("127.0.0.1"), QStringLiteral("--port"),
-               QString::number(port), QStringLiteral("--upstream-allow"), prefix("/a/"),
-               QStringLiteral("--upstream-allow"), prefix("/b/") + u',' + prefix("/c/")},
-              port));
+        lhttpd.start({QStringLiteral("--upstream-allow"), prefix("/a/"),
+                      QStringLiteral("--upstream-allow"), prefix("/b/") + u',' + prefix("/c/")}));
     WsClient a;
-    QVERIFY(a.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(port))));
+    QVERIFY(a.open(lhttpd.wsUrl()));
     for (const char *path : {"/a/hook", "/b/hook", "/c/hook", "/d/hook"})
         a.send("LHTTP/1.0 chat\r\nupstream:POST " + prefix(path).toUtf8() +
                "\r\nupstream-reply:true\r\n\r\nhi");
@@ -508,33 +481,26 @@ void tst_Lhttpd::repeatedUpstreamAllowAddsUp() {
         targets << r.target;
     std::sort(targets.begin(), targets.end());
     QCOMPARE(targets, (QList<QByteArray>{"/a/hook", "/b/hook", "/c/hook"}));
-    p.terminate();
-    QVERIFY(p.waitForFinished(5000));
+    QVERIFY(lhttpd.stop());
 }
 
 // Regression: repeated --allowed-origins kept only the last origin.
 void tst_Lhttpd::repeatedAllowedOriginsAddUp() {
-    const quint16 port = freePort();
-    QProcess p;
-    QVERIFY(
-        start(p,
-              {QStringLiteral("--listen"), QStringLiteral("127.0.0.1"), QStringLiteral("--port"),
-               QString::number(port), QStringLiteral("--allowed-origins"),
-               QStringLiteral("https://a.example"), QStringLiteral("--allowed-origins"),
-               QStringLiteral("https://b.example,https://c.example")},
-              port));
+    LhttpdProcess lhttpd;
+    QVERIFY(lhttpd.start({QStringLiteral("--allowed-origins"), QStringLiteral("https://a.example"),
+                          QStringLiteral("--allowed-origins"),
+                          QStringLiteral("https://b.example,https://c.example")}));
     auto opensFrom = [&](const QByteArray &origin) {
         QNetworkRequest request;
         request.setRawHeader("Origin", origin);
         WsClient c;
-        return c.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(port)), 3000, request);
+        return c.open(lhttpd.wsUrl(), 3000, request);
     };
     QVERIFY(opensFrom("https://a.example"));
     QVERIFY(opensFrom("https://b.example"));
     QVERIFY(opensFrom("https://c.example"));
     QVERIFY(!opensFrom("https://d.example"));
-    p.terminate();
-    QVERIFY(p.waitForFinished(5000));
+    QVERIFY(lhttpd.stop());
 }
 
 // Every list option adds up when given again, on the command line and in the config file (where

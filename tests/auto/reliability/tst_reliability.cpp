@@ -6,7 +6,7 @@
 
 #include "httpclient.h"
 #include "httprecorder.h"
-#include "ports.h"
+#include "lhttpdprocess.h"
 #include "processor.h"
 #include "rawwsclient.h"
 #include "server.h"
@@ -137,42 +137,33 @@ void tst_Reliability::slowConsumerClosedOthersUnaffected() {
 
 void tst_Reliability::slowConsumerKeepsServerMemoryBounded() {
     // In a separate lhttpd-qt process, so that only the server's memory is measured.
-    const quint16 port = [] {
-        QTcpServer s;
-        s.listen(QHostAddress::LocalHost, 0);
-        return s.serverPort();
-    }();
-    QProcess p;
+    LhttpdProcess p;
     // Under AddressSanitizer freed memory sits in a quarantine (256 MiB by default) and would
     // count as growth; without the quarantine the allocator reuses it as the real one does.
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.insert(QStringLiteral("ASAN_OPTIONS"),
                env.value(QStringLiteral("ASAN_OPTIONS")) + QStringLiteral(":quarantine_size_mb=0"));
-    p.setProcessEnvironment(env);
-    p.start(qEnvironmentVariable("LHTTPD_BIN"),
-            {QStringLiteral("--listen"), QStringLiteral("127.0.0.1"), QStringLiteral("--port"),
-             QString::number(port), QStringLiteral("--log-level"), QStringLiteral("warning")});
-    QVERIFY(p.waitForStarted());
+    p.setEnvironment(env);
+    QVERIFY(p.start({QStringLiteral("--log-level"), QStringLiteral("warning")}));
     RawWsClient stalled;
-    QTRY_VERIFY_WITH_TIMEOUT(stalled.open(port, "/", 200), 5000);
+    QVERIFY(stalled.open(p.port()));
     stalled.sendText("LHTTP/1.0 c\r\nsubscribe:feed\r\n\r\n");
     WsClient publisher;
-    QVERIFY(publisher.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(port))));
+    QVERIFY(publisher.open(p.wsUrl()));
     publisher.send("LHTTP/1.0 c\r\nsubscribe:ack\r\n\r\n");
     QVERIFY(publisher.sync());
     stalled.stall();
-    const qint64 before = rssOf(p.processId());
+    const qint64 before = rssOf(p.pid());
     const QByteArray payload(60 * 1024, 'p');
     for (int i = 0; i < 1000; ++i) // 60 MB aimed at a reader that does not read
         publisher.send("LHTTP/1.0 c\r\npublish:feed\r\n\r\n" + payload);
     publisher.send("LHTTP/1.0 c\r\npublish:ack\r\n\r\ndone");
     QVERIFY(publisher.waitForMessages(1, 30000));
-    const qint64 after = rssOf(p.processId());
+    const qint64 after = rssOf(p.pid());
     qInfo("server RSS %lld KiB before, %lld KiB after pushing 60 MB at a stalled reader",
           before / 1024, after / 1024);
     QVERIFY2(after - before < 24 * 1024 * 1024, "server memory grew with the stalled reader");
-    p.terminate();
-    QVERIFY(p.waitForFinished(10000));
+    QVERIFY(p.stop());
     QCOMPARE(p.exitCode(), 0);
 }
 
@@ -181,21 +172,17 @@ void tst_Reliability::idleConnectionsReleaseSocketBuffers() {
     // write buffers its handshake and each ping/pong filled (18.5-20 KiB of RSS each before
     // they were released, 10.7-11.4 KiB here after; 9.9 KiB at 15,000 unpinged connections in
     // BENCHMARKS.md). Measured in a separate lhttpd-qt process, pinging every second.
-    const quint16 port = testports::freePort();
-    QProcess p;
-    p.start(qEnvironmentVariable("LHTTPD_BIN"),
-            {QStringLiteral("--listen"), QStringLiteral("127.0.0.1"), QStringLiteral("--port"),
-             QString::number(port), QStringLiteral("--log-level"), QStringLiteral("warning"),
-             QStringLiteral("--ping-interval"), QStringLiteral("1000"),
-             QStringLiteral("--idle-timeout"), QStringLiteral("0")});
-    QVERIFY(p.waitForStarted());
-    QVERIFY(testports::waitForPort(port, &p));
-    const QUrl url(QStringLiteral("ws://127.0.0.1:%1/").arg(port));
+    LhttpdProcess p;
+    QVERIFY(p.start({QStringLiteral("--log-level"), QStringLiteral("warning"),
+                     QStringLiteral("--ping-interval"), QStringLiteral("1000"),
+                     QStringLiteral("--idle-timeout"), QStringLiteral("0")}));
+    const QUrl url = p.wsUrl();
     WsClient first;
     QVERIFY(first.open(url));
     QVERIFY(first.sync());
-    QTest::qWait(1500); // the first connection's buffers released, the heap settled
-    const qint64 before = rssOf(p.processId());
+    // Deliberately idle for a while: the first connection's buffers released, the heap settled.
+    QTest::qWait(1500);
+    const qint64 before = rssOf(p.pid());
 
     constexpr int Count = 2000;
     std::vector<std::unique_ptr<WsClient>> clients;
@@ -216,9 +203,10 @@ void tst_Reliability::idleConnectionsReleaseSocketBuffers() {
     }
     for (auto &c : clients)
         QVERIFY(c->sync());
-    // Ping/pong rounds go by (each fills both buffers again) and the buffers are given back.
+    // Deliberately idle for a while: ping/pong rounds go by (each fills both buffers again)
+    // and the buffers are given back.
     QTest::qWait(3000);
-    const qint64 after = rssOf(p.processId());
+    const qint64 after = rssOf(p.pid());
     const double perConnection = double(after - before) / Count / 1024;
     qInfo("server RSS %lld KiB with 1 connection, %lld KiB with %d: %.2f KiB per idle "
           "connection",
@@ -231,8 +219,7 @@ void tst_Reliability::idleConnectionsReleaseSocketBuffers() {
     QVERIFY2(perConnection < 15.5, "idle connections keep their socket buffers");
 #endif
     clients.clear();
-    p.terminate();
-    QVERIFY(p.waitForFinished(10000));
+    QVERIFY(p.stop());
     QCOMPARE(p.exitCode(), 0);
 }
 
@@ -256,7 +243,7 @@ void tst_Reliability::keepaliveClosesSilentPeer() {
     qInfo("silent peer closed after %lld ms (ping 250 + pong 80 + grace 200)", took);
     QVERIFY(took >= 250);
     QCOMPARE(server->counters().keepaliveTimeouts, 1u);
-    QTest::qWait(600); // several more ping rounds
+    QTest::qWait(600); // deliberately: several more ping rounds, which the polite peer answers
     QVERIFY(polite.connected);
     QCOMPARE(server->counters().keepaliveTimeouts, 1u);
 }
@@ -295,7 +282,8 @@ void tst_Reliability::rateLimit() {
     }
     QCOMPARE(ok, 5);
     QCOMPARE(limited, 5);
-    // The bucket refills: one message a little later is fine again.
+    // The bucket refills: one message a little later is fine again. Deliberately 250 ms, more
+    // than one token's worth (200 ms at 5 a second).
     QTest::qWait(250);
     a.send("LHTTP/1.0 whoami\r\n\r\n");
     QVERIFY(a.waitForMessages(11));

@@ -3,6 +3,7 @@
 'use strict';
 
 const { spawn } = require('node:child_process');
+const { after } = require('node:test');
 const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
@@ -34,11 +35,13 @@ function lhttpdBinary() {
     return bin;
 }
 
+const NO_PLAYWRIGHT = 'playwright-core is not installed: run `npm ci --no-audit --no-fund` in tests/browser.';
+
 function loadPlaywright() {
     try {
         return require('playwright-core');
     } catch {
-        throw new Error('playwright-core is not installed: run `npm ci --no-audit --no-fund` in tests/browser.');
+        throw new Error(NO_PLAYWRIGHT);
     }
 }
 
@@ -49,7 +52,26 @@ function chromiumBinary() {
     return bin;
 }
 
+/** What the browser tests lack (playwright-core, Chromium), as messages; empty when nothing. */
+function missingForBrowser() {
+    const missing = [];
+    try {
+        require.resolve('playwright-core');
+    } catch {
+        missing.push(NO_PLAYWRIGHT);
+    }
+    try {
+        chromiumBinary();
+    } catch (e) {
+        missing.push(e.message);
+    }
+    return missing;
+}
+
 async function launchBrowser() {
+    const missing = missingForBrowser();
+    if (missing.length)
+        throw new Error(missing.join('\n'));
     const { chromium } = loadPlaywright();
     return chromium.launch({
         executablePath: chromiumBinary(),
@@ -87,6 +109,14 @@ process.on('exit', () => {
         try { child.kill('SIGKILL'); } catch { /* already gone */ }
     }
 });
+// A server a failed hook left behind (it threw before handing it to its `after`) must not keep
+// node, and so CTest, waiting until the timeout instead of reporting the failure: the children
+// do not hold the event loop open (see Lhttpd), and what still runs when the file's tests are
+// done is stopped here, or killed on exit.
+const servers = new Set();
+after(async () => {
+    await Promise.allSettled([...servers].map((s) => s.stop()));
+});
 
 /**
  * A running lhttpd-qt. `extraArgs` are passed after --listen/--port; `port` reuses a port
@@ -105,6 +135,11 @@ class Lhttpd {
         const keep = (d) => { this.output = (this.output + d.toString()).slice(-20000); };
         child.stdout.on('data', keep);
         child.stderr.on('data', keep);
+        // Waiting for the server is always waiting for something else too (a timer, a page, a
+        // request), so the child alone need not keep node running.
+        child.unref();
+        child.stdout.unref();
+        child.stderr.unref();
     }
 
     get httpUrl() { return `http://127.0.0.1:${this.port}`; }
@@ -119,6 +154,8 @@ class Lhttpd {
             const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
             running.add(child);
             const server = new Lhttpd(child, p, extraArgs);
+            servers.add(server);
+            server.exited.then(() => servers.delete(server));
             let gone = null;
             server.exited.then((r) => { gone = r; });
             const deadline = Date.now() + 10000;
