@@ -52,7 +52,6 @@ Q_SIGNALS:
 
 private:
     class Tap;
-    friend class Tap;
     struct ChannelWindow {
         quint64 publishes = 0;
         quint64 bytes = 0;

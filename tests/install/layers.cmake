@@ -1,0 +1,48 @@
+# CTest `layers`: lib/ includes only run downwards (docs/ARCHITECTURE.md, "The tree"). Each
+# folder may include its own headers and those of the folders listed for it; the build
+# enforces the same through the libraries' include paths, this says it in one table and also
+# covers headers no source of their own layer includes. Run with -D LIB_DIR=<lib>.
+cmake_minimum_required(VERSION 3.25)
+set(allowed_protocol protocol)
+set(allowed_broker protocol broker)
+set(allowed_runtime protocol broker runtime)
+set(allowed_port protocol broker runtime port)
+set(allowed_server protocol broker runtime port server)
+set(allowed_admin protocol broker runtime server admin)
+set(allowed_client protocol client)
+set(layers protocol broker runtime port server admin client)
+
+# Which folder each header lives in.
+foreach(layer IN LISTS layers)
+    file(GLOB headers RELATIVE ${LIB_DIR}/${layer} ${LIB_DIR}/${layer}/*.h)
+    foreach(h IN LISTS headers)
+        set(home_${h} ${layer})
+    endforeach()
+endforeach()
+
+set(violations "")
+foreach(layer IN LISTS layers)
+    file(GLOB files ${LIB_DIR}/${layer}/*.h ${LIB_DIR}/${layer}/*.cpp)
+    foreach(file IN LISTS files)
+        file(STRINGS ${file} lines REGEX "^#include \"")
+        foreach(line IN LISTS lines)
+            string(REGEX REPLACE "^#include \"([^\"]+)\".*" "\\1" included "${line}")
+            if(NOT DEFINED home_${included})
+                continue() # generated (moc) or not part of lib/
+            endif()
+            if(NOT "${home_${included}}" IN_LIST allowed_${layer})
+                file(RELATIVE_PATH rel ${LIB_DIR} ${file})
+                string(APPEND violations "\n  ${rel} includes ${home_${included}}/${included}")
+            endif()
+        endforeach()
+        file(STRINGS ${file} friends REGEX "^[ \t]*friend class")
+        if(friends)
+            file(RELATIVE_PATH rel ${LIB_DIR} ${file})
+            string(APPEND violations "\n  ${rel} declares a friend class")
+        endif()
+    endforeach()
+endforeach()
+if(violations)
+    message(FATAL_ERROR "lib/ layering broken:${violations}")
+endif()
+message(STATUS "lib/: every include runs downwards, no friend classes")
