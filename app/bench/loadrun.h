@@ -76,7 +76,7 @@ struct IdleOptions {
     int connectionsPerSource = 1000;
     int connectWindow = 64;
     bool burst = false;
-    int settleMs = 1500; // after the warm-up, and from the last connection open to the reading
+    int settleMs = 1500;  // after the warm-up, and from the last connection open to the reading
     qint64 serverPid = 0; // required
     bool verbose = false;
 };
@@ -88,7 +88,7 @@ struct IdleResult {
     bool burst = false;
     int settleMs = 0;
     qint64 rssBaselineKiB = 0;
-    qint64 rssOpenKiB = 0; // right when the last connection opened
+    qint64 rssOpenKiB = 0;  // right when the last connection opened
     qint64 rssAfterKiB = 0; // settleMs later: the figure
     double kibPerConnection = 0;
     double connectSeconds = 0;
