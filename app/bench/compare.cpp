@@ -45,6 +45,7 @@ struct Workload {
     double targetRatio = 1; // >= for throughput, <= for latency and memory
     Shape shape = Shape::Compare;
     int httpWindow = 0; // POST requests in flight; 0: all of them
+    bool burst = false; // idle: every handshake at once
 };
 
 // A figure of the summary: numerator ÷ denominator (none: the figure alone), checked against
@@ -92,6 +93,11 @@ QList<Workload> allWorkloads(int idleConnections) {
          QStringLiteral("100 subscribers x 2,000 messages, publisher on node A, subscribers on "
                         "node B, through nats-server"),
          Metric::Throughput, 100, 2000, 0, false, QStringLiteral("report it"), 0, Shape::Cluster},
+        // A mass reconnect: the same connections, every handshake in flight at once.
+        {QStringLiteral("idleburst"),
+         QStringLiteral("RSS per idle connection, all connecting at once (%1)").arg(idle),
+         Metric::IdleMemory, idleConnections, 0, 0, false, QStringLiteral("report it"), 0,
+         Shape::Compare, 0, true},
         {QStringLiteral("idlesub"),
          QStringLiteral("RSS per idle connection subscribed to a channel (%1)").arg(idle),
          Metric::IdleMemory, idleConnections, 0, 0, false, QStringLiteral("report it"), 0,
@@ -156,7 +162,7 @@ QList<Ratio> ratiosOf(const Workload &w, const CompareOptions &o) {
                 out.append({s + QStringLiteral(" POST"), s, w.targetRatio > 0});
                 out.append({s + QStringLiteral(" POST"), Reference, false});
             } else {
-                out.append({s, Reference, true});
+                out.append({s, Reference, w.targetRatio > 0});
             }
             break;
         }
@@ -277,6 +283,8 @@ Sample runLeg(const Workload &w, const Leg &leg, const CompareOptions &o) {
         io.url = server.subscribeUrl();
         io.connections = w.subscribers;
         io.subscribe = leg.subscribe;
+        io.burst = w.burst;
+        io.settleMs = o.idleSettleMs;
         io.threads = o.threads;
         io.serverPid = server.pid();
         const IdleResult r = runIdle(io);

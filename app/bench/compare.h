@@ -13,8 +13,9 @@ struct CompareOptions {
     QStringList workloads; // keys; empty: all
     int threads = 2;
     int idleConnections = 10000;
-    double scale = 1.0; // multiplies message counts (quick trial runs)
-    int httpWindow = 0; // POST requests in flight for the POST workloads; 0: each one's own
+    int idleSettleMs = 1500; // idle workloads: from the last open to the RSS reading
+    double scale = 1.0;      // multiplies message counts (quick trial runs)
+    int httpWindow = 0;      // POST requests in flight for the POST workloads; 0: each one's own
     bool verbose = false;
 };
 

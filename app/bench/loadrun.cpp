@@ -396,10 +396,19 @@ IdleResult runIdle(const IdleOptions &o) {
         return r;
     QThread::msleep(ulong(o.settleMs));
     r.rssBaselineKiB = processRssKiB(o.serverPid);
+    r.burst = o.burst;
+    r.settleMs = o.settleMs;
+    if (o.burst) {
+        // Every connection of a thread's share starts its handshake in the same pass.
+        const int share = (o.connections + threads - 1) / threads;
+        for (int i = 0; i < pool.size(); ++i)
+            pool.call(i, [share](LoadWorker &w) { w.setConnectWindow(share); });
+    }
     const qint64 start = nowNs();
     if (!openAll(pool, o.connections, o.warmup, &r.error, &LoadWorker::openSubscribers, sources))
         return r;
     r.connectSeconds = double(nowNs() - start) / 1e9;
+    r.rssOpenKiB = processRssKiB(o.serverPid);
     QThread::msleep(ulong(o.settleMs));
     r.rssAfterKiB = processRssKiB(o.serverPid);
     if (r.rssBaselineKiB < 0 || r.rssAfterKiB < 0) {
@@ -420,13 +429,16 @@ IdleResult runIdle(const IdleOptions &o) {
 QString IdleResult::summary() const {
     if (!ok)
         return QStringLiteral("FAILED: ") + error;
-    return QStringLiteral("idle: %1 connections opened in %2 s; server RSS %3 -> %4 KiB = "
-                          "%5 KiB per connection")
+    return QStringLiteral("idle%1: %2 connections opened in %3 s; server RSS %4 -> %5 KiB "
+                          "(%6 when open) = %7 KiB per connection %8 s later")
+        .arg(burst ? QStringLiteral(" burst") : QString())
         .arg(connections)
         .arg(connectSeconds, 0, 'f', 2)
         .arg(rssBaselineKiB)
         .arg(rssAfterKiB)
-        .arg(kibPerConnection, 0, 'f', 2);
+        .arg(rssOpenKiB)
+        .arg(kibPerConnection, 0, 'f', 2)
+        .arg(settleMs / 1000.0, 0, 'f', 1);
 }
 
 } // namespace bench

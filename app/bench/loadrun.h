@@ -63,7 +63,9 @@ struct LoadResult {
 
 LoadResult runLoad(const LoadOptions &options);
 
-// N idle WebSocket connections and the server's resident memory before and after.
+// N idle WebSocket connections and the server's resident memory before and after. Batched
+// (default): at most connectWindow handshakes in flight. Burst: after the warm-up, all N start
+// their handshake at once, as a mass reconnect after a restart does.
 struct IdleOptions {
     QUrl url = QUrl(QStringLiteral("ws://127.0.0.1:8081/"));
     int connections = 10000;
@@ -73,7 +75,8 @@ struct IdleOptions {
     int threads = 2;
     int connectionsPerSource = 1000;
     int connectWindow = 64;
-    int settleMs = 1500;
+    bool burst = false;
+    int settleMs = 1500;  // after the warm-up, and from the last connection open to the reading
     qint64 serverPid = 0; // required
     bool verbose = false;
 };
@@ -82,8 +85,11 @@ struct IdleResult {
     bool ok = false;
     QString error;
     int connections = 0;
+    bool burst = false;
+    int settleMs = 0;
     qint64 rssBaselineKiB = 0;
-    qint64 rssAfterKiB = 0;
+    qint64 rssOpenKiB = 0;  // right when the last connection opened
+    qint64 rssAfterKiB = 0; // settleMs later: the figure
     double kibPerConnection = 0;
     double connectSeconds = 0;
 

@@ -68,6 +68,8 @@ public:
     WorkerCounters &counters() { return m_counters; }
 
     void openSubscribers(const QList<Endpoint> &endpoints);
+    // Handshakes in flight from now on (idle --burst widens it after the warm-up).
+    void setConnectWindow(int window) { m_config.connectWindow = qMax(1, window); }
     void openPublishers(const QList<Endpoint> &endpoints);
     // Publishes probe number `n` through this worker's first publisher.
     void sendProbe(int n);

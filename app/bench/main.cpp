@@ -58,6 +58,12 @@ const Flag Flags[] = {
     {"on-done", "command", "load: shell command run right after the measured phase."},
     {"connections", "n", "idle: connections to open (default 10000)."},
     {"idle-subscribe", nullptr, "idle: connections also subscribe to the channel."},
+    {"burst", nullptr,
+     "idle: after the warm-up, all connections start their handshake at once (a mass "
+     "reconnect) instead of --connect-window at a time."},
+    {"settle", "s",
+     "idle, compare: seconds from the last connection open to the RSS reading, also waited "
+     "after the warm-up (default 1.5)."},
     {"listen", "address", "reference: address to listen on (default 127.0.0.1)."},
     {"port", "port", "reference: port (default 8081)."},
     {"lhttpd", "path",
@@ -102,6 +108,7 @@ int main(int argc, char *argv[]) {
         "Modes:\n"
         "  load       S subscribers, P publishers x M messages against a running server\n"
         "  idle       N idle connections; the server's RSS growth per connection\n"
+        "             (--burst: all handshakes at once)\n"
         "  reference  the floor: a QWebSocketServer that rebroadcasts every message\n"
         "  compare    the issue-8 workloads against the reference and lhttpd-qt (and a\n"
         "             two-node cluster through nats-server), alternating, in rounds\n"
@@ -197,6 +204,8 @@ int main(int argc, char *argv[]) {
         o.threads = threads;
         o.connectionsPerSource = perSource;
         o.connectWindow = connectWindow;
+        o.burst = parser.isSet(QStringLiteral("burst"));
+        o.settleMs = int(number("settle", 1.5, 0, 3600) * 1000);
         o.serverPid = qint64(number("server-pid", 0, 0, 1e12));
         if (!ok)
             return 2;
@@ -233,6 +242,7 @@ int main(int argc, char *argv[]) {
         o.rounds = int(number("rounds", 5, 1, 1000));
         o.threads = threads;
         o.idleConnections = int(number("idle-connections", 10000, 1, 1e6));
+        o.idleSettleMs = int(number("settle", 1.5, 0, 3600) * 1000);
         o.scale = number("scale", 1, 1e-6, 1e6);
         o.httpWindow = int(number("http-window", 0, 0, 1000000));
         if (parser.isSet(QStringLiteral("workloads")))
