@@ -8,6 +8,8 @@
 
 #include <QDateTime>
 #include <QFile>
+#include <QScopeGuard>
+#include <QSocketNotifier>
 #include <QSslConfiguration>
 #include <QSslKey>
 #include <QSslServer>
@@ -15,6 +17,8 @@
 #include <QWebSocket>
 
 #include <algorithm>
+
+#include <unistd.h>
 
 namespace lhttp {
 
@@ -24,7 +28,25 @@ constexpr int MaxPipelinedPerPass = 256;
 // Most request heads fit in this; a longer one is peeked again, up to maxHttpHeadSize.
 constexpr qint64 FirstPeek = 2048;
 constexpr int ListenBacklog = 4096;
+// Connections between their first request bytes and the 101 response having left (or the
+// first answer): a burst is handshaked this many at a time.
+constexpr qsizetype HandshakeSlots = 64;
 } // namespace
+
+// A QTcpServer that hands accepted descriptors to a callback instead of making sockets of
+// them at once; admit() makes the socket later.
+class GatedTcpServer : public QTcpServer {
+public:
+    explicit GatedTcpServer(std::function<void(qintptr)> accepted)
+        : m_accepted(std::move(accepted)) {}
+    void admit(qintptr descriptor) { QTcpServer::incomingConnection(descriptor); }
+
+protected:
+    void incomingConnection(qintptr descriptor) override { m_accepted(descriptor); }
+
+private:
+    std::function<void(qintptr)> m_accepted;
+};
 
 Listener::Listener(const ServerOptions &options, Counters &counters, const SessionTable &sessions)
     : m_options(options)
@@ -58,6 +80,8 @@ Listener::Listener(const ServerOptions &options, Counters &counters, const Sessi
                 ws->close(QWebSocketProtocol::CloseCodeGoingAway);
                 ws->deleteLater();
             }
+            if (u.socket)
+                handshakeDone(u.socket.data());
         }
     });
     m_clock.start();
@@ -75,7 +99,10 @@ bool Listener::listen(QString *error) {
         return false;
     }
     if (m_options.tlsCertFile.isEmpty()) {
-        m_tcp = std::make_unique<QTcpServer>();
+        auto gated = std::make_unique<GatedTcpServer>(
+            [this](qintptr descriptor) { waitForRequest(descriptor); });
+        m_gated = gated.get();
+        m_tcp = std::move(gated);
     } else {
         QFile certFile(m_options.tlsCertFile);
         QFile keyFile(m_options.tlsKeyFile);
@@ -134,10 +161,96 @@ void Listener::close() {
         s->deleteLater();
     }
     m_upgrading.clear();
+    for (auto &[descriptor, w] : m_waiting) {
+        delete w.notifier;
+        ::close(int(descriptor));
+    }
+    m_waiting.clear();
+    m_ready.clear();
+    for (QTcpSocket *s : std::as_const(m_slots))
+        s->disconnect(&m_slotContext);
+    m_slots.clear();
+}
+
+void Listener::waitForRequest(qintptr descriptor) {
+    // Nothing is read (and no buffer allocated) until the peer has sent something and a slot
+    // is free; a connection that sends nothing never takes a slot.
+    auto *notifier = new QSocketNotifier(descriptor, QSocketNotifier::Read, this);
+    const quint64 serial = ++m_serial;
+    m_waiting[descriptor] = {notifier, m_clock.elapsed() + m_options.handshakeTimeoutMs, serial};
+    connect(notifier, &QSocketNotifier::activated, this, [this, descriptor, serial] {
+        const auto it = m_waiting.find(descriptor);
+        if (it == m_waiting.end() || it->second.serial != serial)
+            return;
+        it->second.notifier->setEnabled(false);
+        it->second.ready = true;
+        m_ready.emplace_back(descriptor, serial);
+        admitReady();
+    });
+}
+
+void Listener::admitReady() {
+    while (m_slots.size() < HandshakeSlots && !m_ready.empty()) {
+        const auto [descriptor, serial] = m_ready.front();
+        m_ready.pop_front();
+        const auto it = m_waiting.find(descriptor);
+        if (it == m_waiting.end() || it->second.serial != serial)
+            continue;
+        // The socket's own notifier replaces ours (disabled since it fired; later: this may
+        // run inside its signal).
+        it->second.notifier->deleteLater();
+        m_waiting.erase(it);
+        m_gated->admit(descriptor); // → pendingConnectionAvailable → acceptTcp
+    }
+}
+
+void Listener::scheduleAdmit() {
+    // Queued: after the server's queued buffer release of the connection that finished, so
+    // the next one reuses that memory.
+    if (m_admitQueued || m_ready.empty())
+        return;
+    m_admitQueued = true;
+    QMetaObject::invokeMethod(
+        this,
+        [this] {
+            m_admitQueued = false;
+            admitReady();
+        },
+        Qt::QueuedConnection);
+}
+
+void Listener::releaseSlot(QTcpSocket *socket) {
+    if (!m_slots.remove(socket))
+        return;
+    socket->disconnect(&m_slotContext);
+    scheduleAdmit();
+}
+
+void Listener::handshakeDone(QTcpSocket *wire) {
+    if (!m_slots.contains(wire))
+        return;
+    if (wire->state() != QAbstractSocket::ConnectedState || wire->bytesToWrite() == 0) {
+        releaseSlot(wire);
+        return;
+    }
+    // The slot is held until the 101 response has left and the server gave the buffers back.
+    connect(wire, &QIODevice::bytesWritten, &m_slotContext, [this, wire] {
+        if (wire->bytesToWrite() == 0)
+            releaseSlot(wire);
+    });
 }
 
 void Listener::acceptTcp() {
     while (QTcpSocket *socket = m_tcp->nextPendingConnection()) {
+        if (m_gated) {
+            m_slots.insert(socket);
+            connect(socket, &QObject::destroyed, &m_slotContext, [this, socket] {
+                m_slots.remove(socket);
+                scheduleAdmit();
+            });
+            connect(socket, &QAbstractSocket::disconnected, &m_slotContext,
+                    [this, socket] { releaseSlot(socket); });
+        }
         m_pending.insert(socket, m_clock.elapsed() + m_options.handshakeTimeoutMs);
         // Bounded: a request head plus the largest body we accept, never more.
         socket->setReadBufferSize(m_options.maxHttpHeadSize + m_options.limits.maxMessageSize);
@@ -218,6 +331,13 @@ bool Listener::admitWebSocket(QTcpSocket *socket, const HttpRequest &request,
 }
 
 void Listener::inspect(QTcpSocket *socket) {
+    // A connection still ours after its first read (answered and kept alive, or its head
+    // incomplete: a slow sender waits without a slot) gives its slot up. One handed over keeps
+    // it until handshakeDone(), one refused until it is disconnected.
+    const auto slot = qScopeGuard([this, socket] {
+        if (m_pending.contains(socket))
+            releaseSlot(socket);
+    });
     // Requests already received (pipelined) are answered in this pass, up to a bound: the
     // deliveries of a run of POST /publish requests then leave in one write per subscriber,
     // as a burst of WebSocket publishes does, and other connections still get their turn.
@@ -348,10 +468,23 @@ void Listener::sweep() {
         s->deleteLater();
     }
     for (auto it = m_upgrading.begin(); it != m_upgrading.end();) {
-        if (!it->socket || it->deadline <= now)
+        if (!it->socket || it->deadline <= now) {
+            if (it->socket)
+                releaseSlot(it->socket.data());
             it = m_upgrading.erase(it);
-        else
+        } else {
             ++it;
+        }
+    }
+    for (auto it = m_waiting.begin(); it != m_waiting.end();) {
+        if (it->second.ready || it->second.deadline > now) {
+            ++it;
+            continue;
+        }
+        // Connected and silent for the whole handshake timeout.
+        delete it->second.notifier;
+        ::close(int(it->first));
+        it = m_waiting.erase(it);
     }
 }
 

@@ -9,17 +9,22 @@
 #include <QHostAddress>
 #include <QObject>
 #include <QPointer>
+#include <QSet>
 #include <QTcpServer>
 #include <QTimer>
 #include <QWebSocketServer>
 
+#include <deque>
 #include <functional>
 #include <memory>
+#include <unordered_map>
 
+class QSocketNotifier;
 class QTcpSocket;
 
 namespace lhttp {
 
+class GatedTcpServer;
 class SessionTable;
 struct Counters;
 struct HttpRequest;
@@ -61,7 +66,8 @@ public:
     void close();
     // Upgrades still on their way in are refused (503) from now on.
     void setDraining(bool draining) { m_draining = draining; }
-    int pendingCount() const { return int(m_pending.size()); }
+    // Connections not yet handed over or answered: silent ones (no socket yet) included.
+    int pendingCount() const { return int(m_pending.size() + m_waiting.size()); }
 
 private:
     void acceptTcp();
@@ -77,6 +83,13 @@ private:
                 const char *upgradeRefusal = nullptr);
     void forget(QTcpSocket *socket);
     void sweep();
+    // Handshake slots (plain TCP only): a burst of connections is taken in as batches, so that
+    // each batch reuses the heap the previous one gave back (docs/BENCHMARKS.md, burst).
+    void waitForRequest(qintptr descriptor);
+    void admitReady();
+    void scheduleAdmit();
+    void releaseSlot(QTcpSocket *socket);
+    void handshakeDone(QTcpSocket *wire);
     bool originAllowed(QByteArrayView origin) const;
     bool isAdminPath(const QString &path) const;
     bool adminAuthorized(const HttpRequest &request) const;
@@ -92,6 +105,20 @@ private:
     HttpHandler m_onHttp;
     bool m_draining = false;
     std::unique_ptr<QTcpServer> m_tcp; // a QSslServer when TLS is configured
+    GatedTcpServer *m_gated = nullptr; // m_tcp when it is plain TCP
+    // Accepted descriptors that have sent nothing yet: no QTcpSocket, no buffers, one notifier.
+    struct Waiting {
+        QSocketNotifier *notifier;
+        qint64 deadline;    // ms on m_clock (handshake timeout) while it sends nothing
+        quint64 serial;     // a descriptor number can be reused once closed
+        bool ready = false; // it sent something: waits for a slot, never expires
+    };
+    std::unordered_map<qintptr, Waiting> m_waiting;
+    std::deque<std::pair<qintptr, quint64>> m_ready; // readable, in arrival order
+    quint64 m_serial = 0;
+    QSet<QTcpSocket *> m_slots; // sockets holding a handshake slot
+    QObject m_slotContext;      // receiver of the slot holders' signals
+    bool m_admitQueued = false;
     QWebSocketServer m_ws;
     QTimer m_sweep;
     QElapsedTimer m_clock;
