@@ -8,6 +8,9 @@
 #include <QDateTime>
 #include <QFile>
 #include <QHash>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
 #include <QSysInfo>
 #include <QThread>
 
@@ -20,7 +23,10 @@ namespace {
 
 using Kind = ServerProcess::Kind;
 
-enum class Metric { Throughput, P99, IdleMemory };
+enum class Metric { Throughput, P99, IdleMemory, ConnectSeconds, MaxRate, CpuPercent };
+
+// The chat-like workloads (issue 13): paced publishers, many small rooms, mass connects.
+enum class Chat { None, Paced, Connect, MaxRate, IdleCpu };
 
 struct Leg {
     Kind kind;
@@ -29,6 +35,7 @@ struct Leg {
     QString program;        // lhttpd-qt binary (unused for the reference)
     bool cluster = false;   // two lhttpd-qt nodes joined through a nats-server
     bool subscribe = false; // idle: the connections also subscribe to a channel
+    bool go = false;        // driven by the Go client instead of this tool's
 };
 
 enum class Shape { Compare, Cluster, IdleSubscribed };
@@ -46,6 +53,9 @@ struct Workload {
     Shape shape = Shape::Compare;
     int httpWindow = 0; // POST requests in flight; 0: all of them
     bool burst = false; // idle: every handshake at once
+    Chat chat = Chat::None;
+    int publishers = 1;
+    int rooms = 0; // 0: one channel
 };
 
 // A figure of the summary: numerator ÷ denominator (none: the figure alone), checked against
@@ -61,8 +71,10 @@ const QString Lhttpd = QStringLiteral("lhttpd-qt");
 const QString LhttpdPost = QStringLiteral("lhttpd-qt POST");
 const QString Cluster = QStringLiteral("lhttpd-qt cluster");
 const QString Subscribed = QStringLiteral("lhttpd-qt subscribed");
+const QString Nats = QStringLiteral("nats-server");
+const QString GoSuffix = QStringLiteral(" (go client)");
 
-QList<Workload> allWorkloads(int idleConnections) {
+QList<Workload> allWorkloads(int idleConnections, int chatConnections) {
     const QString atLeast = QStringLiteral(">= 0.90");
     const QString idle = QStringLiteral("%1 connections").arg(idleConnections);
     return {
@@ -102,14 +114,60 @@ QList<Workload> allWorkloads(int idleConnections) {
          QStringLiteral("RSS per idle connection subscribed to a channel (%1)").arg(idle),
          Metric::IdleMemory, idleConnections, 0, 0, false, QStringLiteral("report it"), 0,
          Shape::IdleSubscribed},
+        // Chat-like (issue 13). Paced publishers: every message carries its scheduled send
+        // time, latency counts from it. Rooms of 10; message k of publisher p goes to room
+        // (p + 20k) mod rooms, round-robin.
+        {QStringLiteral("paced1000"),
+         QStringLiteral("paced: 1,000 subscribers on one channel, 1 publisher x 100 msg/s, 10 s"),
+         Metric::P99, 1000, 1000, 100, false, QStringLiteral("report it"), 0, Shape::Compare, 0,
+         false, Chat::Paced},
+        {QStringLiteral("rooms"),
+         QStringLiteral("many rooms: %1 subscribers in rooms of 10, 20 publishers x 200 msg/s, "
+                        "10 s")
+             .arg(chatConnections),
+         Metric::P99, chatConnections, 2000, 4000, false, QStringLiteral("report it"), 0,
+         Shape::Compare, 0, false, Chat::Paced, 20, chatConnections / 10},
+        {QStringLiteral("connect10k"),
+         QStringLiteral("connect %1 clients and subscribe them (rooms of 10), 64 handshakes in "
+                        "flight")
+             .arg(chatConnections),
+         Metric::ConnectSeconds, chatConnections, 0, 0, false, QStringLiteral("report it"), 0,
+         Shape::Compare, 0, false, Chat::Connect, 1, chatConnections / 10},
+        {QStringLiteral("maxrate"),
+         QStringLiteral("highest paced rate per publisher with p99 < limit and nothing lost, "
+                        "%1 subscribers in rooms of 10, 20 publishers")
+             .arg(chatConnections),
+         Metric::MaxRate, chatConnections, 0, 0, false, QStringLiteral("report it"), 0,
+         Shape::Compare, 0, false, Chat::MaxRate, 20, chatConnections / 10},
+        {QStringLiteral("idlecpu"),
+         QStringLiteral("CPU at rest: 5,000 connections in rooms of 10 (pings on), 1 msg/s "
+                        "for 60 s"),
+         Metric::CpuPercent, 5000, 60, 1, false, QStringLiteral("report it"), 0, Shape::Compare, 0,
+         false, Chat::IdleCpu, 1, 500},
     };
+}
+
+bool natsInstalled() {
+    return !ServerProcess::findNatsServer().isEmpty();
+}
+
+// Whether server `name` (reference, lhttpd-qt, nats-server) runs the three-server workloads.
+bool wanted(const CompareOptions &o, const QString &name) {
+    if (name == Nats && !natsInstalled())
+        return false;
+    return o.servers.isEmpty() || o.servers.contains(name);
+}
+
+// The workloads every server can run: plain fan-out over WebSocket, and the chat ones.
+bool threeServers(const Workload &w) {
+    return w.shape == Shape::Compare && !w.viaHttp && w.metric != Metric::IdleMemory;
 }
 
 // The keys run by default: all but the cluster one when there is no nats-server.
 QStringList defaultKeys() {
     QStringList keys;
-    const bool nats = !ServerProcess::findNatsServer().isEmpty();
-    for (const Workload &w : allWorkloads(0)) {
+    const bool nats = natsInstalled();
+    for (const Workload &w : allWorkloads(0, 0)) {
         if (w.shape != Shape::Cluster || nats)
             keys.append(w.key);
     }
@@ -122,6 +180,27 @@ QList<Leg> legsOf(const Workload &w, const CompareOptions &o) {
         if (!o.candidatePath.isEmpty())
             legs.append({Kind::Lhttpd, false, QStringLiteral("candidate subscribed"),
                          o.candidatePath, false, true});
+        return legs;
+    }
+    if (threeServers(w)) {
+        QList<Leg> legs;
+        if (wanted(o, Reference))
+            legs.append({Kind::Reference, false, Reference, QString()});
+        if (wanted(o, Lhttpd))
+            legs.append({Kind::Lhttpd, false, Lhttpd, o.lhttpdPath});
+        if (!o.candidatePath.isEmpty())
+            legs.append({Kind::Lhttpd, false, QStringLiteral("candidate"), o.candidatePath});
+        if (wanted(o, Nats))
+            legs.append({Kind::NatsWebSocket, false, Nats, ServerProcess::findNatsServer()});
+        // The Go client runs the paced and connect workloads against lhttpd-qt and nats-server.
+        if (!o.goClient.isEmpty() && (w.chat == Chat::Paced || w.chat == Chat::Connect)) {
+            if (wanted(o, Lhttpd))
+                legs.append(
+                    {Kind::Lhttpd, false, Lhttpd + GoSuffix, o.lhttpdPath, false, false, true});
+            if (wanted(o, Nats))
+                legs.append({Kind::NatsWebSocket, false, Nats + GoSuffix,
+                             ServerProcess::findNatsServer(), false, false, true});
+        }
         return legs;
     }
     QList<Leg> legs{{Kind::Reference, false, Reference, QString()},
@@ -162,7 +241,10 @@ QList<Ratio> ratiosOf(const Workload &w, const CompareOptions &o) {
                 out.append({s + QStringLiteral(" POST"), s, w.targetRatio > 0});
                 out.append({s + QStringLiteral(" POST"), Reference, false});
             } else {
-                out.append({s, Reference, w.targetRatio > 0});
+                if (!threeServers(w) || wanted(o, Reference))
+                    out.append({s, Reference, w.targetRatio > 0});
+                if (threeServers(w) && wanted(o, Nats))
+                    out.append({s, Nats, false});
             }
             break;
         }
@@ -178,6 +260,12 @@ QString unit(Metric m) {
         return QStringLiteral("ms p99");
     case Metric::IdleMemory:
         return QStringLiteral("KiB/conn");
+    case Metric::ConnectSeconds:
+        return QStringLiteral("s to all subscribed");
+    case Metric::MaxRate:
+        return QStringLiteral("msg/s per publisher");
+    case Metric::CpuPercent:
+        return QStringLiteral("server % CPU");
     }
     return {};
 }
@@ -191,7 +279,11 @@ QString number(double v, Metric m) {
     case Metric::P99:
         return QString::number(v, 'f', v < 10 ? 2 : 1);
     case Metric::IdleMemory:
+    case Metric::ConnectSeconds:
+    case Metric::CpuPercent:
         return QString::number(v, 'f', 2);
+    case Metric::MaxRate:
+        return QString::number(v, 'f', 0);
     }
     return {};
 }
@@ -216,7 +308,8 @@ public:
     bool start(const Leg &leg, const QStringList &extraArgs, QString *error) {
         m_cluster = leg.cluster;
         if (!m_cluster)
-            return m_a.start(leg.kind, leg.program, error, extraArgs);
+            return m_a.start(leg.kind, leg.program, error,
+                             leg.kind == Kind::NatsWebSocket ? QStringList() : extraArgs);
         const QString nats = ServerProcess::findNatsServer();
         if (nats.isEmpty()) {
             *error = QStringLiteral("no nats-server (install it or set NATS_SERVER_BIN)");
@@ -258,21 +351,255 @@ struct Sample {
     double p99Ms = std::nan("");
     double serverNs = std::nan(""); // server CPU per delivery (all processes of a cluster)
     double clientCpu = std::nan("");
+    double maxMs = std::nan("");
+    double writesPerDelivery = std::nan("");
+    double wakeupsPerDelivery = std::nan(""); // writes to non-socket descriptors
+    double connectSeconds = std::nan("");     // connect: until every subscriber is subscribed
+    double usPerConnection = std::nan("");    // connect: server CPU
+    double writesPerConnection = std::nan("");
+    double maxRate = std::nan(""); // maxrate: msg/s per publisher
+    double maxRateDeliveries = std::nan("");
+    double serverCpuPercent = std::nan("");
+    QString writesSource;
     QString line;
 };
 
-Sample runLeg(const Workload &w, const Leg &leg, const CompareOptions &o) {
+double orNan(double v) {
+    return v < 0 ? std::nan("") : v;
+}
+
+void fill(Sample &s, const LoadResult &r) {
+    s.messagesPerSecond = r.messagesPerSecond;
+    s.p50Ms = r.p50Ms;
+    s.p99Ms = r.p99Ms;
+    s.maxMs = r.maxMs;
+    s.serverNs = orNan(r.serverNsPerDelivery);
+    s.clientCpu = r.clientCpuPercent;
+    s.writesPerDelivery = orNan(r.writesPerDelivery);
+    s.wakeupsPerDelivery = orNan(r.otherWritesPerDelivery);
+    s.serverCpuPercent = orNan(r.serverCpuPercent);
+    s.writesSource = r.writesSource;
+}
+
+QString loadLine(const LoadResult &r) {
+    QString line = QStringLiteral("%1 msg/s  pub %2 s  p50 %3 ms  p99 %4 ms  max %5 ms  server "
+                                  "%6 ns/delivery (%7% cpu)  writes/delivery %8  client cpu %9%")
+                       .arg(r.messagesPerSecond, 9, 'f', 0)
+                       .arg(r.publishSeconds, 0, 'f', 3)
+                       .arg(r.p50Ms, 0, 'f', 2)
+                       .arg(r.p99Ms, 0, 'f', 2)
+                       .arg(r.maxMs, 0, 'f', 1)
+                       .arg(r.serverNsPerDelivery, 0, 'f', 0)
+                       .arg(r.serverCpuPercent, 0, 'f', 1)
+                       .arg(r.writesPerDelivery >= 0 ? QString::number(r.writesPerDelivery, 'f', 3)
+                                                     : QStringLiteral("n/a"))
+                       .arg(r.clientCpuPercent, 0, 'f', 0);
+    if (!r.complete)
+        line += QStringLiteral("  INCOMPLETE: ") + r.problems.join(QStringLiteral("; "));
+    return line;
+}
+
+Protocol protocolOf(const Leg &leg) {
+    return leg.kind == Kind::NatsWebSocket ? Protocol::Nats : Protocol::Lhttp;
+}
+
+// The Go client's run against a started server: it prints `RESULT {json}` as its last line.
+Sample runGoLeg(const Workload &w, const Leg &leg, const CompareOptions &o,
+                const Deployment &server) {
+    Sample s;
+    QStringList args{
+        QStringLiteral("-mode"),
+        w.chat == Chat::Connect ? QStringLiteral("connect") : QStringLiteral("paced"),
+        QStringLiteral("-url"),
+        server.subscribeUrl().toString(),
+        QStringLiteral("-protocol"),
+        protocolOf(leg) == Protocol::Nats ? QStringLiteral("nats") : QStringLiteral("lhttp"),
+        QStringLiteral("-subscribers"),
+        QString::number(w.subscribers),
+        QStringLiteral("-rooms"),
+        QString::number(w.rooms),
+        QStringLiteral("-publishers"),
+        QString::number(w.publishers),
+        QStringLiteral("-rate"),
+        QString::number(w.rate),
+        QStringLiteral("-messages"),
+        QString::number(qMax(1, int(std::lround(w.messages * o.scale)))),
+        QStringLiteral("-server-pid"),
+        QString::number(server.pid()),
+        QStringLiteral("-count-writes"),
+        o.countWrites == WriteCounter::Mode::Off ? QStringLiteral("off") : QStringLiteral("auto")};
+    QProcess go;
+    go.setProcessChannelMode(QProcess::SeparateChannels);
+    go.start(o.goClient, args);
+    if (!go.waitForStarted(10'000)) {
+        s.line = QStringLiteral("FAILED: cannot start %1: %2").arg(o.goClient, go.errorString());
+        return s;
+    }
+    if (!go.waitForFinished(600'000)) {
+        go.kill();
+        go.waitForFinished(5000);
+        s.line = QStringLiteral("FAILED: the Go client did not finish in 10 minutes");
+        return s;
+    }
+    const QByteArray output = go.readAllStandardOutput();
+    const qsizetype at = output.lastIndexOf("RESULT ");
+    const QJsonObject j =
+        at < 0 ? QJsonObject() : QJsonDocument::fromJson(output.mid(at + 7).trimmed()).object();
+    if (j.isEmpty()) {
+        s.line = QStringLiteral("FAILED: no result from the Go client (exit %1): %2")
+                     .arg(go.exitCode())
+                     .arg(QString::fromUtf8(go.readAllStandardError().right(500)));
+        return s;
+    }
+    auto num = [&](const char *key) {
+        const double v = j.value(QLatin1String(key)).toDouble(-1);
+        return v < 0 ? std::nan("") : v;
+    };
+    const bool complete = j.value(QLatin1String("complete")).toBool();
+    const QString problems = j.value(QLatin1String("problems")).toString();
+    s.writesSource = j.value(QLatin1String("writes_source")).toString();
+    if (w.chat == Chat::Connect) {
+        if (complete) {
+            s.connectSeconds = num("ready_s");
+            s.usPerConnection = num("setup_server_cpu_s") * 1e6 / w.subscribers;
+            s.writesPerConnection = num("setup_writes") / w.subscribers;
+            s.metric = s.connectSeconds;
+        }
+        s.line = QStringLiteral("open %1 s  subscribed %2 s  server %3 us/connection  writes/"
+                                "connection %4%5")
+                     .arg(num("connect_s"), 0, 'f', 2)
+                     .arg(num("ready_s"), 0, 'f', 2)
+                     .arg(num("setup_server_cpu_s") * 1e6 / w.subscribers, 0, 'f', 0)
+                     .arg(num("setup_writes") / w.subscribers, 0, 'f', 2)
+                     .arg(complete ? QString() : QStringLiteral("  FAILED: ") + problems);
+        return s;
+    }
+    if (complete) {
+        s.messagesPerSecond = num("deliveries_per_s");
+        s.p50Ms = num("p50_ms");
+        s.p99Ms = num("p99_ms");
+        s.maxMs = num("max_ms");
+        s.serverNs = num("server_ns_per_delivery");
+        s.clientCpu = num("client_cpu_pct");
+        s.writesPerDelivery = num("writes_per_delivery");
+        s.wakeupsPerDelivery = num("other_writes_per_delivery");
+        s.serverCpuPercent = num("server_cpu_pct");
+        s.metric = s.p99Ms;
+    }
+    s.line = QStringLiteral("%1 msg/s  p50 %2 ms  p99 %3 ms  max %4 ms  server %5 ns/delivery  "
+                            "writes/delivery %6  client cpu %7%%8")
+                 .arg(num("deliveries_per_s"), 9, 'f', 0)
+                 .arg(num("p50_ms"), 0, 'f', 2)
+                 .arg(num("p99_ms"), 0, 'f', 2)
+                 .arg(num("max_ms"), 0, 'f', 1)
+                 .arg(num("server_ns_per_delivery"), 0, 'f', 0)
+                 .arg(num("writes_per_delivery"), 0, 'f', 3)
+                 .arg(num("client_cpu_pct"), 0, 'f', 0)
+                 .arg(complete ? QString() : QStringLiteral("  INCOMPLETE: ") + problems);
+    return s;
+}
+
+Sample runChatLeg(const Workload &w, const Leg &leg, const CompareOptions &o) {
     Sample s;
     Deployment server;
     QString error;
-    QStringList extraArgs;
+    const QStringList extraArgs = leg.kind == Kind::Lhttpd ? o.lhttpdArgs : QStringList();
+    if (!server.start(leg, extraArgs, &error)) {
+        s.line = QStringLiteral("FAILED: ") + error;
+        return s;
+    }
+    if (leg.go)
+        return runGoLeg(w, leg, o, server);
+    LoadOptions lo;
+    lo.subscribeUrl = server.subscribeUrl();
+    lo.publishUrl = server.publishUrl(false);
+    lo.protocol = protocolOf(leg);
+    lo.channel = "room";
+    lo.rooms = w.rooms;
+    lo.subscribers = w.subscribers;
+    lo.publishers = w.publishers;
+    lo.messages = w.chat == Chat::Connect ? 0 : qMax(1, int(std::lround(w.messages * o.scale)));
+    lo.rate = w.rate;
+    lo.threads = o.threads;
+    lo.serverPids = server.pids();
+    lo.countWrites = o.countWrites;
+    lo.stallSeconds = w.chat == Chat::MaxRate ? 5 : 15;
+    if (w.chat == Chat::MaxRate) {
+        RateSearchOptions search;
+        search.startRate = 100;
+        search.stepSeconds = o.stepSeconds;
+        search.p99LimitMs = o.p99LimitMs;
+        lo.timeoutSeconds = int(o.stepSeconds * 4) + 20;
+        int setups = 0;
+        const RateSearchResult r =
+            runRateSearch(lo, search, [&](LoadOptions &options, QString *why) {
+                if (setups++ > 0) { // the first setup uses the server started above
+                    server.stop();
+                    if (!server.start(leg, extraArgs, why))
+                        return false;
+                    options.subscribeUrl = server.subscribeUrl();
+                    options.publishUrl = server.publishUrl(false);
+                    options.serverPids = server.pids();
+                }
+                return true;
+            });
+        server.stop();
+        if (r.ok) {
+            fill(s, r.best);
+            s.maxRate = r.ratePerPublisher;
+            s.maxRateDeliveries = r.deliveriesPerSecond;
+            s.metric = r.ratePerPublisher;
+        }
+        s.line = r.summary().replace(u'\n', QStringLiteral("\n      "));
+        return s;
+    }
+    const LoadResult r = runLoad(lo);
+    server.stop();
+    if (!r.error.isEmpty()) {
+        s.line = QStringLiteral("FAILED: ") + r.error;
+        return s;
+    }
+    if (w.chat == Chat::Connect) {
+        s.writesSource = r.writesSource;
+        if (r.complete) {
+            s.connectSeconds = r.readySeconds;
+            s.usPerConnection = r.setupServerCpuSeconds >= 0
+                                    ? r.setupServerCpuSeconds * 1e6 / w.subscribers
+                                    : std::nan("");
+            s.writesPerConnection =
+                r.setupWrites >= 0 ? double(r.setupWrites) / w.subscribers : std::nan("");
+            s.metric = s.connectSeconds;
+        }
+        s.line = QStringLiteral("open %1 s  subscribed %2 s  server %3 us/connection  writes/"
+                                "connection %4")
+                     .arg(r.connectSeconds, 0, 'f', 2)
+                     .arg(r.readySeconds, 0, 'f', 2)
+                     .arg(s.usPerConnection, 0, 'f', 0)
+                     .arg(s.writesPerConnection, 0, 'f', 2);
+        return s;
+    }
+    if (r.complete) {
+        fill(s, r);
+        s.metric = w.chat == Chat::IdleCpu ? r.serverCpuPercent : r.p99Ms;
+    }
+    s.line = loadLine(r);
+    return s;
+}
+
+Sample runLeg(const Workload &w, const Leg &leg, const CompareOptions &o) {
+    if (w.chat != Chat::None)
+        return runChatLeg(w, leg, o);
+    Sample s;
+    Deployment server;
+    QString error;
+    QStringList extraArgs = leg.kind == Kind::Lhttpd ? o.lhttpdArgs : QStringList();
     if (w.metric == Metric::IdleMemory && leg.kind == Kind::Lhttpd) {
         // Idle means idle: no keepalive pings (a pong read would also drop the socket's read
         // buffer and flatter lhttpd-qt), and no idle timeout (opening 15,000 connections on a
         // busy machine can take longer than its minute). Neither keeps state per connection,
         // so switching them off changes nothing that is measured.
-        extraArgs = {QStringLiteral("--idle-timeout"), QStringLiteral("0"),
-                     QStringLiteral("--ping-interval"), QStringLiteral("0")};
+        extraArgs += {QStringLiteral("--idle-timeout"), QStringLiteral("0"),
+                      QStringLiteral("--ping-interval"), QStringLiteral("0")};
     }
     if (!server.start(leg, extraArgs, &error)) {
         s.line = QStringLiteral("FAILED: ") + error;
@@ -297,6 +624,7 @@ Sample runLeg(const Workload &w, const Leg &leg, const CompareOptions &o) {
     LoadOptions lo;
     lo.subscribeUrl = server.subscribeUrl();
     lo.publishUrl = server.publishUrl(leg.http);
+    lo.protocol = protocolOf(leg);
     lo.subscribers = w.subscribers;
     lo.publishers = 1;
     lo.messages = qMax(1, int(std::lround(w.messages * o.scale)));
@@ -305,6 +633,7 @@ Sample runLeg(const Workload &w, const Leg &leg, const CompareOptions &o) {
     const int window = o.httpWindow > 0 ? o.httpWindow : w.httpWindow;
     lo.httpWindow = window > 0 ? window : lo.messages;
     lo.serverPids = server.pids();
+    lo.countWrites = o.countWrites;
     const LoadResult r = runLoad(lo);
     server.stop();
     if (!r.error.isEmpty()) {
@@ -312,29 +641,15 @@ Sample runLeg(const Workload &w, const Leg &leg, const CompareOptions &o) {
         return s;
     }
     if (r.complete) {
-        s.messagesPerSecond = r.messagesPerSecond;
-        s.p50Ms = r.p50Ms;
-        s.p99Ms = r.p99Ms;
-        s.serverNs = r.serverNsPerDelivery;
-        s.clientCpu = r.clientCpuPercent;
+        fill(s, r);
         s.metric = w.metric == Metric::P99 ? r.p99Ms : r.messagesPerSecond;
     }
-    s.line = QStringLiteral("%1 msg/s  pub %2 s  p50 %3 ms  p99 %4 ms  max %5 ms  server %6 "
-                            "ns/delivery  client cpu %7%")
-                 .arg(r.messagesPerSecond, 9, 'f', 0)
-                 .arg(r.publishSeconds, 0, 'f', 3)
-                 .arg(r.p50Ms, 0, 'f', 2)
-                 .arg(r.p99Ms, 0, 'f', 2)
-                 .arg(r.maxMs, 0, 'f', 1)
-                 .arg(r.serverNsPerDelivery, 0, 'f', 0)
-                 .arg(r.clientCpuPercent, 0, 'f', 0);
-    if (!r.complete)
-        s.line += QStringLiteral("  INCOMPLETE: ") + r.problems.join(QStringLiteral("; "));
+    s.line = loadLine(r);
     return s;
 }
 
 QList<Workload> selected(const CompareOptions &o, QString *error) {
-    const QList<Workload> all = allWorkloads(o.idleConnections);
+    const QList<Workload> all = allWorkloads(o.idleConnections, o.chatConnections);
     QList<Workload> out;
     for (const QString &key : o.workloads.isEmpty() ? defaultKeys() : o.workloads) {
         auto it =
@@ -347,6 +662,71 @@ QList<Workload> selected(const CompareOptions &o, QString *error) {
         out.append(*it);
     }
     return out;
+}
+
+using Samples = QHash<QString, QHash<QString, QList<Sample>>>;
+
+QList<double> column(const QList<Sample> &list, double Sample::*field) {
+    QList<double> v;
+    for (const Sample &s : list)
+        v.append(s.*field);
+    return v;
+}
+
+// One table for the chat workloads: medians of every figure each of them has; "-" where a
+// figure does not apply, "n/a" where it could not be measured.
+void printChatTable(const QList<Workload> &workloads, const CompareOptions &o,
+                    const Samples &samples) {
+    bool any = false;
+    for (const Workload &w : workloads)
+        any = any || w.chat != Chat::None;
+    if (!any)
+        return;
+    auto cell = [](double v, int decimals) {
+        return std::isnan(v) ? QStringLiteral("n/a") : QString::number(v, 'f', decimals);
+    };
+    out(QString());
+    out(QStringLiteral("# chat-like workloads (issue 13), medians; latency from the scheduled "
+                       "send time; writes = the server's write/writev/sendmsg/sendto calls"));
+    out(QStringLiteral("| workload | server (client) | deliveries/s | p50 ms | p99 ms | max ms | "
+                       "server us/delivery | writes/delivery (+ wake-ups) | connect s | server "
+                       "us/connection "
+                       "| writes/connection | max msg/s per publisher (deliveries/s) | server "
+                       "% CPU | client % CPU |"));
+    out(QStringLiteral("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- "
+                       "| --- | --- |"));
+    const QString none = QStringLiteral("-");
+    for (const Workload &w : workloads) {
+        if (w.chat == Chat::None)
+            continue;
+        for (const Leg &leg : legsOf(w, o)) {
+            const QList<Sample> &l = samples[w.key][leg.label];
+            const bool connect = w.chat == Chat::Connect;
+            const bool load = !connect;
+            auto m = [&](double Sample::*f) { return median(column(l, f)); };
+            const QString label = leg.go ? leg.label : leg.label + QStringLiteral(" (lhttp-bench)");
+            out(QStringLiteral("| %1 | %2 | %3 | %4 | %5 | %6 | %7 | %8 | %9 | %10 | %11 | %12 | "
+                               "%13 | %14 |")
+                    .arg(w.key, label)
+                    .arg(load ? cell(m(&Sample::messagesPerSecond), 0) : none)
+                    .arg(load ? cell(m(&Sample::p50Ms), 2) : none)
+                    .arg(load ? cell(m(&Sample::p99Ms), 2) : none)
+                    .arg(load ? cell(m(&Sample::maxMs), 1) : none)
+                    .arg(load ? cell(m(&Sample::serverNs) / 1000, 2) : none)
+                    .arg(load ? cell(m(&Sample::writesPerDelivery), 3) + QStringLiteral(" (+") +
+                                    cell(m(&Sample::wakeupsPerDelivery), 3) + u')'
+                              : none)
+                    .arg(connect ? cell(m(&Sample::connectSeconds), 2) : none)
+                    .arg(connect ? cell(m(&Sample::usPerConnection), 0) : none)
+                    .arg(connect ? cell(m(&Sample::writesPerConnection), 2) : none)
+                    .arg(w.chat == Chat::MaxRate
+                             ? cell(m(&Sample::maxRate), 0) + QStringLiteral(" (") +
+                                   cell(m(&Sample::maxRateDeliveries), 0) + u')'
+                             : none)
+                    .arg(load ? cell(m(&Sample::serverCpuPercent), 1) : none)
+                    .arg(load ? cell(m(&Sample::clientCpu), 0) : none));
+        }
+    }
 }
 
 } // namespace
@@ -370,12 +750,13 @@ int runCompare(const CompareOptions &o) {
             .arg(QString::fromLatin1(qVersion()), loadAverage()));
 
     // samples[workload][leg]: one per round
-    QHash<QString, QHash<QString, QList<Sample>>> samples;
+    Samples samples;
     for (int round = 1; round <= o.rounds; ++round) {
         for (const Workload &w : workloads) {
             QList<Leg> legs = legsOf(w, o);
-            if (round % 2 == 0) // alternate the order so drift favours no one
-                std::reverse(legs.begin(), legs.end());
+            // Rotate the order so drift favours no one (two legs: they alternate).
+            if (!legs.isEmpty())
+                std::rotate(legs.begin(), legs.begin() + (round - 1) % legs.size(), legs.end());
             for (const Leg &leg : legs) {
                 const Sample s = runLeg(w, leg, o);
                 samples[w.key][leg.label].append(s);
@@ -389,12 +770,6 @@ int runCompare(const CompareOptions &o) {
         }
     }
 
-    auto column = [](const QList<Sample> &list, double Sample::*field) {
-        QList<double> v;
-        for (const Sample &s : list)
-            v.append(s.*field);
-        return v;
-    };
     out(QString());
     out(QStringLiteral("# medians of %1 rounds; load average at end %2")
             .arg(o.rounds)
@@ -442,22 +817,24 @@ int runCompare(const CompareOptions &o) {
 
     out(QString());
     out(QStringLiteral("| workload | server | msg/s | p50 ms | p99 ms | server ns/delivery | "
-                       "client cpu % |"));
-    out(QStringLiteral("| --- | --- | --- | --- | --- | --- | --- |"));
+                       "writes/delivery | client cpu % |"));
+    out(QStringLiteral("| --- | --- | --- | --- | --- | --- | --- | --- |"));
     for (const Workload &w : workloads) {
-        if (w.metric == Metric::IdleMemory)
+        if (w.metric == Metric::IdleMemory || w.chat != Chat::None)
             continue;
         for (const Leg &leg : legsOf(w, o)) {
             const QList<Sample> &list = samples[w.key][leg.label];
-            out(QStringLiteral("| %1 | %2 | %3 | %4 | %5 | %6 | %7 |")
+            out(QStringLiteral("| %1 | %2 | %3 | %4 | %5 | %6 | %7 | %8 |")
                     .arg(w.key, leg.label)
                     .arg(median(column(list, &Sample::messagesPerSecond)), 0, 'f', 0)
                     .arg(median(column(list, &Sample::p50Ms)), 0, 'f', 2)
                     .arg(median(column(list, &Sample::p99Ms)), 0, 'f', 2)
                     .arg(median(column(list, &Sample::serverNs)), 0, 'f', 0)
+                    .arg(median(column(list, &Sample::writesPerDelivery)), 0, 'f', 3)
                     .arg(median(column(list, &Sample::clientCpu)), 0, 'f', 0));
         }
     }
+    printChatTable(workloads, o, samples);
     return allMet ? 0 : 1;
 }
 
@@ -535,7 +912,7 @@ int runSmoke(const CompareOptions &o) {
 
 QStringList workloadKeys() {
     QStringList keys;
-    for (const Workload &w : allWorkloads(0))
+    for (const Workload &w : allWorkloads(0, 0))
         keys.append(w.key);
     return keys;
 }

@@ -1,6 +1,8 @@
 // Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
 #pragma once
 
+#include "measure.h"
+
 #include <QString>
 #include <QStringList>
 
@@ -16,12 +18,20 @@ struct CompareOptions {
     int idleSettleMs = 1500; // idle workloads: from the last open to the RSS reading
     double scale = 1.0;      // multiplies message counts (quick trial runs)
     int httpWindow = 0;      // POST requests in flight for the POST workloads; 0: each one's own
+    QStringList servers;     // reference, lhttpd-qt, nats-server; empty: all (nats if installed)
+    QStringList lhttpdArgs;  // appended to every lhttpd-qt leg's command line
+    QString goClient;        // the Go client's binary: its legs join the chat workloads
+    int chatConnections = 10000; // subscribers of the rooms, connect10k and maxrate workloads
+    double stepSeconds = 3;      // maxrate: one search step
+    double p99LimitMs = 50;      // maxrate: the p99 a sustained rate stays under
+    WriteCounter::Mode countWrites = WriteCounter::Mode::Auto;
     bool verbose = false;
 };
 
-// The workloads of issue 8, each run against the reference server and against lhttpd-qt
-// (fresh processes per leg), the legs in alternating order round after round. Prints every
-// round and a table of medians and ratios. Returns the process exit code.
+// The workloads of issue 8 and the chat-like ones of issue 13, each run against the reference
+// server, lhttpd-qt and (where it fits) nats-server over WebSocket, with this tool's client and
+// (--go-client) a Go one; fresh processes per leg, the legs in rotating order round after
+// round. Prints every round and tables of medians and ratios. Returns the process exit code.
 int runCompare(const CompareOptions &options);
 
 // A few hundred messages through the reference, lhttpd-qt over WebSocket and over

@@ -1,11 +1,16 @@
 // Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
 #pragma once
 
+#include "loadworker.h"
+#include "measure.h"
+
 #include <QByteArray>
 #include <QList>
 #include <QString>
 #include <QStringList>
 #include <QUrl>
+
+#include <functional>
 
 namespace bench {
 
@@ -17,11 +22,14 @@ struct LoadOptions {
     // such send-only clients (lhttpd-qt ignores the query).
     QUrl publishUrl = QUrl(QStringLiteral("ws://127.0.0.1:8081/"));
     QByteArray channel = "bench";
+    Protocol protocol = Protocol::Lhttp;
+    int rooms = 0; // 0: one channel; else rooms of `channel.<n>` (LoadConfig::rooms)
     int subscribers = 100;
     int publishers = 1;
-    int messages = 2000; // per publisher
+    int messages = 2000; // per publisher; 0: connect and subscribe only (the setup is measured)
     int payload = 64;
     double rate = 0; // messages/s over all publishers; 0: as fast as possible
+    WriteCounter::Mode countWrites = WriteCounter::Mode::Auto;
     int threads = 2;
     int httpWindow = 32;
     int connectionsPerSource = 1000; // then the next 127.0.0.x source address
@@ -57,11 +65,55 @@ struct LoadResult {
     double clientCpuPercent = 0; // of one core, over the measured phase
     double serverCpuSeconds = -1;
     double serverNsPerDelivery = -1;
+    double serverCpuPercent = -1; // of one core, over the measured phase
+    qint64 writes = -1;           // the server's write system calls in the measured phase
+    QString writesSource;         // WriteCounter::source()
+    double writesPerDelivery = -1;
+    qint64 otherWrites = -1; // perf: writes to descriptors that are not sockets (wake-ups)
+    double otherWritesPerDelivery = -1;
+    // Setup: from the first connection attempt to every subscriber open, and to every
+    // subscriber known subscribed (it received a probe published after its subscribe; probes
+    // go out every 100 ms once all are open). With messages == 0 the server's CPU and write
+    // calls are counted over that span.
+    double connectSeconds = 0;
+    double readySeconds = 0;
+    double setupServerCpuSeconds = -1;
+    qint64 setupWrites = -1;
 
     QString summary() const;
 };
 
 LoadResult runLoad(const LoadOptions &options);
+
+// The highest paced rate a server sustains: doubling from `startRate` (messages/s per
+// publisher) while a short paced run passes — every delivery, in order, no connection closed,
+// p99 below `p99LimitMs` — then bisecting between the last pass and the first failure.
+// Steps reuse the connections; after a step that lost messages or connections, `restart` is
+// called (it restarts the server and puts its URLs and pids into the options) and the next
+// step sets up anew. Without `restart` the search stops there.
+struct RateSearchOptions {
+    double startRate = 100;
+    double maxRate = 100000;
+    int bisections = 4;
+    double stepSeconds = 3;
+    double p99LimitMs = 50;
+};
+
+struct RateSearchResult {
+    bool ok = false; // at least one step passed
+    QString error;
+    double ratePerPublisher = 0; // the highest that passed
+    double deliveriesPerSecond = 0;
+    LoadResult best; // the run at that rate
+    QStringList steps;
+    int setups = 0;
+
+    QString summary() const;
+};
+
+using RestartServer = std::function<bool(LoadOptions &, QString *error)>;
+RateSearchResult runRateSearch(const LoadOptions &options, const RateSearchOptions &search,
+                               const RestartServer &restart = {});
 
 // N idle WebSocket connections and the server's resident memory before and after. Batched
 // (default): at most connectWindow handshakes in flight. Burst: after the warm-up, all N start

@@ -11,6 +11,7 @@
 #include <QCoreApplication>
 #include <QDir>
 #include <QFileInfo>
+#include <QProcess>
 #include <QThread>
 
 #include <csignal>
@@ -33,11 +34,31 @@ const Flag Flags[] = {
     {"publish-url", "url",
      "load: where publishers send; ws://… publishes over WebSocket, http://…/publish POSTs "
      "(default: --url)."},
+    {"protocol", "name",
+     "load: lhttp (lhttpd-qt, the reference) or nats (NATS protocol over WebSocket, for "
+     "nats-server's WebSocket listener) (default lhttp)."},
+    {"rooms", "n",
+     "load: spread the subscribers over N rooms <channel>.0 … <channel>.N-1 (subscriber i in "
+     "room i mod N); publishers send round-robin over the rooms (default 0: one channel)."},
     {"subscribers", "n", "load: subscriber connections (default 100)."},
     {"publishers", "n", "load: publisher connections (default 1)."},
-    {"messages", "n", "load: messages per publisher (default 2000)."},
+    {"messages", "n",
+     "load: messages per publisher (default 2000); 0: only connect and subscribe, and report "
+     "the time and the server's CPU and write calls for that."},
     {"payload", "bytes", "load: body bytes per message, at least 31 (default 64)."},
-    {"rate", "msg/s", "load: total publish rate; 0 = as fast as possible (default 0)."},
+    {"rate", "msg/s",
+     "load: total publish rate, paced (latency counts from each message's scheduled send "
+     "time); 0 = as fast as possible (default 0)."},
+    {"search", nullptr,
+     "load: search the highest paced rate the server sustains (p99 under --p99-limit, nothing "
+     "lost): doubling from --rate (per publisher: --rate / --publishers), then bisection."},
+    {"step-seconds", "s", "load --search, compare: length of one search step (default 3)."},
+    {"p99-limit", "ms",
+     "load --search, compare: the p99 a sustained rate stays under (default 50)."},
+    {"count-writes", "how",
+     "load, compare: count the server's write system calls in the measured phase: perf (perf "
+     "stat on syscalls:sys_enter_{write,writev,sendmsg,sendto}), proc (/proc/PID/io syscw), "
+     "auto (perf if it works, else proc) or off (default auto)."},
     {"channel", "name", "load, idle: the channel (default bench)."},
     {"threads", "n", "load threads, each with its own event loop (default: CPU count)."},
     {"http-window", "n",
@@ -80,6 +101,18 @@ const Flag Flags[] = {
      "compare: connections for the idle memory workload (default "
      "10000)."},
     {"scale", "factor", "compare: multiply every message count (default 1)."},
+    {"servers", "list",
+     "compare: which servers run the workloads that all three can run: reference, lhttpd-qt, "
+     "nats-server (default: all three; nats-server only when installed)."},
+    {"lhttpd-args", "args",
+     "compare, smoke: extra flags for every lhttpd-qt leg, one string split like a shell "
+     "command line (e.g. '--threads 2'); passed through unchecked."},
+    {"go-client", "path",
+     "compare: the Go client (app/bench/goclient, scripts/bench-chat.sh builds it); adds its "
+     "legs to the chat workloads."},
+    {"chat-connections", "n",
+     "compare: subscriber connections of the rooms, connect and maxrate workloads (default "
+     "10000; rooms of 10)."},
 };
 
 int fail(const QString &message) {
@@ -110,8 +143,9 @@ int main(int argc, char *argv[]) {
         "  idle       N idle connections; the server's RSS growth per connection\n"
         "             (--burst: all handshakes at once)\n"
         "  reference  the floor: a QWebSocketServer that rebroadcasts every message\n"
-        "  compare    the issue-8 workloads against the reference and lhttpd-qt (and a\n"
-        "             two-node cluster through nats-server), alternating, in rounds\n"
+        "  compare    the issue-8 and chat-like (issue 13) workloads against the reference,\n"
+        "             lhttpd-qt and nats-server (and a two-node cluster through nats-server),\n"
+        "             alternating, in rounds\n"
         "  smoke      a quick correctness run of both servers (used by the test suite)\n"
         "  list       the compare workloads"));
     parser.addHelpOption();
@@ -171,7 +205,18 @@ int main(int argc, char *argv[]) {
         o.channel = channel;
         o.subscribers = int(number("subscribers", 100, 1, 1e6));
         o.publishers = int(number("publishers", 1, 1, 65535));
-        o.messages = int(number("messages", 2000, 1, 1e9));
+        o.messages = int(number("messages", 2000, 0, 1e9));
+        o.rooms = int(number("rooms", 0, 0, 1e6));
+        const QString protocol = parser.value(QStringLiteral("protocol"));
+        if (protocol == u"nats")
+            o.protocol = Protocol::Nats;
+        else if (!protocol.isEmpty() && protocol != u"lhttp")
+            return fail(QStringLiteral("--protocol is lhttp or nats"));
+        if (!WriteCounter::parseMode(parser.isSet(QStringLiteral("count-writes"))
+                                         ? parser.value(QStringLiteral("count-writes"))
+                                         : QStringLiteral("auto"),
+                                     &o.countWrites))
+            return fail(QStringLiteral("--count-writes is auto, perf, proc or off"));
         o.payload = int(number("payload", 64, 0, 60000));
         o.rate = number("rate", 0, 0, 1e9);
         o.threads = threads;
@@ -189,8 +234,18 @@ int main(int argc, char *argv[]) {
         }
         o.onReady = parser.value(QStringLiteral("on-ready"));
         o.onDone = parser.value(QStringLiteral("on-done"));
+        RateSearchOptions search;
+        search.stepSeconds = number("step-seconds", 3, 0.1, 3600);
+        search.p99LimitMs = number("p99-limit", 50, 0.001, 1e6);
         if (!ok)
             return 2;
+        if (parser.isSet(QStringLiteral("search"))) {
+            if (o.rate > 0)
+                search.startRate = o.rate / o.publishers;
+            const RateSearchResult r = runRateSearch(o, search);
+            std::printf("%s\n", qPrintable(r.summary()));
+            return r.ok ? 0 : 1;
+        }
         const LoadResult r = runLoad(o);
         std::printf("%s\n", qPrintable(r.summary()));
         return r.error.isEmpty() && r.complete ? 0 : 1;
@@ -245,6 +300,19 @@ int main(int argc, char *argv[]) {
         o.idleSettleMs = int(number("settle", 1.5, 0, 3600) * 1000);
         o.scale = number("scale", 1, 1e-6, 1e6);
         o.httpWindow = int(number("http-window", 0, 0, 1000000));
+        o.stepSeconds = number("step-seconds", 3, 0.1, 3600);
+        o.p99LimitMs = number("p99-limit", 50, 0.001, 1e6);
+        o.chatConnections = int(number("chat-connections", 10000, 10, 1e6));
+        o.lhttpdArgs = QProcess::splitCommand(parser.value(QStringLiteral("lhttpd-args")));
+        o.goClient = parser.value(QStringLiteral("go-client"));
+        if (parser.isSet(QStringLiteral("servers")))
+            o.servers =
+                parser.value(QStringLiteral("servers")).split(QLatin1Char(','), Qt::SkipEmptyParts);
+        if (!WriteCounter::parseMode(parser.isSet(QStringLiteral("count-writes"))
+                                         ? parser.value(QStringLiteral("count-writes"))
+                                         : QStringLiteral("auto"),
+                                     &o.countWrites))
+            return fail(QStringLiteral("--count-writes is auto, perf, proc or off"));
         if (parser.isSet(QStringLiteral("workloads")))
             o.workloads = parser.value(QStringLiteral("workloads"))
                               .split(QLatin1Char(','), Qt::SkipEmptyParts);

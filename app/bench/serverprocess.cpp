@@ -2,6 +2,7 @@
 #include "serverprocess.h"
 
 #include <QCoreApplication>
+#include <QFile>
 #include <QFileInfo>
 #include <QNetworkProxy>
 #include <QStandardPaths>
@@ -32,6 +33,7 @@ QString ServerProcess::name(Kind kind) {
     case Kind::Lhttpd:
         return QStringLiteral("lhttpd-qt");
     case Kind::Nats:
+    case Kind::NatsWebSocket:
         return QStringLiteral("nats-server");
     }
     return {};
@@ -50,7 +52,8 @@ QString ServerProcess::findNatsServer() {
 }
 
 QString ServerProcess::natsUrl() const {
-    return QStringLiteral("nats://127.0.0.1:%1").arg(m_port);
+    return QStringLiteral("nats://127.0.0.1:%1")
+        .arg(m_kind == Kind::NatsWebSocket ? m_natsPort : m_port);
 }
 
 quint16 ServerProcess::freePort() {
@@ -81,6 +84,25 @@ bool ServerProcess::start(Kind kind, const QString &program, QString *error,
                 QStringLiteral("127.0.0.1"), QStringLiteral("--port"), port};
     } else if (kind == Kind::Nats) {
         args = {QStringLiteral("-a"), QStringLiteral("127.0.0.1"), QStringLiteral("-p"), port};
+    } else if (kind == Kind::NatsWebSocket) {
+        // The WebSocket listener needs a config file. Pings every 25 s as lhttpd-qt's default
+        // (nats-server's own default is 2 minutes), so idle connections cost alike.
+        m_natsPort = freePort();
+        m_dir = std::make_unique<QTemporaryDir>();
+        const QString config = m_dir->filePath(QStringLiteral("nats.conf"));
+        QFile f(config);
+        if (!m_dir->isValid() || !f.open(QIODevice::WriteOnly)) {
+            *error = QStringLiteral("cannot write a nats-server config file");
+            return false;
+        }
+        f.write(QStringLiteral("listen: \"127.0.0.1:%1\"\nping_interval: \"25s\"\n"
+                               "websocket {\n  host: \"127.0.0.1\"\n  port: %2\n"
+                               "  no_tls: true\n}\n")
+                    .arg(m_natsPort)
+                    .arg(m_port)
+                    .toUtf8());
+        f.close();
+        args = {QStringLiteral("-c"), config};
     } else {
         // A short drain: with 15,000 idle connections the default one (5 s window plus 5 s
         // close grace) outlasted StopTimeoutMs and the harness killed the server.
@@ -132,9 +154,10 @@ void ServerProcess::stop() {
     }
     const QByteArray log = m_process.readAllStandardError();
     // nats-server answers SIGTERM with exit code 1; only a crash of it is news.
-    const bool failed = m_kind == Kind::Nats ? m_process.exitStatus() == QProcess::CrashExit
-                                             : (m_process.exitStatus() == QProcess::CrashExit ||
-                                                m_process.exitCode() != 0);
+    const bool nats = m_kind == Kind::Nats || m_kind == Kind::NatsWebSocket;
+    const bool failed =
+        nats ? m_process.exitStatus() == QProcess::CrashExit
+             : (m_process.exitStatus() == QProcess::CrashExit || m_process.exitCode() != 0);
     if (failed)
         std::fprintf(stderr, "lhttp-bench: server exited abnormally (code %d); its output:\n%s\n",
                      m_process.exitCode(), log.constData());

@@ -4,15 +4,19 @@
 #include <QProcess>
 #include <QString>
 #include <QStringList>
+#include <QTemporaryDir>
+
+#include <memory>
 
 namespace bench {
 
 // A server under test, run as a child process on 127.0.0.1 and a free port: this tool's own
-// `reference` mode, lhttpd-qt, or a nats-server for cluster runs. Stopped (SIGTERM, then
-// SIGKILL) by its pid.
+// `reference` mode, lhttpd-qt, a nats-server for cluster runs, or a nats-server with its
+// WebSocket listener (the third server of the chat comparisons: wsUrl() is the WebSocket
+// port, natsUrl() the client port). Stopped (SIGTERM, then SIGKILL) by its pid.
 class ServerProcess {
 public:
-    enum class Kind { Reference, Lhttpd, Nats };
+    enum class Kind { Reference, Lhttpd, Nats, NatsWebSocket };
 
     ServerProcess() = default;
     ~ServerProcess();
@@ -40,6 +44,8 @@ private:
     QProcess m_process;
     Kind m_kind = Kind::Reference;
     quint16 m_port = 0;
+    quint16 m_natsPort = 0;               // NatsWebSocket: the NATS client port
+    std::unique_ptr<QTemporaryDir> m_dir; // NatsWebSocket: its generated config file
 };
 
 } // namespace bench
