@@ -528,6 +528,10 @@ Sample runChatLeg(const Workload &w, const Leg &leg, const CompareOptions &o) {
         RateSearchOptions search;
         search.startRate = 100;
         search.stepSeconds = o.stepSeconds;
+        if (o.smokeSearch) { // 100, 200, 400 msg/s per publisher and no more
+            search.maxRate = 400;
+            search.bisections = 1;
+        }
         search.p99LimitMs = o.p99LimitMs;
         lo.timeoutSeconds = int(o.stepSeconds * 4) + 20;
         int setups = 0;
@@ -868,7 +872,7 @@ int runSmoke(const CompareOptions &o) {
     for (const Case &c : cases) {
         Deployment server;
         QString error;
-        if (!server.start(c.leg, {}, &error)) {
+        if (!server.start(c.leg, o.lhttpdArgs, &error)) {
             check(c.leg.label, false, error);
             continue;
         }
@@ -889,7 +893,7 @@ int runSmoke(const CompareOptions &o) {
     for (const Leg &leg : {reference, lhttpdWs, lhttpdSubscribed}) {
         Deployment server;
         QString error;
-        if (!server.start(leg, {}, &error)) {
+        if (!server.start(leg, o.lhttpdArgs, &error)) {
             check(leg.label + QStringLiteral(" idle"), false, error);
             continue;
         }
@@ -904,6 +908,44 @@ int runSmoke(const CompareOptions &o) {
         const IdleResult r = runIdle(io);
         check(leg.label + QStringLiteral(" idle"), r.ok, r.summary());
         server.stop();
+    }
+
+    // The chat-like modes at tiny sizes: paced publishers over rooms, connect-only, the rate
+    // search, on every server (nats-server when installed), and the Go client when given.
+    QList<Leg> chatLegs{reference, lhttpdWs};
+    if (natsInstalled())
+        chatLegs.append({Kind::NatsWebSocket, false, Nats, ServerProcess::findNatsServer()});
+    else
+        out(QStringLiteral("== nats-server legs: skipped (no nats-server)"));
+    if (!o.goClient.isEmpty()) {
+        for (const Leg &leg : QList<Leg>(chatLegs)) {
+            if (leg.kind != Kind::Reference)
+                chatLegs.append(
+                    {leg.kind, false, leg.label + GoSuffix, leg.program, false, false, true});
+        }
+    }
+    for (const Leg &leg : chatLegs) {
+        for (const Chat chat : {Chat::Paced, Chat::Connect, Chat::MaxRate}) {
+            if (leg.go && chat == Chat::MaxRate)
+                continue;
+            Workload w;
+            w.chat = chat;
+            w.subscribers = 40;
+            w.rooms = 4;
+            w.publishers = 2;
+            w.messages = 20;
+            w.rate = 200;
+            w.key = chat == Chat::Paced     ? QStringLiteral("paced")
+                    : chat == Chat::Connect ? QStringLiteral("connect")
+                                            : QStringLiteral("maxrate");
+            CompareOptions tiny = o;
+            tiny.scale = 1;
+            tiny.stepSeconds = 0.3;
+            tiny.smokeSearch = true;
+            const Sample s = runChatLeg(w, leg, tiny);
+            const bool ok = !std::isnan(s.metric);
+            check(QStringLiteral("%1 %2").arg(leg.label, w.key), ok, s.line);
+        }
     }
     out(failures ? QStringLiteral("smoke: %1 FAILED").arg(failures)
                  : QStringLiteral("smoke: all ok"));

@@ -25,6 +25,7 @@ struct CompareOptions {
     double stepSeconds = 3;      // maxrate: one search step
     double p99LimitMs = 50;      // maxrate: the p99 a sustained rate stays under
     WriteCounter::Mode countWrites = WriteCounter::Mode::Auto;
+    bool smokeSearch = false; // the rate search in its smoke size
     bool verbose = false;
 };
 

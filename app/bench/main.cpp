@@ -108,7 +108,8 @@ const Flag Flags[] = {
      "compare, smoke: extra flags for every lhttpd-qt leg, one string split like a shell "
      "command line (e.g. '--threads 2'); passed through unchecked."},
     {"go-client", "path",
-     "compare: the Go client (app/bench/goclient, scripts/bench-chat.sh builds it); adds its "
+     "compare, smoke: the Go client (app/bench/goclient, scripts/bench-chat.sh builds it); adds "
+     "its "
      "legs to the chat workloads."},
     {"chat-connections", "n",
      "compare: subscriber connections of the rooms, connect and maxrate workloads (default "
@@ -146,7 +147,8 @@ int main(int argc, char *argv[]) {
         "  compare    the issue-8 and chat-like (issue 13) workloads against the reference,\n"
         "             lhttpd-qt and nats-server (and a two-node cluster through nats-server),\n"
         "             alternating, in rounds\n"
-        "  smoke      a quick correctness run of both servers (used by the test suite)\n"
+        "  smoke      a quick correctness run of every mode on every server (the test\n"
+        "             suite runs it; nats-server legs when it is installed)\n"
         "  list       the compare workloads"));
     parser.addHelpOption();
     parser.addVersionOption();
