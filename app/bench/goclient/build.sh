@@ -8,6 +8,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-$here/../../../build/goclient/lhttp-goclient}
+case "$out" in /*) ;; *) out=$PWD/$out ;; esac
 gocode=${LHTTP_GOCODE:-/usr/share/gocode}
 if ! command -v go >/dev/null || [ ! -d "$gocode/src/github.com/gorilla/websocket" ]; then
     echo "goclient/build.sh: needs go and gorilla/websocket (apt-get install golang-go golang-github-gorilla-websocket-dev)" >&2
