@@ -15,7 +15,9 @@
 #include <QThread>
 
 #include <cmath>
+#include <csignal>
 #include <cstdio>
+#include <sys/prctl.h>
 
 namespace bench {
 
@@ -361,6 +363,7 @@ struct Sample {
     double maxRateDeliveries = std::nan("");
     double serverCpuPercent = std::nan("");
     QString writesSource;
+    bool incomplete = false; // chat runs: figures of a run that lost messages or connections
     QString line;
 };
 
@@ -430,6 +433,7 @@ Sample runGoLeg(const Workload &w, const Leg &leg, const CompareOptions &o,
         o.countWrites == WriteCounter::Mode::Off ? QStringLiteral("off") : QStringLiteral("auto")};
     QProcess go;
     go.setProcessChannelMode(QProcess::SeparateChannels);
+    go.setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGTERM); });
     go.start(o.goClient, args);
     if (!go.waitForStarted(10'000)) {
         s.line = QStringLiteral("FAILED: cannot start %1: %2").arg(o.goClient, go.errorString());
@@ -474,7 +478,9 @@ Sample runGoLeg(const Workload &w, const Leg &leg, const CompareOptions &o,
                      .arg(complete ? QString() : QStringLiteral("  FAILED: ") + problems);
         return s;
     }
-    if (complete) {
+    // A chat run that lost messages or connections still shows its figures, marked.
+    s.incomplete = !complete;
+    if (num("delivered") > 0) {
         s.messagesPerSecond = num("deliveries_per_s");
         s.p50Ms = num("p50_ms");
         s.p99Ms = num("p99_ms");
@@ -582,7 +588,9 @@ Sample runChatLeg(const Workload &w, const Leg &leg, const CompareOptions &o) {
                      .arg(s.writesPerConnection, 0, 'f', 2);
         return s;
     }
-    if (r.complete) {
+    // A chat run that lost messages or connections still shows its figures, marked.
+    s.incomplete = !r.complete;
+    if (r.delivered > 0) {
         fill(s, r);
         s.metric = w.chat == Chat::IdleCpu ? r.serverCpuPercent : r.p99Ms;
     }
@@ -708,7 +716,13 @@ void printChatTable(const QList<Workload> &workloads, const CompareOptions &o,
             const bool connect = w.chat == Chat::Connect;
             const bool load = !connect;
             auto m = [&](double Sample::*f) { return median(column(l, f)); };
-            const QString label = leg.go ? leg.label : leg.label + QStringLiteral(" (lhttp-bench)");
+            QString label = leg.go ? leg.label : leg.label + QStringLiteral(" (lhttp-bench)");
+            const auto incomplete =
+                std::count_if(l.begin(), l.end(), [](const Sample &x) { return x.incomplete; });
+            if (incomplete)
+                label += QStringLiteral(" [%1 of %2 runs lost messages or connections]")
+                             .arg(incomplete)
+                             .arg(l.size());
             out(QStringLiteral("| %1 | %2 | %3 | %4 | %5 | %6 | %7 | %8 | %9 | %10 | %11 | %12 | "
                                "%13 | %14 |")
                     .arg(w.key, label)

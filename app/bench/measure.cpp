@@ -13,6 +13,7 @@
 #include <csignal>
 #include <ctime>
 #include <limits>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 
 namespace bench {
@@ -216,6 +217,7 @@ void WriteCounter::start(Mode mode, const QList<qint64> &pids) {
         args += {QStringLiteral("-o"), m_perf->dir.filePath(QStringLiteral("perf.csv")),
                  QStringLiteral("-p"), list.join(u',')};
         m_perf->process.setProcessChannelMode(QProcess::MergedChannels);
+        m_perf->process.setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGTERM); });
         m_perf->process.start(perfPath(), args);
         if (m_perf->process.waitForStarted(5000)) {
             QThread::msleep(PerfAttachMs);

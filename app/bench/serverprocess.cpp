@@ -12,6 +12,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <sys/prctl.h>
 
 namespace bench {
 
@@ -116,6 +117,8 @@ bool ServerProcess::start(Kind kind, const QString &program, QString *error,
     // Its log is kept (read while the harness processes events) and shown only if the
     // server fails.
     m_process.setStandardOutputFile(QProcess::nullDevice());
+    // If lhttp-bench itself is killed, its servers go too (no orphan holding ports and CPU).
+    m_process.setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGTERM); });
     m_process.setProcessChannelMode(QProcess::SeparateChannels);
     m_process.start(path, args);
     if (!m_process.waitForStarted(StartTimeoutMs)) {

@@ -214,6 +214,8 @@ void WsConnection::readIncoming() {
             }
             break;
         case Ping: {
+            if (!m_socket.isOpen())
+                break;
             QByteArray pong;
             appendFrame(pong, payload, Pong);
             m_socket.write(pong);
@@ -266,6 +268,8 @@ void WsConnection::appendFrame(QByteArray &out, QByteArrayView payload, quint8 o
 }
 
 void WsConnection::sendText(QByteArrayView payload) {
+    if (!m_socket.isOpen())
+        return; // closed by the peer meanwhile
     QByteArray frame;
     frame.reserve(payload.size() + 14);
     appendFrame(frame, payload);

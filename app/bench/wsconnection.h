@@ -47,7 +47,10 @@ public:
     // Appends one masked frame (text opcode unless given) to `out`, for batched writes.
     void appendFrame(QByteArray &out, QByteArrayView payload, quint8 opcode = 0x1) const;
     // Writes bytes already framed with appendFrame().
-    void write(const QByteArray &frames) { m_socket.write(frames); }
+    void write(const QByteArray &frames) {
+        if (m_socket.isOpen())
+            m_socket.write(frames);
+    }
     qint64 bytesToWrite() const { return m_socket.bytesToWrite(); }
     QTcpSocket &socket() { return m_socket; }
     // Drops the connection at once (RST: no TIME_WAIT left behind on either side).

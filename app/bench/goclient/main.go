@@ -374,6 +374,7 @@ func startWriteCounter(pid int) *writeCounter {
 	}
 	args = append(args, "-o", filepath.Join(w.dir, "perf.csv"), "-p", strconv.Itoa(pid))
 	w.cmd = exec.Command(perf, args...)
+	w.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := w.cmd.Start(); err != nil {
 		os.RemoveAll(w.dir)
 		return nil
