@@ -9,6 +9,7 @@
 #include <QThread>
 #include <QUrlQuery>
 
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 
@@ -244,17 +245,34 @@ public:
             return false;
 
         // Every subscriber is known to be subscribed once a probe published after its
-        // subscribe has reached it.
+        // subscribe has reached it. A probe round goes to the rooms that still have a
+        // subscriber without one, and only once the last round has stopped arriving (no new
+        // subscriber ready for ProbeIntervalMs): a slow server is not buried in probes, and
+        // the probes cost about one delivery per subscriber.
         int probe = 0;
-        qint64 lastProbe = 0;
+        int readySeen = -1;
+        qint64 readyChanged = 0;
         const bool ready = waitUntil(
             [&] {
-                if (pool.sum(&WorkerCounters::ready) >= o.subscribers)
+                const int now = pool.sum(&WorkerCounters::ready);
+                if (now >= o.subscribers)
                     return true;
-                if (nowNs() - lastProbe > qint64(ProbeIntervalMs) * 1'000'000) {
-                    lastProbe = nowNs();
-                    pool.post(0, [n = ++probe](LoadWorker &w) { w.sendProbe(n); });
+                if (now != readySeen) {
+                    readySeen = now;
+                    readyChanged = nowNs();
+                    if (probe > 0)
+                        return false;
                 }
+                if (probe > 0 && nowNs() - readyChanged < qint64(ProbeIntervalMs) * 1'000'000)
+                    return false;
+                QList<int> rooms;
+                for (int i = 0; i < pool.size(); ++i) {
+                    pool.call(i, [&rooms](LoadWorker &w) { rooms += w.unreadyRooms(); });
+                }
+                std::sort(rooms.begin(), rooms.end());
+                rooms.erase(std::unique(rooms.begin(), rooms.end()), rooms.end());
+                pool.post(0, [n = ++probe, rooms](LoadWorker &w) { w.sendProbe(n, rooms); });
+                readyChanged = nowNs();
                 return false;
             },
             60'000 + qint64(o.subscribers) * 20);

@@ -72,9 +72,10 @@ struct LoadResult {
     qint64 otherWrites = -1; // perf: writes to descriptors that are not sockets (wake-ups)
     double otherWritesPerDelivery = -1;
     // Setup: from the first connection attempt to every subscriber open, and to every
-    // subscriber known subscribed (it received a probe published after its subscribe; probes
-    // go out every 100 ms once all are open). With messages == 0 the server's CPU and write
-    // calls are counted over that span.
+    // subscriber known subscribed (it received a probe published after its subscribe; once
+    // all are open, probe rounds go to the rooms that still have a subscriber without one,
+    // each round 100 ms after the last one stopped arriving). With messages == 0 the server's CPU
+    // and write calls are counted over that span.
     double connectSeconds = 0;
     double readySeconds = 0;
     double setupServerCpuSeconds = -1;

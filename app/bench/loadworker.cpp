@@ -335,13 +335,27 @@ void LoadWorker::compose(Publisher &p, int room, qint64 stampNs) {
         m_message.append("\r\n");
 }
 
-void LoadWorker::sendProbe(int n) {
+QList<int> LoadWorker::unreadyRooms() const {
+    std::vector<bool> unready(size_t(m_config.roomCount()), false);
+    for (const Subscriber &s : m_subscribers) {
+        if (!s.ready)
+            unready[size_t(s.room)] = true;
+    }
+    QList<int> rooms;
+    for (int room = 0; room < m_config.roomCount(); ++room) {
+        if (unready[size_t(room)])
+            rooms.append(room);
+    }
+    return rooms;
+}
+
+void LoadWorker::sendProbe(int n, const QList<int> &rooms) {
     if (m_publishers.empty())
         return;
     Publisher &p = m_publishers.front();
     const QByteArray body = 'P' + QByteArray::number(n);
     QByteArray all;
-    for (int room = 0; room < m_config.roomCount(); ++room) {
+    for (int room : rooms) {
         const QByteArray probe =
             m_config.protocol == Protocol::Nats
                 ? natsHead(m_config.roomName(room), int(body.size())) + body + "\r\n"

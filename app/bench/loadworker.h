@@ -89,8 +89,10 @@ public:
     // Handshakes in flight from now on (idle --burst widens it after the warm-up).
     void setConnectWindow(int window) { m_config.connectWindow = qMax(1, window); }
     void openPublishers(const QList<Endpoint> &endpoints);
-    // Publishes probe number `n` to every room through this worker's first publisher.
-    void sendProbe(int n);
+    // Publishes probe number `n` to `rooms` through this worker's first publisher.
+    void sendProbe(int n, const QList<int> &rooms);
+    // The rooms where one of this worker's subscribers has not received a probe yet.
+    QList<int> unreadyRooms() const;
     // Makes ready for a measured phase of `messages` per publisher at `ratePerPublisher`
     // (0: as fast as possible): the phase counters are zeroed. Called (blocking) before
     // start(), so the controlling thread never reads the last phase's counters.

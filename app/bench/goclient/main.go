@@ -14,7 +14,8 @@
 // publisher p goes to room (p + k*P) mod rooms, 64-byte bodies "T<16 hex ns>-<4 hex
 // publisher>-<8 hex sequence per room>" padded with dots, connections spread over
 // 127.0.0.x source addresses (1,000 per address). A subscriber is known subscribed when a
-// probe ("P<n>", published to every room every 100 ms once all are open) reaches it.
+// probe ("P<n>") reaches it: once all are open, probe rounds go to the rooms that still have
+// a subscriber without one, each round 100 ms after the last one stopped arriving.
 //
 // The last line of the output is `RESULT {json}` (lhttp-bench compare reads it).
 // Build: app/bench/goclient/build.sh (offline, against Debian's golang-github-gorilla-
@@ -163,7 +164,7 @@ type subscriber struct {
 	c         *conn
 	room      int
 	next      []uint32 // per publisher
-	ready     bool
+	ready     atomic.Bool
 	latencies []int64
 	mu        sync.Mutex // guards latencies while the controller takes them
 }
@@ -207,8 +208,8 @@ func (s *subscriber) deliver(body []byte, now int64) {
 			return
 		}
 	}
-	if len(body) > 0 && body[0] == 'P' && !s.ready {
-		s.ready = true
+	if len(body) > 0 && body[0] == 'P' && !s.ready.Load() {
+		s.ready.Store(true)
 		stats.ready.Add(1)
 	}
 	stats.nonData.Add(1)
@@ -618,21 +619,41 @@ func run(r *result) error {
 		return fmt.Errorf("%d connections failed; first error: %v", n, stats.firstError.Load())
 	}
 
-	// Subscribed: a probe published after the subscribe reached every subscriber.
+	// Subscribed: a probe published after the subscribe reached every subscriber. A round
+	// goes to the rooms that still have a subscriber without one, once the last round has
+	// stopped arriving (no subscriber became ready for probeInterval).
 	probe := 0
-	lastProbe := time.Time{}
+	readySeen := int64(-1)
+	readyChanged := time.Now()
 	ok := waitUntil(func() bool {
-		if stats.ready.Load() >= int64(*subscribers) {
+		n := stats.ready.Load()
+		if n >= int64(*subscribers) {
 			return true
 		}
-		if time.Since(lastProbe) > probeInterval {
-			lastProbe = time.Now()
-			probe++
-			body := []byte("P" + strconv.Itoa(probe))
-			for room := 0; room < roomCount(); room++ {
+		if n != readySeen {
+			readySeen = n
+			readyChanged = time.Now()
+			if probe > 0 {
+				return false
+			}
+		}
+		if probe > 0 && time.Since(readyChanged) < probeInterval {
+			return false
+		}
+		unready := make([]bool, roomCount())
+		for _, s := range subs {
+			if !s.ready.Load() {
+				unready[s.room] = true
+			}
+		}
+		probe++
+		body := []byte("P" + strconv.Itoa(probe))
+		for room, u := range unready {
+			if u {
 				pubs[0].send(frameFor(room, body))
 			}
 		}
+		readyChanged = time.Now()
 		return false
 	}, 60*time.Second+time.Duration(*subscribers)*20*time.Millisecond)
 	if !ok {
