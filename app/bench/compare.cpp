@@ -195,7 +195,7 @@ QList<Leg> legsOf(const Workload &w, const CompareOptions &o) {
         if (wanted(o, Nats))
             legs.append({Kind::NatsWebSocket, false, Nats, ServerProcess::findNatsServer()});
         // The Go client runs the paced and connect workloads against lhttpd-qt and nats-server.
-        if (!o.goClient.isEmpty() && (w.chat == Chat::Paced || w.chat == Chat::Connect)) {
+        if (!o.goClient.isEmpty() && w.chat != Chat::None && w.chat != Chat::IdleCpu) {
             if (wanted(o, Lhttpd))
                 legs.append(
                     {Kind::Lhttpd, false, Lhttpd + GoSuffix, o.lhttpdPath, false, false, true});
@@ -512,6 +512,59 @@ Sample runChatLeg(const Workload &w, const Leg &leg, const CompareOptions &o) {
     const QStringList extraArgs = leg.kind == Kind::Lhttpd ? o.lhttpdArgs : QStringList();
     if (!server.start(leg, extraArgs, &error)) {
         s.line = QStringLiteral("FAILED: ") + error;
+        return s;
+    }
+    if (leg.go && w.chat == Chat::MaxRate) {
+        // The Go client runs one paced step per process: each step on a fresh server and
+        // fresh connections.
+        RateSearchOptions search;
+        search.startRate = 100;
+        search.stepSeconds = o.stepSeconds;
+        search.p99LimitMs = o.p99LimitMs;
+        if (o.smokeSearch) {
+            search.maxRate = 400;
+            search.bisections = 1;
+        }
+        RatePlan plan(search);
+        QStringList steps;
+        bool first = true;
+        while (true) {
+            const double rate = plan.rate();
+            if (!first) {
+                server.stop();
+                if (!server.start(leg, extraArgs, &error)) {
+                    s.line = QStringLiteral("FAILED: ") + error;
+                    return s;
+                }
+            }
+            first = false;
+            Workload step = w;
+            step.chat = Chat::Paced;
+            step.rate = rate * w.publishers;
+            step.messages = qMax(20, int(std::lround(rate * o.stepSeconds)));
+            CompareOptions unscaled = o;
+            unscaled.scale = 1;
+            const Sample r = runGoLeg(step, leg, unscaled, server);
+            const bool ok = !r.incomplete && r.p99Ms < o.p99LimitMs;
+            steps.append(QStringLiteral("%1 msg/s per publisher: %2 (%3)")
+                             .arg(rate, 0, 'f', 0)
+                             .arg(ok ? QStringLiteral("pass") : QStringLiteral("FAIL"), r.line));
+            if (ok) {
+                const double maxRate = rate;
+                s = r;
+                s.maxRate = maxRate;
+                s.maxRateDeliveries = maxRate * w.publishers * (double(w.subscribers) / w.rooms);
+                s.metric = maxRate;
+            }
+            if (!plan.record(ok))
+                break;
+        }
+        server.stop();
+        s.line = (std::isnan(s.maxRate) ? QStringLiteral("rate search: no rate passed")
+                                        : QStringLiteral("rate search: %1 msg/s per publisher "
+                                                         "sustained")
+                                              .arg(s.maxRate, 0, 'f', 0)) +
+                 QStringLiteral("\n      ") + steps.join(QStringLiteral("\n      "));
         return s;
     }
     if (leg.go)
@@ -940,8 +993,6 @@ int runSmoke(const CompareOptions &o) {
     }
     for (const Leg &leg : chatLegs) {
         for (const Chat chat : {Chat::Paced, Chat::Connect, Chat::MaxRate}) {
-            if (leg.go && chat == Chat::MaxRate)
-                continue;
             Workload w;
             w.chat = chat;
             w.subscribers = 40;

@@ -453,10 +453,9 @@ RateSearchResult runRateSearch(const LoadOptions &options, const RateSearchOptio
     RateSearchResult result;
     LoadOptions o = options;
     std::unique_ptr<LoadSession> session;
-    double pass = 0, fail = 0;
-    int bisections = 0;
-    double rate = search.startRate;
+    RatePlan plan(search);
     while (true) {
+        const double rate = plan.rate();
         if (!session) {
             if (result.setups > 0 && !restart) {
                 result.error = QStringLiteral("a step broke the connections and there is no "
@@ -496,33 +495,35 @@ RateSearchResult runRateSearch(const LoadOptions &options, const RateSearchOptio
         else
             session->waitQuiet();
         if (ok) {
-            pass = rate;
             result.ok = true;
             result.ratePerPublisher = rate;
             result.deliveriesPerSecond = double(r.expected) / (messages / rate);
             result.best = r;
-        } else {
-            fail = rate;
         }
-        if (fail == 0) {
-            if (rate * 2 > search.maxRate)
-                break;
-            rate *= 2;
-        } else if (pass == 0) {
-            if (rate / 2 < 1)
-                break;
-            rate /= 2; // even the first step failed: look lower
-            if (rate < search.startRate / 64)
-                break;
-        } else {
-            if (bisections++ >= search.bisections)
-                break;
-            rate = std::round((pass + fail) / 2);
-            if (rate <= pass || rate >= fail)
-                break;
-        }
+        if (!plan.record(ok))
+            break;
     }
     return result;
+}
+
+bool RatePlan::record(bool pass) {
+    (pass ? m_pass : m_fail) = m_rate;
+    if (m_fail == 0) {
+        if (m_rate * 2 > m_options.maxRate)
+            return false;
+        m_rate *= 2;
+    } else if (m_pass == 0) {
+        m_rate /= 2; // even the first step failed: look lower
+        if (m_rate < 1 || m_rate < m_options.startRate / 64)
+            return false;
+    } else {
+        if (m_bisections++ >= m_options.bisections)
+            return false;
+        m_rate = std::round((m_pass + m_fail) / 2);
+        if (m_rate <= m_pass || m_rate >= m_fail)
+            return false;
+    }
+    return true;
 }
 
 QString RateSearchResult::summary() const {

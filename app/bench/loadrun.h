@@ -100,6 +100,24 @@ struct RateSearchOptions {
     double p99LimitMs = 50;
 };
 
+// The steps of a rate search: the rate to try next, given which steps passed.
+class RatePlan {
+public:
+    explicit RatePlan(const RateSearchOptions &options)
+        : m_options(options)
+        , m_rate(options.startRate) {}
+    double rate() const { return m_rate; }
+    // Records the step at rate(); false when the search is over.
+    bool record(bool pass);
+
+private:
+    RateSearchOptions m_options;
+    double m_rate;
+    double m_pass = 0; // highest rate that passed
+    double m_fail = 0; // lowest rate that failed since
+    int m_bisections = 0;
+};
+
 struct RateSearchResult {
     bool ok = false; // at least one step passed
     QString error;
