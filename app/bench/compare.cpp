@@ -194,12 +194,13 @@ QList<Leg> legsOf(const Workload &w, const CompareOptions &o) {
             legs.append({Kind::Lhttpd, false, QStringLiteral("candidate"), o.candidatePath});
         if (wanted(o, Nats))
             legs.append({Kind::NatsWebSocket, false, Nats, ServerProcess::findNatsServer()});
-        // The Go client runs the paced and connect workloads against lhttpd-qt and nats-server.
+        // The Go client runs the paced, connect and rate-search workloads against lhttpd-qt
+        // and nats-server (--servers may name its legs alone).
         if (!o.goClient.isEmpty() && w.chat != Chat::None && w.chat != Chat::IdleCpu) {
-            if (wanted(o, Lhttpd))
+            if (wanted(o, Lhttpd) || o.servers.contains(Lhttpd + GoSuffix))
                 legs.append(
                     {Kind::Lhttpd, false, Lhttpd + GoSuffix, o.lhttpdPath, false, false, true});
-            if (wanted(o, Nats))
+            if (natsInstalled() && (wanted(o, Nats) || o.servers.contains(Nats + GoSuffix)))
                 legs.append({Kind::NatsWebSocket, false, Nats + GoSuffix,
                              ServerProcess::findNatsServer(), false, false, true});
         }

@@ -103,7 +103,8 @@ const Flag Flags[] = {
     {"scale", "factor", "compare: multiply every message count (default 1)."},
     {"servers", "list",
      "compare: which servers run the workloads that all three can run: reference, lhttpd-qt, "
-     "nats-server (default: all three; nats-server only when installed)."},
+     "nats-server (default: all three; nats-server only when installed). A leg's label names "
+     "that leg alone, e.g. 'lhttpd-qt (go client)' for the Go client's lhttpd-qt leg."},
     {"lhttpd-args", "args",
      "compare, smoke: extra flags for every lhttpd-qt leg, one string split like a shell "
      "command line (e.g. '--threads 2'); passed through unchecked."},
