@@ -430,6 +430,10 @@ bool Listener::answerNext(QTcpSocket *socket) {
 void Listener::handOver(QTcpSocket *socket, std::unique_ptr<Claims> claims, bool admin) {
     forget(socket);
     socket->setReadBufferSize(0);
+    if (m_beforeRead) {
+        // Connected ahead of QWebSocketServer and QWebSocket, so it runs before they read.
+        connect(socket, &QIODevice::readyRead, this, [this, socket] { m_beforeRead(socket); });
+    }
     m_upgrading.insert({socket->peerAddress(), socket->peerPort()},
                        {socket, m_clock.elapsed() + m_options.handshakeTimeoutMs + 1000,
                         std::shared_ptr<Claims>(std::move(claims)), admin});

@@ -59,6 +59,9 @@ public:
 
     void setUpgradeHandler(UpgradeHandler handler) { m_onUpgrade = std::move(handler); }
     void setHttpHandler(HttpHandler handler) { m_onHttp = std::move(handler); }
+    // Called whenever a handed-over socket has bytes to read, before QWebSocket reads them
+    // (the node writes what it queued for the connection first: Flusher).
+    void setBeforeRead(std::function<void(QTcpSocket *)> hook) { m_beforeRead = std::move(hook); }
 
     bool listen(QString *error);
     bool isListening() const { return m_tcp && m_tcp->isListening(); }
@@ -103,6 +106,7 @@ private:
     const SessionTable &m_sessions;
     UpgradeHandler m_onUpgrade;
     HttpHandler m_onHttp;
+    std::function<void(QTcpSocket *)> m_beforeRead;
     bool m_draining = false;
     std::unique_ptr<QTcpServer> m_tcp; // a QSslServer when TLS is configured
     GatedTcpServer *m_gated = nullptr; // m_tcp when it is plain TCP

@@ -34,7 +34,7 @@ Server::Server(ServerOptions options, QObject *parent)
     , m_options(std::move(options))
     , m_pipeline(*this)
     , m_publisher(m_hub, m_options, m_counters, *this)
-    , m_context{m_options, m_counters, m_pipeline, *this, m_sessions, m_clock, this}
+    , m_context{m_options, m_counters, m_pipeline, *this, m_sessions, m_clock, this, m_flusher}
     , m_upstream(std::make_shared<Upstream>(m_options, m_sessions)) {
     setBroker(std::make_unique<LocalBroker>());
     m_pipeline.addFilter(std::make_shared<MultipartFilter>(m_options));
@@ -62,6 +62,7 @@ bool Server::listen() {
     m_listener->setHttpHandler([this](const HttpRequest &request, HttpResponse &response) {
         m_httpApi->handle(request, response);
     });
+    m_listener->setBeforeRead([this](QTcpSocket *wire) { m_flusher.writeBeforeRead(wire); });
     m_listener->setUpgradeHandler([this](Listener::Upgrade &&up) {
         if (up.admin)
             acceptAdmin(up.socket);

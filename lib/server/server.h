@@ -4,6 +4,7 @@
 #include "channelhub.h"
 #include "counters.h"
 #include "error.h"
+#include "flusher.h"
 #include "message.h"
 #include "nodeevents.h"
 #include "pipeline.h"
@@ -136,6 +137,7 @@ private:
     std::unique_ptr<Broker> m_broker;
     Pipeline m_pipeline;
     Publisher m_publisher;
+    Flusher m_flusher;
     const Session::Context m_context;
     std::shared_ptr<Upstream> m_upstream; // also in the pipeline, as a filter
     std::unique_ptr<Listener> m_listener;

@@ -4,6 +4,7 @@
 #include "channelhub.h"
 #include "counters.h"
 #include "error.h"
+#include "flusher.h"
 #include "nodeevents.h"
 #include "pipeline.h"
 #include "serveroptions.h"
@@ -90,8 +91,9 @@ public:
     lhttp::ChannelHub hub;
     QElapsedTimer clock;
     QObject owner; // the sessions' queued calls and socket connections
+    lhttp::Flusher flusher;
     const lhttp::Session::Context context{options,  counters, pipeline, events,
-                                          sessions, clock,    &owner};
+                                          sessions, clock,    &owner,   flusher};
     // Claims for the next session the fixture's own server accepts.
     std::unique_ptr<lhttp::Claims> nextClaims;
     QList<quint64> removed; // ids, in the order their sessions were removed
