@@ -271,11 +271,16 @@ void Listener::forget(QTcpSocket *socket) {
 
 void Listener::refuse(QTcpSocket *socket, int status, const QByteArray &reason,
                       const char *upgradeRefusal) {
-    m_counters.countError(status);
-    if (upgradeRefusal)
-        m_counters.countRefused(upgradeRefusal);
     HttpResponse response;
     response.setError(status, reason);
+    refuse(socket, response, upgradeRefusal);
+}
+
+void Listener::refuse(QTcpSocket *socket, const HttpResponse &response,
+                      const char *upgradeRefusal) {
+    m_counters.countError(response.status);
+    if (upgradeRefusal)
+        m_counters.countRefused(upgradeRefusal);
     socket->write(response.serialize(false, false));
     forget(socket);
     connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
@@ -378,17 +383,23 @@ bool Listener::answerNext(QTcpSocket *socket) {
     }
     const qsizetype headLength = request.headLength;
     if (request.isWebSocketUpgrade()) {
-        const QString path = request.path();
-        if (!m_options.path.isEmpty() && path != m_options.path) {
-            refuse(socket, 404, "no WebSocket endpoint at " + path.toUtf8(), "path");
+        // QWebSocketServer would close a handshake it cannot accept without an answer.
+        if (HttpResponse refusal; !request.checkWebSocketHandshake(&refusal)) {
+            refuse(socket, refusal, "handshake");
             return false;
         }
+        const QString path = request.path();
+        // Before the path check: `path` limits the LHTTP endpoint, not the admin one.
         if (isAdminPath(path)) {
             if (!adminAuthorized(request)) {
                 refuse(socket, 401, "admin token missing or wrong", "admin_token");
                 return false;
             }
             handOver(socket, nullptr, true);
+            return false;
+        }
+        if (!m_options.path.isEmpty() && path != m_options.path) {
+            refuse(socket, 404, "no WebSocket endpoint at " + path.toUtf8(), "path");
             return false;
         }
         if (!originAllowed(request.header("origin"))) {
@@ -404,14 +415,12 @@ bool Listener::answerNext(QTcpSocket *socket) {
         refuse(socket, 411, "chunked requests are not supported; send Content-Length");
         return false;
     }
-    qsizetype length = 0;
-    if (const QByteArrayView cl = request.header("content-length"); !cl.isEmpty()) {
-        bool ok = false;
-        length = cl.toLongLong(&ok);
-        if (!ok || length < 0) {
-            refuse(socket, 400, "invalid Content-Length");
-            return false;
-        }
+    // RFC 9112 §6.3: a sign, a list or two lengths that differ would let a proxy in front and
+    // this listener see different requests.
+    const qint64 length = request.contentLength();
+    if (length < 0) {
+        refuse(socket, 400, "invalid Content-Length");
+        return false;
     }
     if (length > m_options.limits.maxMessageSize) {
         refuse(socket, 413,

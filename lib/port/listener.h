@@ -84,6 +84,7 @@ private:
     // was refused (metrics label); null for plain HTTP requests.
     void refuse(QTcpSocket *socket, int status, const QByteArray &reason,
                 const char *upgradeRefusal = nullptr);
+    void refuse(QTcpSocket *socket, const HttpResponse &response, const char *upgradeRefusal);
     void forget(QTcpSocket *socket);
     void sweep();
     // Handshake slots (plain TCP only): a burst of connections is taken in as batches, so that
