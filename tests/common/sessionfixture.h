@@ -39,7 +39,7 @@ public:
                           bool subscribed) override {
         subscriptions.append({session.id(), channel, subscribed});
     }
-    void notePublished(const QByteArray &channel, qsizetype size) override {
+    void notePublished(const QByteArray &channel, qsizetype size, const lhttp::Session *) override {
         published.append({channel, size});
     }
     void noteError(const lhttp::Session *session, const lhttp::Error &error) override {
@@ -87,7 +87,8 @@ public:
     lhttp::Counters counters;
     RecordingEvents events;
     lhttp::Pipeline pipeline{events};
-    lhttp::SessionTable sessions;
+    lhttp::PeerCounts peers;
+    lhttp::SessionTable sessions{peers};
     lhttp::ChannelHub hub;
     QElapsedTimer clock;
     QObject owner; // the sessions' queued calls and socket connections

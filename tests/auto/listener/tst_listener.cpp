@@ -165,7 +165,7 @@ void tst_Listener::cleanup() {
 
 // After the test has set its options.
 void tst_Listener::start() {
-    listener = std::make_unique<Listener>(f->options, f->counters, f->sessions);
+    listener = std::make_unique<Listener>(f->options, f->counters, f->peers);
     listener->setHttpHandler([this](const HttpRequest &request, HttpResponse &response) {
         const QByteArray what =
             request.method.toByteArray() + ' ' + request.target.toByteArray() + ' ' + request.body;
@@ -299,14 +299,14 @@ void tst_Listener::refusals() {
     QVERIFY(c.waitClosed()); // and the listener closes
     QVERIFY(seen.requests.isEmpty());
     QVERIFY(seen.upgrades.isEmpty());
-    QCOMPARE(f->counters.errors.value(status), 1u);
+    QCOMPARE(f->counters.values().errors.value(status), 1u);
     if (label.isEmpty()) {
-        QCOMPARE(f->counters.connectionsRefused, 0u);
-        QVERIFY(f->counters.refusedBy.isEmpty());
+        QCOMPARE(f->counters.values().connectionsRefused, 0u);
+        QVERIFY(f->counters.values().refusedBy.isEmpty());
     } else {
-        QCOMPARE(f->counters.connectionsRefused, 1u);
-        QCOMPARE(f->counters.refusedBy.value(label), 1u);
-        QCOMPARE(f->counters.refusedBy.size(), 1);
+        QCOMPARE(f->counters.values().connectionsRefused, 1u);
+        QCOMPARE(f->counters.values().refusedBy.value(label), 1u);
+        QCOMPARE(f->counters.values().refusedBy.size(), 1);
     }
     QCOMPARE(listener->pendingCount(), 0);
 }
@@ -324,7 +324,7 @@ void tst_Listener::upgradeReachesHandlerWithItsWire() {
     QCOMPARE(u.path, QStringLiteral("/ws"));
     QCOMPARE(f->sessions.count(), 1);
     QCOMPARE(listener->pendingCount(), 0);
-    QVERIFY(f->counters.refusedBy.isEmpty());
+    QVERIFY(f->counters.values().refusedBy.isEmpty());
     // The session on that wire works: a message in, an error reply out.
     client.send("not lhttp");
     QVERIFY(client.waitForMessages(1));
@@ -353,7 +353,7 @@ void tst_Listener::adminUpgrade() {
         QVERIFY(r.body.contains("admin token missing or wrong"));
         QVERIFY(c.waitClosed());
     }
-    QCOMPARE(f->counters.refusedBy.value("admin_token"), quint64(wrong.size()));
+    QCOMPARE(f->counters.values().refusedBy.value("admin_token"), quint64(wrong.size()));
     QVERIFY(seen.upgrades.isEmpty());
 
     // The right token, in the header and in the query: an admin upgrade, not a session.
@@ -374,7 +374,7 @@ void tst_Listener::adminUpgrade() {
     }
     QCOMPARE(f->sessions.count(), 0);
     QCOMPARE(adminSockets.size(), size_t(2));
-    QCOMPARE(f->counters.refusedBy.size(), 1); // nothing else refused
+    QCOMPARE(f->counters.values().refusedBy.size(), 1); // nothing else refused
 }
 
 void tst_Listener::adminPathWhenAPathIsSet() {
@@ -405,8 +405,8 @@ void tst_Listener::adminPathWhenAPathIsSet() {
     e.send(upgradeRequest("/other"));
     QVERIFY(e.read(&r));
     QCOMPARE(r.status, 404);
-    QCOMPARE(f->counters.refusedBy.value("admin_token"), 1u);
-    QCOMPARE(f->counters.refusedBy.value("path"), 1u);
+    QCOMPARE(f->counters.values().refusedBy.value("admin_token"), 1u);
+    QCOMPARE(f->counters.values().refusedBy.value("path"), 1u);
 }
 
 void tst_Listener::originAllowed_data() {
@@ -436,7 +436,7 @@ void tst_Listener::originAllowed() {
     if (allowed)
         QTRY_COMPARE(seen.upgrades.size(), 1);
     else
-        QCOMPARE(f->counters.refusedBy.value("origin"), 1u);
+        QCOMPARE(f->counters.values().refusedBy.value("origin"), 1u);
 }
 
 void tst_Listener::drainingRefusesUpgradesOnly() {
@@ -450,7 +450,7 @@ void tst_Listener::drainingRefusesUpgradesOnly() {
     QCOMPARE(r.status, 503);
     QVERIFY(r.body.contains("server is draining"));
     QVERIFY(c.waitClosed());
-    QCOMPARE(f->counters.refusedBy.value("draining"), 1u);
+    QCOMPARE(f->counters.values().refusedBy.value("draining"), 1u);
     // Plain HTTP is still answered (a publisher's last requests, /healthz).
     RawHttp h;
     QVERIFY(h.open(port()));
@@ -472,7 +472,7 @@ void tst_Listener::connectionLimits() {
     QVERIFY(a.open(url));
     QVERIFY(b.open(url));
     QTRY_COMPARE(f->sessions.count(), 2);
-    QCOMPARE(f->sessions.connectionsFrom(QHostAddress::LocalHost), 2);
+    QCOMPARE(f->peers.from(QHostAddress::LocalHost), 2);
 
     // A third from the same address: 429, counted under its own label.
     RawHttp c;
@@ -483,7 +483,7 @@ void tst_Listener::connectionLimits() {
     QCOMPARE(r.status, 429);
     QVERIFY(r.body.contains("too many connections from this address"));
     QVERIFY(c.waitClosed());
-    QCOMPARE(f->counters.refusedBy.value("max_connections_per_address"), 1u);
+    QCOMPARE(f->counters.values().refusedBy.value("max_connections_per_address"), 1u);
 
     // The node limit: with three sessions, the answer is 503 (checked before the per-address
     // limit, which is lifted here).
@@ -497,7 +497,7 @@ void tst_Listener::connectionLimits() {
     QVERIFY(d.read(&r));
     QCOMPARE(r.status, 503);
     QVERIFY(r.body.contains("connection limit of this node reached"));
-    QCOMPARE(f->counters.refusedBy.value("max_connections"), 1u);
+    QCOMPARE(f->counters.values().refusedBy.value("max_connections"), 1u);
 
     // A session gone frees its place.
     const quint64 id = f->sessionFor(a.socket.localPort())->id();
@@ -506,7 +506,7 @@ void tst_Listener::connectionLimits() {
     WsClient again;
     QVERIFY(again.open(url));
     QTRY_COMPARE(f->sessions.count(), 3);
-    QCOMPARE(f->counters.connectionsRefused, 2u);
+    QCOMPARE(f->counters.values().connectionsRefused, 2u);
 }
 
 void tst_Listener::connectToken_data() {
@@ -554,12 +554,12 @@ void tst_Listener::connectToken() {
         QVERIFY(s);
         QCOMPARE(s->userId(), subject);
         QVERIFY(s->claims()->maySubscribe("room.1"));
-        QVERIFY(f->counters.refusedBy.isEmpty());
+        QVERIFY(f->counters.values().refusedBy.isEmpty());
     } else {
         QVERIFY(c.waitClosed());
         QVERIFY(seen.upgrades.isEmpty());
-        QCOMPARE(f->counters.refusedBy.value("token"), 1u);
-        QCOMPARE(f->counters.errors.value(401), 1u);
+        QCOMPARE(f->counters.values().refusedBy.value("token"), 1u);
+        QCOMPARE(f->counters.values().errors.value(401), 1u);
     }
 }
 
@@ -618,9 +618,9 @@ void tst_Listener::malformedHandshake() {
     QVERIFY(c.waitClosed());
     QVERIFY(seen.upgrades.isEmpty());
     QVERIFY(seen.requests.isEmpty());
-    QCOMPARE(f->counters.refusedBy.value("handshake"), 1u);
-    QCOMPARE(f->counters.connectionsRefused, 1u);
-    QCOMPARE(f->counters.errors.value(status), 1u);
+    QCOMPARE(f->counters.values().refusedBy.value("handshake"), 1u);
+    QCOMPARE(f->counters.values().connectionsRefused, 1u);
+    QCOMPARE(f->counters.values().errors.value(status), 1u);
     QCOMPARE(listener->pendingCount(), 0);
 }
 
