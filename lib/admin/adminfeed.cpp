@@ -156,8 +156,11 @@ template <typename Make> void AdminFeed::offer(Make &&make) {
 }
 
 void AdminFeed::onSessionOpened(quint64 id) {
+    // Described here, in the loop it opened in, while it is there to read.
+    const Session *s = Server::signalSession();
+    Admin::Connection described = s ? describe(*s) : Admin::Connection{id, {}, {}, 0, {}, {}};
     QMutexLocker lock(&m_mutex);
-    m_opened.append(id);
+    m_opened.append(std::move(described));
     m_openedSet.insert(id);
 }
 
@@ -178,7 +181,7 @@ void AdminFeed::onSubscription(quint64 id, const QByteArray &channel, bool subsc
 void AdminFeed::onPublished(const QByteArray &channel, qsizetype size, int receivers) {
     // In the thread that publishes: the message being handled there is still valid.
     const Message *context = thread() == QThread::currentThread() ? m_publishContext : nullptr;
-    const Session *from = Server::publishingSession();
+    const Session *from = Server::signalSession();
     QMutexLocker lock(&m_mutex);
     ChannelWindow &w = m_channels[channel];
     ++w.publishes;
@@ -314,9 +317,8 @@ void AdminFeed::flush() {
     b.intervalMs = int(now - m_lastFlushMs);
     m_lastFlushMs = now;
 
-    // The window, taken out under the mutex; the loops are asked for their sessions after, so
-    // none of them waits for this thread while it waits for them.
-    QList<quint64> opened;
+    // The window, taken out under the mutex.
+    QList<Admin::Connection> opened;
     QSet<quint64> openedSet;
     QHash<QPair<quint64, QByteArray>, bool> subscriptions;
     QHash<QByteArray, ChannelWindow> channels;
@@ -335,37 +337,17 @@ void AdminFeed::flush() {
     }
     for (quint64 id : std::as_const(b.closed))
         m_reportedStats.remove(id);
-    const bool statsPass = m_options.statsEvery > 0 && b.seq % quint64(m_options.statsEvery) == 0;
-    if (!openedSet.isEmpty() || statsPass) {
-        QHash<quint64, Admin::Connection> described;
-        server.visitSessions([&](const Session &s) {
-            if (openedSet.contains(s.id()))
-                described.insert(s.id(), describe(s));
-            else if (statsPass)
-                described.insert(s.id(), {s.id(), {}, {}, 0, {}, statsOf(s)});
-        });
-        for (quint64 id : std::as_const(opened)) {
-            const auto it = described.constFind(id);
-            if (!openedSet.contains(id) || it == described.cend())
-                continue;
-            b.opened.append(*it);
-            m_reportedStats.insert(id, it->stats);
-        }
-        if (statsPass) {
-            for (auto it = described.cbegin(); it != described.cend(); ++it) {
-                if (openedSet.contains(it.key()))
-                    continue;
-                auto seen = m_reportedStats.find(it.key());
-                if (seen != m_reportedStats.end() && seen.value() == it->stats)
-                    continue;
-                b.stats.append({it.key(), it->stats});
-                m_reportedStats.insert(it.key(), it->stats);
-            }
-        }
+    for (const Admin::Connection &c : std::as_const(opened)) {
+        if (!openedSet.contains(c.id))
+            continue;
+        b.opened.append(c);
+        m_reportedStats.insert(c.id, c.stats);
     }
-    const QSet<quint64> closed(b.closed.cbegin(), b.closed.cend());
+    if (m_options.statsEvery > 0 && b.seq % quint64(m_options.statsEvery) == 0)
+        collectStats(b, closed(b));
+    const QSet<quint64> gone = closed(b);
     for (auto it = subscriptions.cbegin(); it != subscriptions.cend(); ++it) {
-        if (!closed.contains(it.key().first))
+        if (!gone.contains(it.key().first))
             b.subscriptions.append({it.key().first, it.key().second, it.value()});
     }
     b.channels.reserve(channels.size());
@@ -383,6 +365,38 @@ void AdminFeed::flush() {
         b.brokerUrl = broker->stats().serverUrl;
     }
     Q_EMIT batchReady(b);
+}
+
+QSet<quint64> AdminFeed::closed(const Admin::Batch &batch) {
+    return QSet<quint64>(batch.closed.cbegin(), batch.closed.cend());
+}
+
+void AdminFeed::collectStats(Admin::Batch &batch, const QSet<quint64> &gone) {
+    // Per-connection counters of every loop, without waiting for any: each loop notes its
+    // sessions' counters when it gets to it, and the batch after carries what changed. A loop
+    // busy with a flood delays its own figures, never the batches.
+    if (m_statsRound && m_statsRound->done) {
+        for (auto it = m_statsRound->stats.cbegin(); it != m_statsRound->stats.cend(); ++it) {
+            if (gone.contains(it.key()))
+                continue; // closed meanwhile
+            const auto seen = m_reportedStats.constFind(it.key());
+            if (seen != m_reportedStats.cend() && *seen == it.value())
+                continue;
+            batch.stats.append({it.key(), it.value()});
+            m_reportedStats.insert(it.key(), it.value());
+        }
+        m_statsRound.reset();
+    }
+    if (m_statsRound || !m_server)
+        return; // the last round is still on its way
+    auto round = std::make_shared<StatsRound>();
+    m_statsRound = round;
+    m_server->visitSessionsLater(
+        [round](const Session &s) {
+            QMutexLocker lock(&round->mutex);
+            round->stats.insert(s.id(), statsOf(s));
+        },
+        [round] { round->done = true; });
 }
 
 Admin::Snapshot AdminFeed::snapshot() const {

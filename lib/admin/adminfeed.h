@@ -79,6 +79,8 @@ private:
     template <typename Make> void offer(Make &&make);
     void flush();
     void reset();
+    static QSet<quint64> closed(const Admin::Batch &batch);
+    void collectStats(Admin::Batch &batch, const QSet<quint64> &gone);
     Admin::Totals totals() const;
 
     QPointer<Server> m_server;
@@ -90,7 +92,7 @@ private:
 
     // The current window, noted from every event loop's thread.
     QMutex m_mutex;
-    QList<quint64> m_opened;
+    QList<Admin::Connection> m_opened; // described when they opened
     QSet<quint64> m_openedSet;
     QList<quint64> m_closed;
     QHash<QPair<quint64, QByteArray>, bool> m_subscriptions;
@@ -111,6 +113,13 @@ private:
     quint64 m_seq = 0;
     std::atomic<qint64> m_lastFlushMs{0}; // also read by onIncoming()
     QHash<quint64, Admin::Stats> m_reportedStats;
+    // A round of per-connection counters asked of every loop (collectStats()).
+    struct StatsRound {
+        QMutex mutex;
+        QHash<quint64, Admin::Stats> stats;
+        std::atomic<bool> done{false};
+    };
+    std::shared_ptr<StatsRound> m_statsRound;
 };
 
 } // namespace lhttp

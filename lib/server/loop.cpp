@@ -158,7 +158,7 @@ void Loop::accept(QWebSocket *socket, QTcpSocket *wire, std::unique_ptr<Claims> 
         socket, &QWebSocket::disconnected, this, [this, session] { removeSession(session); },
         Qt::QueuedConnection);
     session->open();
-    m_node.sessionChanged(id, true);
+    m_node.sessionChanged(*session, true);
 }
 
 void Loop::removeSession(Session *session) {
@@ -170,7 +170,7 @@ void Loop::removeSession(Session *session) {
     m_sessions.remove(session);
     for (const QByteArray &c : channels)
         m_node.events.noteSubscription(*session, c, false);
-    m_node.sessionChanged(session->id(), false);
+    m_node.sessionChanged(*session, false);
     session->socket()->deleteLater();
     delete session;
     checkDrained();

@@ -47,7 +47,7 @@ public:
         const NodeStatus &status;
         const QElapsedTimer &clock;
         // A session opened or closed here (the Server's signals and drain bookkeeping).
-        std::function<void(quint64 id, bool open)> sessionChanged;
+        std::function<void(const Session &session, bool open)> sessionChanged;
         // An admin console's WebSocket (accepted by the admin loop's listener).
         std::function<void(QWebSocket *socket)> adminConnected;
         // This loop has no sessions left and no upstream request in flight while draining.

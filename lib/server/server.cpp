@@ -20,6 +20,22 @@
 
 namespace lhttp {
 
+namespace {
+thread_local const Session *t_signalSession = nullptr;
+
+// The session the signal being emitted in this thread is about (Server::signalSession()).
+struct SignalSession {
+    explicit SignalSession(const Session *session)
+        : previous(std::exchange(t_signalSession, session)) {}
+    ~SignalSession() { t_signalSession = previous; }
+    const Session *previous;
+};
+} // namespace
+
+const Session *Server::signalSession() {
+    return t_signalSession;
+}
+
 // A loop with a thread of its own: the Loop is made, run and destroyed in that thread.
 class LoopThread : public QThread {
 public:
@@ -79,8 +95,9 @@ Server::Server(ServerOptions options, QObject *parent)
         *this,
         *m_status,
         m_clock,
-        [this](quint64 id, bool open) {
-            open ? Q_EMIT sessionOpened(id) : Q_EMIT sessionClosed(id);
+        [this](const Session &session, bool open) {
+            const SignalSession about(&session);
+            open ? Q_EMIT sessionOpened(session.id()) : Q_EMIT sessionClosed(session.id());
         },
         [this](QWebSocket *socket) { acceptAdmin(socket); },
         [this] { QMetaObject::invokeMethod(this, &Server::loopDrained, Qt::QueuedConnection); },
@@ -297,6 +314,23 @@ void Server::visitSessions(const std::function<void(const Session &)> &visit) co
     });
 }
 
+void Server::visitSessionsLater(std::function<void(const Session &)> visit,
+                                std::function<void()> done) const {
+    auto left = std::make_shared<std::atomic<int>>(int(m_loops.size()));
+    auto *self = const_cast<Server *>(this);
+    for (Loop *loop : m_loops) {
+        QMetaObject::invokeMethod(
+            loop,
+            [loop, self, visit, done, left] {
+                for (const Session *s : loop->sessions())
+                    visit(*s);
+                if (left->fetch_sub(1) == 1)
+                    QMetaObject::invokeMethod(self, done, Qt::QueuedConnection);
+            },
+            Qt::QueuedConnection);
+    }
+}
+
 bool Server::closeSession(quint64 id, QWebSocketProtocol::CloseCode code, const QString &reason) {
     std::atomic<bool> found{false};
     forEachLoop([&](Loop &loop) {
@@ -343,25 +377,18 @@ void Server::noteSubscription(const Session &session, const QByteArray &channel,
         Q_EMIT unsubscribed(session.id(), channel);
 }
 
-namespace {
-thread_local const Session *t_publishing = nullptr;
-} // namespace
-
-const Session *Server::publishingSession() {
-    return t_publishing;
-}
-
 void Server::notePublished(const QByteArray &channel, qsizetype size, const Session *from) {
     if (!m_watchPublishes.load(std::memory_order_relaxed))
         return;
-    t_publishing = from;
+    const SignalSession about(from);
     Q_EMIT messagePublished(channel, size, m_router.subscriberCount(channel));
-    t_publishing = nullptr;
 }
 
 void Server::noteError(const Session *session, const Error &error) {
-    if (m_watchErrors.load(std::memory_order_relaxed))
-        Q_EMIT errorReplied(session ? session->id() : 0, error.code, error.reason);
+    if (!m_watchErrors.load(std::memory_order_relaxed))
+        return;
+    const SignalSession about(session);
+    Q_EMIT errorReplied(session ? session->id() : 0, error.code, error.reason);
 }
 
 // Both notifications may run with a QObject-internal mutex held, so neither may call

@@ -109,9 +109,15 @@ public:
     void visitSessions(const std::function<void(const Session &)> &visit) const;
     // Closes session `id` wherever it lives; false when there is none.
     bool closeSession(quint64 id, QWebSocketProtocol::CloseCode code, const QString &reason);
-    // Inside a directly connected messagePublished() slot: the session whose message is being
-    // published (in that thread), or null (the HTTP API, Server::publish()).
-    static const Session *publishingSession();
+    // Like visitSessions(), without waiting: `visit` runs in each loop's thread when it gets
+    // there, `done` in the Server's thread after the last one.
+    void visitSessionsLater(std::function<void(const Session &)> visit,
+                            std::function<void()> done) const;
+    // Inside a slot connected directly to one of the signals about a session (sessionOpened,
+    // sessionClosed, subscribed, unsubscribed, messageReceived, errorReplied) or to
+    // messagePublished (the publisher): that session, in the loop thread it lives in; null for
+    // publishes and errors of the HTTP API and Server::publish().
+    static const Session *signalSession();
 
     // Loop 0, the one in the Server's thread: with threads = 1 the whole node. For tests and
     // single-threaded embedders.
@@ -127,8 +133,7 @@ Q_SIGNALS:
     void subscribed(quint64 id, const QByteArray &channel);
     void unsubscribed(quint64 id, const QByteArray &channel);
     void messageReceived(quint64 id, const QByteArray &command, qsizetype size);
-    // One signal per (publish, channel), not per delivery. A slot connected directly may ask
-    // publishingSession() whose message it is.
+    // One signal per (publish, channel), not per delivery.
     void messagePublished(const QByteArray &channel, qsizetype size, int localReceivers);
     // id is 0 for errors on the HTTP API.
     void errorReplied(quint64 id, int code, const QByteArray &reason);
