@@ -7,6 +7,7 @@
 #include <QFileInfo>
 #include <QHash>
 #include <QLocale>
+#include <QSettings>
 #include <QUrl>
 
 #include <algorithm>
@@ -149,6 +150,25 @@ const std::vector<Option> &options() {
          field([](auto &c) -> auto & { return c.server.port; })},
         {"path", "path", "Only accept WebSocket upgrades on this path", text("any path"),
          field([](auto &c) -> auto & { return c.server.path; })},
+        {"threads", "count",
+         "Event loops (threads) connections are spread over; 0 is one per CPU core",
+         integer(0, lhttp::ServerOptions::MaxThreads, "one per CPU core"),
+         field([](auto &c) -> auto & { return c.server.threads; })},
+        {"event-loop",
+         "kind",
+         "Event dispatcher: epoll (lhttp's own: a pass costs what is ready, not what is open) or "
+         "qt (Qt's own, which polls every connection on every pass)",
+         words("epoll qt"),
+         {[](const DaemonConfig &c) -> Value {
+              return c.server.eventLoop == lhttp::ServerOptions::EventLoop::Qt
+                         ? QStringLiteral("qt")
+                         : QStringLiteral("epoll");
+          },
+          [](DaemonConfig &c, const Value &v) {
+              c.server.eventLoop = std::get<QString>(v) == u"qt"
+                                       ? lhttp::ServerOptions::EventLoop::Qt
+                                       : lhttp::ServerOptions::EventLoop::Epoll;
+          }}},
         {"max-message-size", "bytes", "Largest LHTTP message accepted", integer(64, 64LL << 20),
          field([](auto &c) -> auto & { return c.server.limits.maxMessageSize; })},
         {"max-headers", "count", "Most header lines in one message", integer(1, 10000),
@@ -750,4 +770,27 @@ bool ConfigLoader::reload(DaemonConfig *config, QString *error) {
         return false;
     *config = fresh;
     return true;
+}
+
+lhttp::ServerOptions::EventLoop ConfigLoader::eventLoopOf(int argc, char **argv) {
+    using EventLoop = lhttp::ServerOptions::EventLoop;
+    QString value;
+    QString configFile;
+    for (int i = 1; i < argc; ++i) {
+        const QString arg = QString::fromLocal8Bit(argv[i]);
+        const auto take = [&](const char *name, QString *into) {
+            const QString flag = QStringLiteral("--") + QLatin1String(name);
+            if (arg == flag && i + 1 < argc)
+                *into = QString::fromLocal8Bit(argv[++i]);
+            else if (arg.startsWith(flag + QLatin1Char('=')))
+                *into = arg.mid(flag.size() + 1);
+        };
+        take("event-loop", &value);
+        take("config", &configFile);
+    }
+    if (value.isEmpty() && !configFile.isEmpty())
+        value = QSettings(configFile, QSettings::IniFormat)
+                    .value(QStringLiteral("server/event-loop"))
+                    .toString();
+    return value.trimmed().toLower() == u"qt" ? EventLoop::Qt : EventLoop::Epoll;
 }

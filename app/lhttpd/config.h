@@ -11,6 +11,9 @@
 // Everything lhttpd-qt can be told, from three layers: built-in defaults, then the INI config
 // file (--config FILE, keys in [server]), then command-line flags. docs/CONFIG.md lists each.
 struct DaemonConfig {
+    // lhttpd-qt uses every core unless told otherwise (the library's default is one loop).
+    DaemonConfig() { server.threads = 0; }
+
     lhttp::ServerOptions server;
     lhttp::NatsOptions nats; // cluster broker; off unless servers are given
     QString logLevel = QStringLiteral("info");
@@ -32,6 +35,11 @@ public:
     // out where it has the default value. Read back with --config it gives `config` again;
     // toIni(DaemonConfig()) is the sample config to ship.
     static QString toIni(const DaemonConfig &config);
+
+    // The event-loop option, read from the raw arguments (and the config file they name)
+    // before QCoreApplication exists: the main thread's dispatcher must be chosen before the
+    // application makes Qt's. An invalid value gives the default; load() reports it.
+    static lhttp::ServerOptions::EventLoop eventLoopOf(int argc, char **argv);
 
 private:
     bool applyFile(const QString &file, DaemonConfig *config, QString *error);

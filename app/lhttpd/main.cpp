@@ -5,6 +5,7 @@
 #include "adminendpoint.h"
 #include "config.h"
 #include "echoprocessor.h"
+#include "epolleventdispatcher.h"
 #include "natsbroker.h"
 #include "server.h"
 #include "signalwatcher.h"
@@ -41,6 +42,11 @@ int main(int argc, char *argv[]) {
     // after the first such free, and the next ones then stay in the heap: the RSS of a node
     // would step up at every NATS outage (docs/RELIABILITY.md, "Soak").
     mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
+    // lhttp's epoll dispatcher unless told otherwise: with Qt's, every event-loop pass polls
+    // every connection (docs/ARCHITECTURE.md). Before the application, which would make Qt's.
+    if (ConfigLoader::eventLoopOf(argc, argv) == lhttp::ServerOptions::EventLoop::Epoll &&
+        !lhttp::installEpollDispatcher())
+        std::fprintf(stderr, "lhttpd-qt: epoll unavailable, running on Qt's event loop\n");
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("lhttpd-qt"));
     QCoreApplication::setApplicationVersion(QStringLiteral(LHTTP_VERSION));

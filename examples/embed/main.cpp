@@ -48,15 +48,14 @@ int main(int argc, char *argv[]) {
         client.publish("room", "chat", "hello");
         client.send(lhttp::Message("shout", "quiet"));
     });
-    QObject::connect(&client, &lhttp::Client::messageReceived, &app,
-                     [&](const lhttp::Message &m) {
-                         const bool expected = (m.command() == "chat" && m.body() == "hello") ||
-                                               (m.command() == "shout" && m.body() == "QUIET");
-                         std::printf("received %s: %s\n", m.command().toByteArray().constData(),
-                                     m.body().toByteArray().constData());
-                         if (expected && ++answers == 2)
-                             app.exit(0);
-                     });
+    QObject::connect(&client, &lhttp::Client::messageReceived, &app, [&](const lhttp::Message &m) {
+        const bool expected = (m.command() == "chat" && m.body() == "hello") ||
+                              (m.command() == "shout" && m.body() == "QUIET");
+        std::printf("received %s: %s\n", m.command().toByteArray().constData(),
+                    m.body().toByteArray().constData());
+        if (expected && ++answers == 2)
+            app.exit(0);
+    });
     client.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(server.serverPort())));
     QTimer::singleShot(10'000, &app, [&] {
         std::fprintf(stderr, "self-test timed out with %d of 2 answers\n", answers);

@@ -37,12 +37,11 @@ Error publish(Server &server, const QByteArray &message, AdminFeed *feed) {
 }
 
 Error closeConnection(Server &server, quint64 id, const QString &reason) {
-    Session *session = server.session(id);
-    if (!session)
+    if (!server.closeSession(id, QWebSocketProtocol::CloseCodeNormal,
+                             reason.isEmpty() ? QStringLiteral("closed by the administrator")
+                                              : reason))
         return Error::make(Status::NotFound, "no connection " + QByteArray::number(id));
-    qCInfo(lcServer) << "admin console closes connection" << id;
-    session->close(QWebSocketProtocol::CloseCodeNormal,
-                   reason.isEmpty() ? QStringLiteral("closed by the administrator") : reason);
+    qCInfo(lcServer) << "admin console closed connection" << id;
     return {};
 }
 

@@ -8,6 +8,7 @@
 #include "session.h"
 
 #include <QDateTime>
+#include <QThread>
 #include <QWebSocket>
 
 #include <algorithm>
@@ -17,20 +18,26 @@ namespace lhttp {
 // ---------------------------------------------------------------------------------------------
 // AdminFeed
 
-// Sees each message before the processor and the built-in headers, for In samples. Owned by the
-// server's filter chain, which may outlive the feed: the feed clears `feed` when it goes.
+// Sees each message before the processor and the built-in headers, for In samples, in every
+// event loop's thread. Owned by the server's filter chains, which may outlive the feed: the
+// feed clears `feed` when it goes (a tap already inside a call finishes it under the mutex the
+// feed's destructor also takes).
 class AdminFeed::Tap final : public HeaderFilter {
 public:
     bool beforeMessage(Session &session) override {
-        if (feed && feed->m_active)
-            feed->onIncoming(session);
+        if (AdminFeed *f = active())
+            f->onIncoming(session);
         return true;
     }
     void onClose(Session &session) override {
-        if (feed && feed->m_active)
-            feed->onClosing(session);
+        if (AdminFeed *f = active())
+            f->onClosing(session);
     }
-    AdminFeed *feed = nullptr;
+    AdminFeed *active() const {
+        AdminFeed *f = feed.load(std::memory_order_acquire);
+        return f && f->m_active.load(std::memory_order_relaxed) ? f : nullptr;
+    }
+    std::atomic<AdminFeed *> feed{nullptr};
 };
 
 namespace {
@@ -77,13 +84,17 @@ AdminFeed::AdminFeed(Server *server, Options options, QObject *parent)
 AdminFeed::~AdminFeed() {
     m_tap->feed = nullptr;
     setActive(false);
+    QMutexLocker lock(&m_mutex); // a tap that saw the feed before finishes first
 }
 
 void AdminFeed::setActive(bool active) {
     if (active == m_active)
         return;
     m_active = active;
-    reset();
+    {
+        QMutexLocker lock(&m_mutex);
+        reset();
+    }
     m_reportedStats.clear();
     if (!active) {
         for (const auto &c : std::as_const(m_connections))
@@ -95,15 +106,19 @@ void AdminFeed::setActive(bool active) {
     if (!m_server)
         return;
     Server *s = m_server;
+    // Direct: noted in the event loop where it happens, while the session is there to read.
+    constexpr auto direct = Qt::DirectConnection;
     m_connections = {
-        connect(s, &Server::sessionOpened, this, &AdminFeed::onSessionOpened),
-        connect(s, &Server::sessionClosed, this, &AdminFeed::onSessionClosed),
-        connect(s, &Server::subscribed, this,
-                [this](quint64 id, const QByteArray &c) { onSubscription(id, c, true); }),
-        connect(s, &Server::unsubscribed, this,
-                [this](quint64 id, const QByteArray &c) { onSubscription(id, c, false); }),
-        connect(s, &Server::messagePublished, this, &AdminFeed::onPublished),
-        connect(s, &Server::errorReplied, this, &AdminFeed::onError),
+        connect(s, &Server::sessionOpened, this, &AdminFeed::onSessionOpened, direct),
+        connect(s, &Server::sessionClosed, this, &AdminFeed::onSessionClosed, direct),
+        connect(
+            s, &Server::subscribed, this,
+            [this](quint64 id, const QByteArray &c) { onSubscription(id, c, true); }, direct),
+        connect(
+            s, &Server::unsubscribed, this,
+            [this](quint64 id, const QByteArray &c) { onSubscription(id, c, false); }, direct),
+        connect(s, &Server::messagePublished, this, &AdminFeed::onPublished, direct),
+        connect(s, &Server::errorReplied, this, &AdminFeed::onError, direct),
     };
     m_lastFlushMs = QDateTime::currentMSecsSinceEpoch();
     m_timer.start();
@@ -124,7 +139,8 @@ void AdminFeed::reset() {
 
 template <typename Make> void AdminFeed::offer(Make &&make) {
     // Reservoir sampling: after n offers each one is kept with probability maxSamples / n, so
-    // the log shows the interval's traffic as it was, not only its first messages.
+    // the log shows the interval's traffic as it was, not only its first messages. The caller
+    // holds m_mutex.
     const quint64 n = ++m_offered;
     const quint64 order = ++m_order;
     const int max = m_options.maxSamples;
@@ -140,24 +156,33 @@ template <typename Make> void AdminFeed::offer(Make &&make) {
 }
 
 void AdminFeed::onSessionOpened(quint64 id) {
-    m_opened.append(id);
+    // Described here, in the loop it opened in, while it is there to read.
+    const Session *s = Server::signalSession();
+    Admin::Connection described = s ? describe(*s) : Admin::Connection{id, {}, {}, 0, {}, {}};
+    QMutexLocker lock(&m_mutex);
+    m_opened.append(std::move(described));
     m_openedSet.insert(id);
 }
 
 void AdminFeed::onSessionClosed(quint64 id) {
     // Always reported, even when it opened in this window: a snapshot sent meanwhile may
     // already list it.
+    QMutexLocker lock(&m_mutex);
     m_openedSet.remove(id);
     m_closed.append(id);
-    m_reportedStats.remove(id);
 }
 
 void AdminFeed::onSubscription(quint64 id, const QByteArray &channel, bool subscribed) {
+    QMutexLocker lock(&m_mutex);
     m_subscriptions.insert({id, channel}, subscribed);
     m_channels[channel]; // marks the channel changed
 }
 
 void AdminFeed::onPublished(const QByteArray &channel, qsizetype size, int receivers) {
+    // In the thread that publishes: the message being handled there is still valid.
+    const Message *context = thread() == QThread::currentThread() ? m_publishContext : nullptr;
+    const Session *from = Server::signalSession();
+    QMutexLocker lock(&m_mutex);
     ChannelWindow &w = m_channels[channel];
     ++w.publishes;
     w.bytes += quint64(size);
@@ -171,11 +196,10 @@ void AdminFeed::onPublished(const QByteArray &channel, qsizetype size, int recei
         s.receivers = receivers;
         // The message being published: the console's or a server-side caller's, else the
         // one being handled (a Session's message is only valid while it is handled).
-        if (m_publishContext) {
-            s.command = m_publishContext->command().toByteArray();
-            s.preview = Admin::preview(m_publishContext->body());
-        } else if (const Session *from = m_server ? m_server->session(m_incoming) : nullptr;
-                   from && from->message().isValid()) {
+        if (context) {
+            s.command = context->command().toByteArray();
+            s.preview = Admin::preview(context->body());
+        } else if (from && from->message().isValid()) {
             s.connection = from->id();
             s.command = from->command().toByteArray();
             s.preview = Admin::preview(from->body());
@@ -185,6 +209,7 @@ void AdminFeed::onPublished(const QByteArray &channel, qsizetype size, int recei
 }
 
 void AdminFeed::onError(quint64 id, int code, const QByteArray &reason) {
+    QMutexLocker lock(&m_mutex);
     offer([&] {
         Admin::Sample s;
         s.timeMs = QDateTime::currentMSecsSinceEpoch();
@@ -201,12 +226,14 @@ void AdminFeed::onIncoming(const Session &session) {
     // interval timer only fires between turns: batches would come seconds apart, just when the
     // console needs them. So the messages themselves look at the clock (every 64th, cheaply) and
     // flush an overdue batch, between two messages, where the node's state is consistent.
-    if ((++m_incomingCount & (OverdueCheckEvery - 1)) == 0 && m_server &&
+    // Only in the feed's own thread: other loops are not where batches are made.
+    if (thread() == QThread::currentThread() &&
+        (++m_incomingCount & (OverdueCheckEvery - 1)) == 0 && m_server &&
         QDateTime::currentMSecsSinceEpoch() - m_lastFlushMs >= m_options.intervalMs * 3 / 2) {
         flush();
         m_timer.start(); // the next timed batch one interval from now
     }
-    m_incoming = session.id();
+    QMutexLocker lock(&m_mutex);
     offer([&] {
         const Message &m = session.message();
         Admin::Sample s;
@@ -241,6 +268,7 @@ void AdminFeed::onClosing(const Session &session) {
                          !reason.isEmpty();
     if (!notable)
         return;
+    QMutexLocker lock(&m_mutex);
     if (m_closes.size() >= Admin::MaxClosesPerBatch) {
         ++m_closesDropped;
         return;
@@ -258,7 +286,7 @@ Admin::Totals AdminFeed::totals() const {
     Admin::Totals t;
     if (!m_server)
         return t;
-    const Server::Counters &c = m_server->counters();
+    const Counters::Values c = m_server->counters();
     t.messagesIn = c.messagesIn;
     t.bytesIn = c.bytesIn;
     t.messagesOut = c.messagesOut;
@@ -268,8 +296,8 @@ Admin::Totals AdminFeed::totals() const {
         t.errors += n;
     t.connectionsAccepted = c.connectionsAccepted;
     t.connections = m_server->sessionCount();
-    t.channels = m_server->hub().channelCount();
-    t.subscriptions = m_server->hub().subscriptionCount();
+    t.channels = m_server->channelCount();
+    t.subscriptions = m_server->subscriptionCount();
     t.slowConsumers = c.slowConsumers;
     t.keepaliveTimeouts = c.keepaliveTimeouts;
     t.idleTimeouts = c.idleTimeouts;
@@ -289,51 +317,86 @@ void AdminFeed::flush() {
     b.intervalMs = int(now - m_lastFlushMs);
     m_lastFlushMs = now;
 
-    for (quint64 id : std::as_const(m_opened)) {
-        if (!m_openedSet.contains(id))
-            continue;
-        if (const Session *s = server.session(id)) {
-            b.opened.append(describe(*s));
-            m_reportedStats.insert(id, statsOf(*s));
-        }
+    // The window, taken out under the mutex.
+    QList<Admin::Connection> opened;
+    QSet<quint64> openedSet;
+    QHash<QPair<quint64, QByteArray>, bool> subscriptions;
+    QHash<QByteArray, ChannelWindow> channels;
+    QList<PendingSample> samples;
+    {
+        QMutexLocker lock(&m_mutex);
+        opened.swap(m_opened);
+        openedSet.swap(m_openedSet);
+        b.closed.swap(m_closed);
+        subscriptions.swap(m_subscriptions);
+        channels.swap(m_channels);
+        b.samplesDropped = m_offered - quint64(m_samples.size()) + m_closesDropped;
+        samples = std::move(m_samples);
+        samples += m_closes; // every notable close, with the sampled messages
+        reset();
     }
-    b.closed = m_closed;
-    const QSet<quint64> closed(m_closed.cbegin(), m_closed.cend());
-    for (auto it = m_subscriptions.cbegin(); it != m_subscriptions.cend(); ++it) {
-        if (!closed.contains(it.key().first))
+    for (quint64 id : std::as_const(b.closed))
+        m_reportedStats.remove(id);
+    for (const Admin::Connection &c : std::as_const(opened)) {
+        if (!openedSet.contains(c.id))
+            continue;
+        b.opened.append(c);
+        m_reportedStats.insert(c.id, c.stats);
+    }
+    if (m_options.statsEvery > 0 && b.seq % quint64(m_options.statsEvery) == 0)
+        collectStats(b, closed(b));
+    const QSet<quint64> gone = closed(b);
+    for (auto it = subscriptions.cbegin(); it != subscriptions.cend(); ++it) {
+        if (!gone.contains(it.key().first))
             b.subscriptions.append({it.key().first, it.key().second, it.value()});
     }
-    if (m_options.statsEvery > 0 && b.seq % quint64(m_options.statsEvery) == 0) {
-        const auto sessions = server.sessions();
-        for (const Session *s : sessions) {
-            auto it = m_reportedStats.find(s->id());
-            const Admin::Stats now = statsOf(*s);
-            if (it != m_reportedStats.end() && it.value() == now)
-                continue;
-            b.stats.append({s->id(), now});
-            m_reportedStats.insert(s->id(), now);
-        }
-    }
-    b.channels.reserve(m_channels.size());
-    for (auto it = m_channels.cbegin(); it != m_channels.cend(); ++it) {
-        const ChannelHub::Channel *c = server.hub().channel(it.key());
-        b.channels.append({it.key(), c ? int(c->subscribers.size()) : 0, it->publishes, it->bytes,
-                           it->deliveries});
-    }
-    b.samplesDropped = m_offered - quint64(m_samples.size()) + m_closesDropped;
-    m_samples += m_closes; // every notable close, with the sampled messages
-    std::sort(m_samples.begin(), m_samples.end(),
-              [](const PendingSample &a, const PendingSample &b) { return a.order < b.order; });
-    b.samples.reserve(m_samples.size());
-    for (PendingSample &s : m_samples)
+    b.channels.reserve(channels.size());
+    for (auto it = channels.cbegin(); it != channels.cend(); ++it)
+        b.channels.append(
+            {it.key(), server.subscriberCount(it.key()), it->publishes, it->bytes, it->deliveries});
+    std::sort(samples.begin(), samples.end(),
+              [](const PendingSample &x, const PendingSample &y) { return x.order < y.order; });
+    b.samples.reserve(samples.size());
+    for (PendingSample &s : samples)
         b.samples.append(std::move(s.sample));
     b.totals = totals();
     if (Broker *broker = server.broker()) {
         b.brokerState = broker->state();
         b.brokerUrl = broker->stats().serverUrl;
     }
-    reset();
     Q_EMIT batchReady(b);
+}
+
+QSet<quint64> AdminFeed::closed(const Admin::Batch &batch) {
+    return QSet<quint64>(batch.closed.cbegin(), batch.closed.cend());
+}
+
+void AdminFeed::collectStats(Admin::Batch &batch, const QSet<quint64> &gone) {
+    // Per-connection counters of every loop, without waiting for any: each loop notes its
+    // sessions' counters when it gets to it, and the batch after carries what changed. A loop
+    // busy with a flood delays its own figures, never the batches.
+    if (m_statsRound && m_statsRound->done) {
+        for (auto it = m_statsRound->stats.cbegin(); it != m_statsRound->stats.cend(); ++it) {
+            if (gone.contains(it.key()))
+                continue; // closed meanwhile
+            const auto seen = m_reportedStats.constFind(it.key());
+            if (seen != m_reportedStats.cend() && *seen == it.value())
+                continue;
+            batch.stats.append({it.key(), it.value()});
+            m_reportedStats.insert(it.key(), it.value());
+        }
+        m_statsRound.reset();
+    }
+    if (m_statsRound || !m_server)
+        return; // the last round is still on its way
+    auto round = std::make_shared<StatsRound>();
+    m_statsRound = round;
+    m_server->visitSessionsLater(
+        [round](const Session &s) {
+            QMutexLocker lock(&round->mutex);
+            round->stats.insert(s.id(), statsOf(s));
+        },
+        [round] { round->done = true; });
 }
 
 Admin::Snapshot AdminFeed::snapshot() const {
@@ -354,18 +417,14 @@ Admin::Snapshot AdminFeed::snapshot() const {
         snap.node.brokerUrl = broker->stats().serverUrl;
     }
     snap.totals = totals();
-    const auto sessions = server.sessions();
-    snap.connections.reserve(sessions.size());
-    for (const Session *s : sessions)
-        snap.connections.append(describe(*s));
+    snap.connections.reserve(server.sessionCount());
+    server.visitSessions([&](const Session &s) { snap.connections.append(describe(s)); });
     std::sort(snap.connections.begin(), snap.connections.end(),
               [](const Admin::Connection &a, const Admin::Connection &b) { return a.id < b.id; });
-    const QList<QByteArray> names = server.hub().channelNames();
+    const QList<QByteArray> names = server.channelNames();
     snap.channels.reserve(names.size());
-    for (const QByteArray &name : names) {
-        const ChannelHub::Channel *c = server.hub().channel(name);
-        snap.channels.append({name, c ? int(c->subscribers.size()) : 0, 0, 0, 0});
-    }
+    for (const QByteArray &name : names)
+        snap.channels.append({name, server.subscriberCount(name), 0, 0, 0});
     return snap;
 }
 

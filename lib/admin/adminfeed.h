@@ -5,6 +5,7 @@
 
 #include <QHash>
 #include <QList>
+#include <QMutex>
 #include <QObject>
 #include <QPair>
 #include <QPointer>
@@ -12,6 +13,7 @@
 #include <QSet>
 #include <QTimer>
 
+#include <atomic>
 #include <memory>
 
 namespace lhttp {
@@ -25,6 +27,11 @@ class Session;
 // counters and a uniform random sample (reservoir) of at most maxSamples messages, with a
 // count of the rest. Costs nothing while inactive: it is then disconnected from the server's
 // signals, which the server only builds when someone listens.
+//
+// Threads: what happens is noted in the thread it happens in (the server's signals are
+// connected directly, the tap runs in the pipeline of every event loop), into the current
+// window under a mutex; batches and snapshots are made in the feed's thread, which asks the
+// loops for their sessions (Server::visitSessions) without holding that mutex.
 class AdminFeed : public QObject {
     Q_OBJECT
 public:
@@ -40,11 +47,11 @@ public:
 
     const Options &options() const { return m_options; }
     void setActive(bool active);
-    bool isActive() const { return m_active; }
+    bool isActive() const { return m_active.load(std::memory_order_relaxed); }
     Admin::Snapshot snapshot() const;
 
-    // Lets Out samples of a server-side publish show the message (the console's, or
-    // Server::publish() callers'); nullptr when the publish is done.
+    // Lets Out samples of a server-side publish made in the feed's thread show the message (the
+    // console's, or Server::publish() callers'); nullptr when the publish is done.
     void setPublishContext(const Message *message) { m_publishContext = message; }
 
 Q_SIGNALS:
@@ -72,6 +79,8 @@ private:
     template <typename Make> void offer(Make &&make);
     void flush();
     void reset();
+    static QSet<quint64> closed(const Admin::Batch &batch);
+    void collectStats(Admin::Batch &batch, const QSet<quint64> &gone);
     Admin::Totals totals() const;
 
     QPointer<Server> m_server;
@@ -79,10 +88,11 @@ private:
     std::shared_ptr<Tap> m_tap;
     QTimer m_timer;
     QList<QMetaObject::Connection> m_connections;
-    bool m_active = false;
+    std::atomic<bool> m_active{false};
 
-    // The current window.
-    QList<quint64> m_opened;
+    // The current window, noted from every event loop's thread.
+    QMutex m_mutex;
+    QList<Admin::Connection> m_opened; // described when they opened
     QSet<quint64> m_openedSet;
     QList<quint64> m_closed;
     QHash<QPair<quint64, QByteArray>, bool> m_subscriptions;
@@ -93,16 +103,23 @@ private:
     quint64 m_order = 0; // time order of samples and closes within the window
     quint64 m_offered = 0;
     QRandomGenerator m_random;
-    const Message *m_publishContext = nullptr;
-    quint64 m_incoming = 0; // the connection whose message is being handled, for Out samples
+    const Message *m_publishContext = nullptr; // the feed's thread's own publish
     quint64 m_incomingCount = 0;
     // onIncoming() checks the clock every this many messages, and flushes a batch once half an
     // interval overdue (the timer did not get to fire: see onIncoming()).
     static constexpr quint64 OverdueCheckEvery = 64;
 
+    // The feed's thread's.
     quint64 m_seq = 0;
-    qint64 m_lastFlushMs = 0;
+    std::atomic<qint64> m_lastFlushMs{0}; // also read by onIncoming()
     QHash<quint64, Admin::Stats> m_reportedStats;
+    // A round of per-connection counters asked of every loop (collectStats()).
+    struct StatsRound {
+        QMutex mutex;
+        QHash<quint64, Admin::Stats> stats;
+        std::atomic<bool> done{false};
+    };
+    std::shared_ptr<StatsRound> m_statsRound;
 };
 
 } // namespace lhttp

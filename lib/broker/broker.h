@@ -41,8 +41,9 @@ public:
 
     virtual void subscribe(const QByteArray &channel) = 0;
     virtual void unsubscribe(const QByteArray &channel) = 0;
-    // Delivers `frame` to the local subscribers of `channel` and to every other node. The
-    // Error is for the remote part only; local delivery has already happened.
+    // Sends `frame` to every other node (this node's subscribers have it already: the node
+    // delivers its own publishes itself). Called from any of the node's event loops, so an
+    // implementation must be thread-safe here; the rest runs in the broker's thread.
     virtual Error publish(const QByteArray &channel, const Frame &frame) = 0;
 
     virtual State state() const = 0;
@@ -69,7 +70,7 @@ private:
     LocalDelivery *m_local = nullptr;
 };
 
-// The default, in-process broker: a publish is delivered to this node's subscribers at once.
+// The default, in-process broker: one node, no others to send to.
 class LocalBroker final : public Broker {
     Q_OBJECT
 public:
@@ -77,7 +78,7 @@ public:
 
     void subscribe(const QByteArray &) override {}
     void unsubscribe(const QByteArray &) override {}
-    Error publish(const QByteArray &channel, const Frame &frame) override;
+    Error publish(const QByteArray &, const Frame &) override { return {}; }
     State state() const override { return State::Embedded; }
     QString description() const override { return QStringLiteral("embedded"); }
 };

@@ -7,6 +7,7 @@
 #include "frame.h"
 
 #include <QSysInfo>
+#include <QThread>
 
 #include <vector>
 
@@ -203,7 +204,10 @@ void NatsBroker::adoptConnection(natsConnection *connection, int status) {
         giveUpOrRestart(error);
         return;
     }
-    m_connection = connection;
+    {
+        QMutexLocker lock(&m_mutex);
+        m_connection = connection;
+    }
     if (status == NATS_NOT_YET_CONNECTED) {
         m_unreachable = true;
         if (!error.isEmpty())
@@ -244,7 +248,12 @@ void NatsBroker::giveUpOrRestart(const QString &reason) {
 }
 
 void NatsBroker::restartConnection() {
-    if (natsConnection *old = std::exchange(m_connection, nullptr))
+    natsConnection *old = nullptr;
+    {
+        QMutexLocker lock(&m_mutex);
+        old = std::exchange(m_connection, nullptr);
+    }
+    if (old)
         natsConnection_Destroy(old); // closed already; its subscriptions are gone
     m_connectFailed = false;
     m_closeHandled = false;
@@ -374,7 +383,10 @@ void NatsBroker::refreshState() {
         return;
 
     const State previous = m_state;
-    m_serverUrl = url;
+    {
+        QMutexLocker lock(&m_mutex);
+        m_serverUrl = url;
+    }
     switch (next) {
     case State::Connected:
         if (m_everConnected)
@@ -469,37 +481,48 @@ void NatsBroker::unsubscribe(const QByteArray &channel) {
 }
 
 Error NatsBroker::publish(const QByteArray &channel, const Frame &frame) {
-    if (LocalDelivery *to = local())
-        to->deliver(channel, frame);
-    const auto unavailable = [this] {
-        ++m_counters.rejected;
-        return Error::make(Status::ServiceUnavailable,
-                           "cluster unavailable (NATS not connected): delivered on this node only");
-    };
-    if (m_options.strict &&
-        (!m_connection || natsConnection_Status(m_connection) != NATS_CONN_STATUS_CONNECTED))
-        return unavailable();
-    if (!m_connection) { // the first connect attempt is still running
-        ++m_counters.publishFailures;
-        noteProblem(QStringLiteral("publish to '%1' before NATS was set up: not sent to other "
-                                   "nodes")
-                        .arg(QString::fromUtf8(channel)));
-        return {};
+    // Any event loop's thread may publish: the subject is built in a buffer of the thread's
+    // own, what the broker's thread changes (the connection, the counters) under m_mutex.
+    thread_local QByteArray subject;
+    subject.truncate(0);
+    subject.append(m_prefixDot).append(channel);
+    const Error unavailable =
+        Error::make(Status::ServiceUnavailable,
+                    "cluster unavailable (NATS not connected): delivered on this node only");
+    QString problem;
+    Error result;
+    {
+        QMutexLocker lock(&m_mutex);
+        if (m_options.strict &&
+            (!m_connection || natsConnection_Status(m_connection) != NATS_CONN_STATUS_CONNECTED)) {
+            ++m_counters.rejected;
+            return unavailable;
+        }
+        if (!m_connection) { // the first connect attempt is still running
+            ++m_counters.publishFailures;
+            problem = QStringLiteral("publish to '%1' before NATS was set up: not sent to other "
+                                     "nodes")
+                          .arg(QString::fromUtf8(channel));
+        } else {
+            // Buffered by nats.c and written by its flusher thread; while reconnecting it goes
+            // to the reconnect buffer and is sent once NATS is back.
+            const natsStatus s = natsConnection_Publish(
+                m_connection, subject.constData(), frame.bytes().constData(), int(frame.size()));
+            if (s == NATS_OK) {
+                ++m_messagesOut;
+                return {};
+            }
+            ++m_counters.publishFailures;
+            problem = QStringLiteral("publish to '%1' not sent to other nodes: %2")
+                          .arg(QString::fromUtf8(channel), lastNatsError(s));
+            if (m_options.strict) {
+                ++m_counters.rejected;
+                result = unavailable;
+            }
+        }
     }
-    m_subject.truncate(0);
-    m_subject.append(m_prefixDot).append(channel);
-    // Buffered by nats.c and written by its flusher thread; while reconnecting it goes to the
-    // reconnect buffer and is sent once NATS is back.
-    const natsStatus s = natsConnection_Publish(m_connection, m_subject.constData(),
-                                                frame.bytes().constData(), int(frame.size()));
-    if (s == NATS_OK) {
-        ++m_messagesOut;
-        return {};
-    }
-    ++m_counters.publishFailures;
-    noteProblem(QStringLiteral("publish to '%1' not sent to other nodes: %2")
-                    .arg(QString::fromUtf8(channel), lastNatsError(s)));
-    return m_options.strict ? unavailable() : Error{};
+    noteProblem(problem);
+    return result;
 }
 
 QString NatsBroker::description() const {
@@ -516,32 +539,46 @@ Broker::Stats NatsBroker::stats() const {
         s.messagesIn = m_bridge->received;
         s.drops = m_bridge->dropped;
     }
-    s.messagesOut = m_messagesOut;
-    s.publishFailures = m_counters.publishFailures + m_counters.rejected;
-    s.subscriptions = m_liveSubscriptions;
-    s.serverUrl = m_serverUrl;
+    {
+        QMutexLocker lock(&m_mutex);
+        s.messagesOut = m_messagesOut;
+        s.publishFailures = m_counters.publishFailures + m_counters.rejected;
+        s.serverUrl = m_serverUrl;
+    }
+    s.subscriptions = m_liveSubscriptions.load(std::memory_order_relaxed);
     // nats.c's own drops (a subscription over its pending limits) only after it reported a
-    // slow consumer; summing over every subscription is not worth it otherwise.
+    // slow consumer; summing over every subscription is not worth it otherwise. The
+    // subscriptions are the broker thread's: other threads get the sum it last made.
     if (m_bridge->slowConsumer) {
-        quint64 natsDropped = m_natsDropped;
-        for (natsSubscription *sub : m_subscriptions) {
-            int64_t n = 0;
-            if (sub && natsSubscription_GetDropped(sub, &n) == NATS_OK)
-                natsDropped += quint64(n);
+        if (thread() == QThread::currentThread()) {
+            quint64 natsDropped = m_natsDropped;
+            for (natsSubscription *sub : m_subscriptions) {
+                int64_t n = 0;
+                if (sub && natsSubscription_GetDropped(sub, &n) == NATS_OK)
+                    natsDropped += quint64(n);
+            }
+            m_natsDroppedSeen.store(natsDropped, std::memory_order_relaxed);
         }
-        s.drops += natsDropped;
+        s.drops += m_natsDroppedSeen.load(std::memory_order_relaxed);
     }
     return s;
 }
 
 NatsBroker::Counters NatsBroker::counters() const {
-    Counters c = m_counters;
+    Counters c;
+    {
+        QMutexLocker lock(&m_mutex);
+        c = m_counters;
+    }
     QMutexLocker lock(&m_bridge->mutex);
     c.queueHighWater = m_bridge->highWater;
     return c;
 }
 
 void NatsBroker::noteProblem(const QString &what) {
+    if (what.isEmpty())
+        return;
+    QMutexLocker lock(&m_mutex);
     ++m_problems;
     if (m_lastProblemLog.isValid() && m_lastProblemLog.elapsed() < ProblemLogIntervalMs)
         return;

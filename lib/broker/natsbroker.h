@@ -7,9 +7,11 @@
 #include <QByteArray>
 #include <QElapsedTimer>
 #include <QHash>
+#include <QMutex>
 #include <QString>
 #include <QTimer>
 
+#include <atomic>
 #include <thread>
 
 // nats.c's handles, declared as nats.h does so that users of this header need not include it.
@@ -24,14 +26,17 @@ struct NatsBridge;
 // (PROTOCOL.md §6), so lhttp nodes — this one's and the original Go ones — on the same NATS
 // deliver each other's publishes.
 //
-// Threading: subscribe/unsubscribe/publish run in the Qt thread. nats.c delivers messages and
-// connection events on its own threads; they go into a bounded, mutex-guarded queue and one
-// posted event per batch wakes the Qt thread, which drains the queue into the ChannelHub. A full
-// queue drops the newest message, counts it and logs (at most once a second).
+// Threading: subscribe/unsubscribe run in the broker's (Qt) thread; publish() in any of the
+// node's event loops (nats.c's publish is thread-safe; what it shares with the broker's thread
+// is under a mutex). nats.c delivers messages and connection events on its own threads; they go
+// into a bounded, mutex-guarded queue and one posted event per batch wakes the broker's thread,
+// which drains the queue into the node (LocalDelivery: the Router). A full queue drops the
+// newest message, counts it and logs (at most once a second).
 //
-// One NATS subscription per channel (the hub calls subscribe() for a channel's first local
-// subscriber and unsubscribe() after its last). A node never gets its own publishes back
-// (no-echo): publish() delivers locally once, then hands the bytes to NATS.
+// One NATS subscription per channel per node (the Router calls subscribe() for a channel's
+// first subscriber on any event loop and unsubscribe() after its last). A node never gets its
+// own publishes back (no-echo): it delivers them to its own subscribers itself, and publish()
+// hands the bytes to NATS for the others.
 //
 // Faults: the connection is made on a helper thread and retried in the background, so a
 // missing NATS neither blocks nor stops the node; subscriptions asked for meanwhile are made
@@ -56,7 +61,7 @@ public:
     void unsubscribe(const QByteArray &channel) override;
     Error publish(const QByteArray &channel, const Frame &frame) override;
 
-    State state() const override { return m_state; }
+    State state() const override { return m_state.load(std::memory_order_relaxed); }
     QString description() const override;
     Stats stats() const override;
     Counters counters() const;
@@ -67,7 +72,7 @@ public:
     // Channels with a NATS subscription: one per channel with local subscribers, held by
     // nats.c and (re)sent to the server whenever it (re)connects. Zero only while no
     // connection object exists (first attempt under way, or a closed one being replaced).
-    int subscriptionCount() const { return m_liveSubscriptions; }
+    int subscriptionCount() const { return m_liveSubscriptions.load(std::memory_order_relaxed); }
 
 protected:
     void customEvent(QEvent *event) override;
@@ -90,20 +95,25 @@ private:
     natsConnection *m_connection = nullptr;
     // channel → its NATS subscription; null while waiting for a connection.
     QHash<QByteArray, natsSubscription *> m_subscriptions;
-    int m_liveSubscriptions = 0;
+    std::atomic<int> m_liveSubscriptions{0};
     int m_wildcardChannels = 0;
-    QByteArray m_subject; // reused for every publish: prefix + channel, NUL-terminated
+    QByteArray m_subject; // reused for every subscription: prefix + channel, NUL-terminated
     QByteArray m_prefixDot;
-    State m_state = State::Connecting;
+    std::atomic<State> m_state{State::Connecting}; // read by every event loop (/healthz)
     bool m_everConnected = false;
     bool m_connectFailed = false; // no connection object: bad options, or nats.c gave up
     bool m_unreachable = false;   // not connected since the last attempt failed
     bool m_closeHandled = false;  // the closed m_connection was dealt with
     QString m_lastConnectError;   // why the first attempt failed, when nats.c said
     int m_restartDelayMs = 0;     // grows while closed connections follow each other
+    // publish() runs in every event loop's thread: this guards what it shares with the
+    // broker's thread (the connection pointer, which only the broker's thread changes), the
+    // counters and the problem log; stats() reads them from any thread.
+    mutable QMutex m_mutex;
     QString m_serverUrl;
     quint64 m_messagesOut = 0;
     Counters m_counters;
+    mutable std::atomic<quint64> m_natsDroppedSeen{0};
     quint64 m_seenDisconnects = 0;
     quint64 m_natsDropped = 0; // nats.c's drops on subscriptions already gone
     quint64 m_dropsLogged = 0;

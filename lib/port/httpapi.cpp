@@ -2,15 +2,12 @@
 #include "httpapi.h"
 
 #include "broker.h"
-#include "channelhub.h"
 #include "counters.h"
 #include "frame.h"
 #include "http.h"
-#include "listener.h"
 #include "message.h"
 #include "publisher.h"
 #include "serveroptions.h"
-#include "sessiontable.h"
 #include "token.h"
 #include "upstream.h"
 
@@ -114,17 +111,20 @@ void HttpApi::publish(const HttpRequest &request, HttpResponse &response) {
     response.body.clear();
 }
 
+NodeStatus::~NodeStatus() = default;
+
 void HttpApi::health(HttpResponse &response) {
-    const Broker *broker = m_node.hub.broker();
-    const bool listening = m_node.listener.isListening();
+    const NodeStatus &node = m_node.status;
+    const Broker *broker = node.broker();
+    const bool listening = node.isListening();
     const Broker::State state = broker->state();
     const bool brokerOk = state == Broker::State::Embedded || state == Broker::State::Connected;
     QJsonObject o{
         {QStringLiteral("status"), brokerOk ? QStringLiteral("ok") : QStringLiteral("degraded")},
         {QStringLiteral("listening"), listening},
         {QStringLiteral("version"), QStringLiteral(LHTTP_VERSION)},
-        {QStringLiteral("connections"), m_node.sessions.count()},
-        {QStringLiteral("channels"), m_node.hub.channelCount()},
+        {QStringLiteral("connections"), node.connectionCount()},
+        {QStringLiteral("channels"), node.channelCount()},
         {QStringLiteral("broker"),
          QJsonObject{{QStringLiteral("kind"), broker->description()},
                      {QStringLiteral("state"), QString::fromLatin1(brokerStateName(state))},
@@ -137,16 +137,16 @@ void HttpApi::health(HttpResponse &response) {
 }
 
 void HttpApi::metrics(HttpResponse &response) {
-    const Counters &c = m_node.counters;
-    const ChannelHub &hub = m_node.hub;
+    const NodeStatus &node = m_node.status;
+    const Counters::Values c = node.counters();
     MetricsWriter w;
-    w.single("connections", "gauge", "Open WebSocket connections.", m_node.sessions.count());
+    w.single("connections", "gauge", "Open WebSocket connections.", node.connectionCount());
     w.single("connections_accepted_total", "counter", "WebSocket connections accepted.",
              double(c.connectionsAccepted));
     w.single("channels", "gauge", "Channels with at least one local subscriber.",
-             hub.channelCount());
+             node.channelCount());
     w.single("subscriptions", "gauge", "Local (connection, channel) subscriptions.",
-             double(hub.subscriptionCount()));
+             double(node.subscriptionCount()));
     w.single("messages_received_total", "counter", "LHTTP messages received from clients.",
              double(c.messagesIn));
     w.single("bytes_received_total", "counter", "Bytes of LHTTP messages received.",
@@ -199,12 +199,11 @@ void HttpApi::metrics(HttpResponse &response) {
                  "code=\"" + QByteArray::number(code) + '"');
 
     {
-        const Upstream *u = &m_node.upstream;
-        const Upstream::Stats &s = u->stats();
+        const Upstream::Stats s = node.upstreamStats();
         w.single("upstream_requests_total", "counter", "Upstream requests sent.",
                  double(s.requests));
         w.single("upstream_in_flight", "gauge", "Upstream requests awaiting an answer.",
-                 u->inFlight());
+                 node.upstreamInFlight());
         w.family("upstream_failures_total", "counter", "Upstream requests that did not succeed.");
         w.sample("upstream_failures_total", double(s.refused), "reason=\"refused\"");
         w.sample("upstream_failures_total", double(s.failed), "reason=\"error\"");
@@ -218,7 +217,7 @@ void HttpApi::metrics(HttpResponse &response) {
         w.sample("upstream_duration_seconds_count", double(s.latencyCount));
     }
 
-    const Broker *broker = hub.broker();
+    const Broker *broker = node.broker();
     w.family("broker_state", "gauge", "1 for the broker's current state.");
     const QMetaEnum states = QMetaEnum::fromType<Broker::State>();
     for (int i = 0; i < states.keyCount(); ++i)

@@ -1,34 +1,46 @@
 // Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
 #pragma once
 
+#include "counters.h"
+#include "upstream.h"
+
 #include <QByteArray>
 #include <QString>
 
 namespace lhttp {
 
-class ChannelHub;
-class Listener;
+class Broker;
 class Publisher;
-class SessionTable;
-class Upstream;
-struct Counters;
 struct HttpRequest;
 struct HttpResponse;
 struct ServerOptions;
+
+// What /healthz and /metrics show of the whole node, all its event loops together: the node
+// implements it, any loop's HTTP API reads it from its own thread.
+class NodeStatus {
+public:
+    virtual ~NodeStatus();
+    virtual bool isListening() const = 0;
+    virtual int connectionCount() const = 0;
+    virtual int channelCount() const = 0;
+    virtual qsizetype subscriptionCount() const = 0;
+    virtual Counters::Values counters() const = 0;
+    virtual Upstream::Stats upstreamStats() const = 0;
+    virtual int upstreamInFlight() const = 0;
+    virtual const Broker *broker() const = 0;
+};
 
 // The plain-HTTP side of the port: POST /publish, GET /healthz, GET /metrics and static files
 // at `/`. Holds no state of its own; every request is answered from the node it was given.
 class HttpApi {
 public:
-    // What the HTTP side reads and drives, all owned by the node.
+    // What the HTTP side of one event loop reads and drives: that loop's options, counters
+    // and publish path, and the node's status.
     struct Node {
         const ServerOptions &options;
         Counters &counters;
         Publisher &publisher;
-        const SessionTable &sessions;
-        const ChannelHub &hub; // channel counts, and the broker
-        const Upstream &upstream;
-        const Listener &listener;
+        const NodeStatus &status;
     };
 
     explicit HttpApi(const Node &node)

@@ -33,13 +33,14 @@ constexpr int ListenBacklog = 4096;
 constexpr qsizetype HandshakeSlots = 64;
 } // namespace
 
-// A QTcpServer that hands accepted descriptors to a callback instead of making sockets of
-// them at once; admit() makes the socket later.
-class GatedTcpServer : public QTcpServer {
+// A QTcpServer (or QSslServer) that hands accepted descriptors to a callback instead of making
+// sockets of them at once; admit() makes the socket (and, for TLS, starts the handshake) later,
+// maybe in another event loop's server object.
+template <typename Base> class HandingServer : public Base {
 public:
-    explicit GatedTcpServer(std::function<void(qintptr)> accepted)
+    explicit HandingServer(std::function<void(qintptr)> accepted)
         : m_accepted(std::move(accepted)) {}
-    void admit(qintptr descriptor) { QTcpServer::incomingConnection(descriptor); }
+    void admit(qintptr descriptor) { Base::incomingConnection(descriptor); }
 
 protected:
     void incomingConnection(qintptr descriptor) override { m_accepted(descriptor); }
@@ -48,10 +49,17 @@ private:
     std::function<void(qintptr)> m_accepted;
 };
 
-Listener::Listener(const ServerOptions &options, Counters &counters, const SessionTable &sessions)
+class GatedTcpServer : public HandingServer<QTcpServer> {
+    using HandingServer::HandingServer;
+};
+class HandingSslServer : public HandingServer<QSslServer> {
+    using HandingServer::HandingServer;
+};
+
+Listener::Listener(const ServerOptions &options, Counters &counters, const PeerCounts &peers)
     : m_options(options)
     , m_counters(counters)
-    , m_sessions(sessions)
+    , m_peers(peers)
     , m_ws(QStringLiteral("lhttp-qt/" LHTTP_VERSION), QWebSocketServer::NonSecureMode) {
     m_ws.setHandshakeTimeout(m_options.handshakeTimeoutMs);
     m_ws.setMaxPendingConnections(1 << 20);
@@ -93,14 +101,32 @@ Listener::~Listener() {
     close();
 }
 
-bool Listener::listen(QString *error) {
+void Listener::accepted(qintptr descriptor) {
+    if (m_dispatch)
+        m_dispatch(descriptor);
+    else
+        take(descriptor);
+}
+
+void Listener::take(qintptr descriptor) {
+    if (m_gated)
+        waitForRequest(descriptor);
+    else if (m_tls)
+        m_tls->admit(descriptor); // the TLS handshake, then pendingConnectionAvailable
+    else
+        ::close(int(descriptor)); // not set up (a failed setUp() was reported)
+}
+
+bool Listener::setUp(QString *error) {
+    if (m_tcp)
+        return true;
     if (m_options.tlsCertFile.isEmpty() != m_options.tlsKeyFile.isEmpty()) {
         *error = QStringLiteral("TLS needs both a certificate and a key file");
         return false;
     }
     if (m_options.tlsCertFile.isEmpty()) {
-        auto gated = std::make_unique<GatedTcpServer>(
-            [this](qintptr descriptor) { waitForRequest(descriptor); });
+        auto gated =
+            std::make_unique<GatedTcpServer>([this](qintptr descriptor) { accepted(descriptor); });
         m_gated = gated.get();
         m_tcp = std::move(gated);
     } else {
@@ -124,7 +150,9 @@ bool Listener::listen(QString *error) {
         config.setLocalCertificateChain(chain);
         config.setPrivateKey(key);
         config.setPeerVerifyMode(QSslSocket::VerifyNone);
-        auto ssl = std::make_unique<QSslServer>();
+        auto ssl = std::make_unique<HandingSslServer>(
+            [this](qintptr descriptor) { accepted(descriptor); });
+        m_tls = ssl.get();
         ssl->setSslConfiguration(config);
         ssl->setHandshakeTimeout(m_options.handshakeTimeoutMs);
         connect(ssl.get(), &QSslServer::errorOccurred, this,
@@ -142,11 +170,17 @@ bool Listener::listen(QString *error) {
     // once: the kernel dropped their SYNs and they retried 1, 3, 7 s later. The kernel caps
     // this at net.core.somaxconn (4096 on Debian 12).
     m_tcp->setListenBacklogSize(ListenBacklog);
+    m_sweep.start();
+    return true;
+}
+
+bool Listener::listen(QString *error) {
+    if (!setUp(error))
+        return false;
     if (!m_tcp->listen(m_options.address, m_options.port)) {
         *error = m_tcp->errorString();
         return false;
     }
-    m_sweep.start();
     return true;
 }
 
@@ -271,11 +305,16 @@ void Listener::forget(QTcpSocket *socket) {
 
 void Listener::refuse(QTcpSocket *socket, int status, const QByteArray &reason,
                       const char *upgradeRefusal) {
-    m_counters.countError(status);
-    if (upgradeRefusal)
-        m_counters.countRefused(upgradeRefusal);
     HttpResponse response;
     response.setError(status, reason);
+    refuse(socket, response, upgradeRefusal);
+}
+
+void Listener::refuse(QTcpSocket *socket, const HttpResponse &response,
+                      const char *upgradeRefusal) {
+    m_counters.countError(response.status);
+    if (upgradeRefusal)
+        m_counters.countRefused(upgradeRefusal);
     socket->write(response.serialize(false, false));
     forget(socket);
     connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
@@ -306,12 +345,12 @@ bool Listener::admitWebSocket(QTcpSocket *socket, const HttpRequest &request,
         refuse(socket, 503, "server is draining", "draining");
         return false;
     }
-    if (o.maxConnections > 0 && m_sessions.count() >= o.maxConnections) {
+    if (o.maxConnections > 0 && m_peers.total() >= o.maxConnections) {
         refuse(socket, 503, "connection limit of this node reached", "max_connections");
         return false;
     }
     if (o.maxConnectionsPerAddress > 0 &&
-        m_sessions.connectionsFrom(socket->peerAddress()) >= o.maxConnectionsPerAddress) {
+        m_peers.from(socket->peerAddress()) >= o.maxConnectionsPerAddress) {
         refuse(socket, 429, "too many connections from this address",
                "max_connections_per_address");
         return false;
@@ -378,17 +417,26 @@ bool Listener::answerNext(QTcpSocket *socket) {
     }
     const qsizetype headLength = request.headLength;
     if (request.isWebSocketUpgrade()) {
-        const QString path = request.path();
-        if (!m_options.path.isEmpty() && path != m_options.path) {
-            refuse(socket, 404, "no WebSocket endpoint at " + path.toUtf8(), "path");
+        // QWebSocketServer would close a handshake it cannot accept without an answer.
+        if (HttpResponse refusal; !request.checkWebSocketHandshake(&refusal)) {
+            refuse(socket, refusal, "handshake");
             return false;
         }
+        const QString path = request.path();
+        // Before the path check: `path` limits the LHTTP endpoint, not the admin one.
         if (isAdminPath(path)) {
             if (!adminAuthorized(request)) {
                 refuse(socket, 401, "admin token missing or wrong", "admin_token");
                 return false;
             }
-            handOver(socket, nullptr, true);
+            if (m_adminListener && m_adminListener != this)
+                passToAdmin(socket);
+            else
+                handOver(socket, nullptr, true);
+            return false;
+        }
+        if (!m_options.path.isEmpty() && path != m_options.path) {
+            refuse(socket, 404, "no WebSocket endpoint at " + path.toUtf8(), "path");
             return false;
         }
         if (!originAllowed(request.header("origin"))) {
@@ -404,14 +452,12 @@ bool Listener::answerNext(QTcpSocket *socket) {
         refuse(socket, 411, "chunked requests are not supported; send Content-Length");
         return false;
     }
-    qsizetype length = 0;
-    if (const QByteArrayView cl = request.header("content-length"); !cl.isEmpty()) {
-        bool ok = false;
-        length = cl.toLongLong(&ok);
-        if (!ok || length < 0) {
-            refuse(socket, 400, "invalid Content-Length");
-            return false;
-        }
+    // RFC 9112 §6.3: a sign, a list or two lengths that differ would let a proxy in front and
+    // this listener see different requests.
+    const qint64 length = request.contentLength();
+    if (length < 0) {
+        refuse(socket, 400, "invalid Content-Length");
+        return false;
     }
     if (length > m_options.limits.maxMessageSize) {
         refuse(socket, 413,
@@ -427,9 +473,35 @@ bool Listener::answerNext(QTcpSocket *socket) {
     return answer(socket, request);
 }
 
+void Listener::passToAdmin(QTcpSocket *socket) {
+    // The request head stays in the socket's buffer (only peeked at): the admin listener's
+    // QWebSocketServer reads it there. A socket can only be pushed from its own thread, and
+    // only without a parent (the QTcpServer that made it).
+    forget(socket);
+    releaseSlot(socket);
+    socket->setParent(nullptr);
+    socket->moveToThread(m_adminListener->thread());
+    Listener *admin = m_adminListener;
+    QPointer<QTcpSocket> guard(socket);
+    QMetaObject::invokeMethod(
+        admin,
+        [admin, guard] {
+            if (!guard)
+                return;
+            // Owned like the admin listener's own sockets (by its QTcpServer).
+            guard->setParent(admin->m_tcp.get());
+            admin->handOver(guard.data(), nullptr, true);
+        },
+        Qt::QueuedConnection);
+}
+
 void Listener::handOver(QTcpSocket *socket, std::unique_ptr<Claims> claims, bool admin) {
     forget(socket);
     socket->setReadBufferSize(0);
+    if (m_beforeRead) {
+        // Connected ahead of QWebSocketServer and QWebSocket, so it runs before they read.
+        connect(socket, &QIODevice::readyRead, this, [this, socket] { m_beforeRead(socket); });
+    }
     m_upgrading.insert({socket->peerAddress(), socket->peerPort()},
                        {socket, m_clock.elapsed() + m_options.handshakeTimeoutMs + 1000,
                         std::shared_ptr<Claims>(std::move(claims)), admin});

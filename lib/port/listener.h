@@ -25,7 +25,8 @@ class QTcpSocket;
 namespace lhttp {
 
 class GatedTcpServer;
-class SessionTable;
+class HandingSslServer;
+class PeerCounts;
 struct Counters;
 struct HttpRequest;
 struct HttpResponse;
@@ -53,14 +54,28 @@ public:
     using UpgradeHandler = std::function<void(Upgrade &&)>;
     using HttpHandler = std::function<void(const HttpRequest &, HttpResponse &)>;
 
-    // `sessions` answers the connection limits; refusals are counted in `counters`.
-    Listener(const ServerOptions &options, Counters &counters, const SessionTable &sessions);
+    // `peers` answers the connection limits; refusals are counted in `counters`.
+    Listener(const ServerOptions &options, Counters &counters, const PeerCounts &peers);
     ~Listener() override;
 
     void setUpgradeHandler(UpgradeHandler handler) { m_onUpgrade = std::move(handler); }
     void setHttpHandler(HttpHandler handler) { m_onHttp = std::move(handler); }
+    // Called whenever a handed-over socket has bytes to read, before QWebSocket reads them
+    // (the node writes what it queued for the connection first: Flusher).
+    void setBeforeRead(std::function<void(QTcpSocket *)> hook) { m_beforeRead = std::move(hook); }
 
+    // Prepares to take connections (the TLS configuration, the socket servers) without
+    // listening: what each event loop's listener does; listen() also binds the port.
+    bool setUp(QString *error);
     bool listen(QString *error);
+    // With a dispatcher, the connections this listener accepts are given to it (a node spreads
+    // them over its event loops) instead of being taken here; take() is where they arrive, in
+    // the thread of the listener that takes them.
+    void setDispatcher(std::function<void(qintptr)> dispatch) { m_dispatch = std::move(dispatch); }
+    void take(qintptr descriptor);
+    // Admin console upgrades arriving here are handed to `admin` (another loop's listener, in
+    // its thread: the AdminEndpoint's), socket and all, before their handshake.
+    void setAdminListener(Listener *admin) { m_adminListener = admin; }
     bool isListening() const { return m_tcp && m_tcp->isListening(); }
     quint16 port() const { return m_tcp ? m_tcp->serverPort() : 0; }
     void close();
@@ -70,17 +85,20 @@ public:
     int pendingCount() const { return int(m_pending.size() + m_waiting.size()); }
 
 private:
+    void accepted(qintptr descriptor);
     void acceptTcp();
     // Answers the requests waiting on `socket` (a bounded number per event-loop pass).
     void inspect(QTcpSocket *socket);
     // Reads and answers one request; true if the connection stays open with more to read.
     bool answerNext(QTcpSocket *socket);
     void handOver(QTcpSocket *socket, std::unique_ptr<Claims> claims, bool admin);
+    void passToAdmin(QTcpSocket *socket);
     bool answer(QTcpSocket *socket, const HttpRequest &request);
     // Answers with an HTTP error and closes. `upgradeRefusal` names why a WebSocket upgrade
     // was refused (metrics label); null for plain HTTP requests.
     void refuse(QTcpSocket *socket, int status, const QByteArray &reason,
                 const char *upgradeRefusal = nullptr);
+    void refuse(QTcpSocket *socket, const HttpResponse &response, const char *upgradeRefusal);
     void forget(QTcpSocket *socket);
     void sweep();
     // Handshake slots (plain TCP only): a burst of connections is taken in as batches, so that
@@ -100,12 +118,16 @@ private:
 
     const ServerOptions &m_options;
     Counters &m_counters;
-    const SessionTable &m_sessions;
+    const PeerCounts &m_peers;
+    std::function<void(qintptr)> m_dispatch;
+    Listener *m_adminListener = nullptr;
     UpgradeHandler m_onUpgrade;
     HttpHandler m_onHttp;
+    std::function<void(QTcpSocket *)> m_beforeRead;
     bool m_draining = false;
     std::unique_ptr<QTcpServer> m_tcp; // a QSslServer when TLS is configured
     GatedTcpServer *m_gated = nullptr; // m_tcp when it is plain TCP
+    HandingSslServer *m_tls = nullptr; // m_tcp when it is TLS
     // Accepted descriptors that have sent nothing yet: no QTcpSocket, no buffers, one notifier.
     struct Waiting {
         QSocketNotifier *notifier;

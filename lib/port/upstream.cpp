@@ -148,13 +148,40 @@ void Upstream::afterMessage(Session &session) {
               {}};
     p.started.start();
     m_inFlight.insert(reply, p);
+    m_inFlightCount.store(int(m_inFlight.size()), std::memory_order_relaxed);
     ++m_stats.requests;
     qCDebug(lcUpstream) << "session" << session.id() << method << url.toDisplayString();
 }
 
+Upstream::Stats Upstream::stats() const {
+    Stats s;
+    s.requests = m_stats.requests.value();
+    s.refused = m_stats.refused.value();
+    s.failed = m_stats.failed.value();
+    s.timedOut = m_stats.timedOut.value();
+    for (size_t i = 0; i < Stats::Buckets.size(); ++i)
+        s.latencyBuckets[i] = m_stats.latencyBuckets[i].value();
+    s.latencyCount = m_stats.latencyCount.value();
+    s.latencySum = m_stats.latencySum.load(std::memory_order_relaxed);
+    return s;
+}
+
+UpstreamStats &UpstreamStats::operator+=(const UpstreamStats &o) {
+    requests += o.requests;
+    refused += o.refused;
+    failed += o.failed;
+    timedOut += o.timedOut;
+    for (size_t i = 0; i < Buckets.size(); ++i)
+        latencyBuckets[i] += o.latencyBuckets[i];
+    latencyCount += o.latencyCount;
+    latencySum += o.latencySum;
+    return *this;
+}
+
 void Upstream::record(double seconds) {
     ++m_stats.latencyCount;
-    m_stats.latencySum += seconds;
+    m_stats.latencySum.store(m_stats.latencySum.load(std::memory_order_relaxed) + seconds,
+                             std::memory_order_relaxed);
     for (size_t i = 0; i < Stats::Buckets.size(); ++i) {
         if (seconds <= Stats::Buckets[i])
             ++m_stats.latencyBuckets[i];
@@ -168,6 +195,7 @@ void Upstream::finished(QNetworkReply *reply) {
         return;
     const Pending p = *it;
     m_inFlight.erase(it);
+    m_inFlightCount.store(int(m_inFlight.size()), std::memory_order_relaxed);
     --m_lanes[size_t(p.lane)].inFlight;
     record(double(p.started.nsecsElapsed()) / 1e9);
 

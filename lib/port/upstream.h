@@ -1,7 +1,9 @@
 // Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
 #pragma once
 
+#include "counters.h"
 #include "processor.h"
+#include "upstreamstats.h"
 
 #include <QByteArray>
 #include <QElapsedTimer>
@@ -10,6 +12,7 @@
 #include <QUrl>
 
 #include <array>
+#include <atomic>
 #include <vector>
 
 class QNetworkAccessManager;
@@ -29,17 +32,7 @@ struct ServerOptions;
 class Upstream final : public QObject, public HeaderFilter {
     Q_OBJECT
 public:
-    struct Stats {
-        quint64 requests = 0;
-        quint64 refused = 0; // not allowed, malformed, or over the in-flight cap
-        quint64 failed = 0;  // connection errors and non-2xx answers
-        quint64 timedOut = 0;
-        static constexpr std::array<double, 9> Buckets = {0.005, 0.01, 0.025, 0.05, 0.1,
-                                                          0.25,  0.5,  1.0,   2.5};
-        std::array<quint64, Buckets.size()> latencyBuckets = {};
-        quint64 latencyCount = 0;
-        double latencySum = 0;
-    };
+    using Stats = UpstreamStats;
 
     // `sessions` finds the sender of each answer by id (it may be gone by then).
     Upstream(const ServerOptions &options, const SessionTable &sessions);
@@ -47,8 +40,9 @@ public:
 
     void afterMessage(Session &session) override;
 
-    int inFlight() const { return int(m_inFlight.size()); }
-    const Stats &stats() const { return m_stats; }
+    // From any thread (a node's /metrics adds up every event loop's).
+    int inFlight() const { return m_inFlightCount.load(std::memory_order_relaxed); }
+    Stats stats() const;
     // Whether `url` starts with one of the allowed prefixes.
     bool isAllowed(const QUrl &url) const;
 
@@ -80,7 +74,18 @@ private:
     const SessionTable &m_sessions;
     std::vector<Lane> m_lanes;
     QHash<QNetworkReply *, Pending> m_inFlight;
-    Stats m_stats;
+    // Written by this loop's thread only (Tally), read from any.
+    struct Live {
+        Tally requests;
+        Tally refused;
+        Tally failed;
+        Tally timedOut;
+        std::array<Tally, Stats::Buckets.size()> latencyBuckets;
+        Tally latencyCount;
+        std::atomic<double> latencySum{0};
+    };
+    Live m_stats;
+    std::atomic<int> m_inFlightCount{0};
 };
 
 } // namespace lhttp

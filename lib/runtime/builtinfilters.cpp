@@ -106,7 +106,7 @@ void PubSubFilter::afterMessage(Session &session) {
     if (!publish.isEmpty()) {
         // One serialisation (none at all when the message is forwarded unchanged) shared by
         // every channel and every subscriber.
-        if (Error remote = m_publisher.publish(publish, session.messageFrame()))
+        if (Error remote = m_publisher.publish(publish, session.messageFrame(), &session))
             session.replyError(remote);
     }
     for (QByteArrayView c : unsubscribe) {

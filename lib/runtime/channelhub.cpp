@@ -3,6 +3,7 @@
 
 #include "channelname.h"
 #include "frame.h"
+#include "router.h"
 #include "session.h"
 
 #include <algorithm>
@@ -13,7 +14,6 @@ namespace lhttp {
 ChannelHub::ChannelHub() = default;
 
 ChannelHub::~ChannelHub() {
-    setBroker(nullptr);
     qDeleteAll(m_channels);
 }
 
@@ -41,17 +41,6 @@ qsizetype ChannelHub::Memberships::entry(const Channel *channel) const {
     return -1;
 }
 
-void ChannelHub::setBroker(Broker *broker) {
-    if (m_broker)
-        m_broker->attach(nullptr);
-    m_broker = broker;
-    if (!m_broker)
-        return;
-    m_broker->attach(this);
-    for (const Channel *c : std::as_const(m_channels))
-        m_broker->subscribe(c->name);
-}
-
 bool ChannelHub::subscribe(Session *session, const QByteArray &name) {
     if (session->memberships().find(name))
         return false;
@@ -65,9 +54,10 @@ bool ChannelHub::subscribe(Session *session, const QByteArray &name) {
     Channel *channel = slot;
     session->memberships().add(channel, channel->subscribers.size());
     channel->subscribers.push_back(session);
-    ++m_subscriptions;
-    if (created && m_broker)
-        m_broker->subscribe(name);
+    m_subscriptions.store(m_subscriptions.load(std::memory_order_relaxed) + 1,
+                          std::memory_order_relaxed);
+    if (m_router)
+        m_router->subscriberAdded(m_loop, name, created);
     return true;
 }
 
@@ -87,7 +77,10 @@ void ChannelHub::detach(Session *session, Channel *channel) {
         theirs.setIndexAt(theirs.entry(channel), index);
     }
     mine.removeAt(entry);
-    --m_subscriptions;
+    m_subscriptions.store(m_subscriptions.load(std::memory_order_relaxed) - 1,
+                          std::memory_order_relaxed);
+    if (m_router)
+        m_router->subscriberRemoved(m_loop, channel->name, subs.empty());
 }
 
 void ChannelHub::dropIfEmpty(Channel *channel) {
@@ -98,8 +91,6 @@ void ChannelHub::dropIfEmpty(Channel *channel) {
     if (m_recent == channel)
         m_recent = nullptr;
     m_channels.remove(channel->name);
-    if (m_broker)
-        m_broker->unsubscribe(channel->name);
     delete channel;
 }
 
@@ -122,13 +113,6 @@ void ChannelHub::removeSession(Session *session) {
         detach(session, channel);
         dropIfEmpty(channel);
     }
-}
-
-Error ChannelHub::publish(const QByteArray &channel, const Frame &frame) {
-    if (m_broker)
-        return m_broker->publish(channel, frame);
-    deliver(channel, frame);
-    return {};
 }
 
 int ChannelHub::sendTo(Channel *channel, const Frame &frame) {

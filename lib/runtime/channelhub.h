@@ -1,7 +1,6 @@
 // Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
 #pragma once
 
-#include "broker.h"
 #include "error.h"
 
 #include <QByteArray>
@@ -9,20 +8,22 @@
 #include <QList>
 #include <QVarLengthArray>
 
+#include <atomic>
 #include <vector>
 
 namespace lhttp {
 
 class Frame;
+class Router;
 class Session;
 
-// Channel → local subscribers. The fan-out is a plain loop over a vector of sessions; each
-// session remembers its position in every channel it joined (its Memberships), so leaving is
-// O(1) in the channel's size and O(channels) in the session's.
+// Channel → the subscribers on one event loop. The fan-out is a plain loop over a vector of
+// sessions; each session remembers its position in every channel it joined (its Memberships),
+// so leaving is O(1) in the channel's size and O(channels) in the session's.
 //
-// The hub is this node's end of the broker: publish() hands a frame to the broker, which
-// delivers it back here (LocalDelivery) and to the other nodes.
-class ChannelHub final : public LocalDelivery {
+// Each subscribe and unsubscribe is reported to the node's Router (when the hub has one),
+// which keeps the broker subscription and hands other loops' publishes here.
+class ChannelHub final {
 public:
     struct Channel {
         QByteArray name;
@@ -56,13 +57,15 @@ public:
     };
 
     ChannelHub();
-    ~ChannelHub() override;
+    ~ChannelHub();
     ChannelHub(const ChannelHub &) = delete;
     ChannelHub &operator=(const ChannelHub &) = delete;
 
-    // The broker is not owned. Channels that already have subscribers are subscribed on it.
-    void setBroker(Broker *broker);
-    Broker *broker() const { return m_broker; }
+    // The router this hub reports to, as loop `loop` (before the first subscriber).
+    void setRouter(Router *router, int loop) {
+        m_router = router;
+        m_loop = loop;
+    }
 
     // False when the session already was a subscriber (subscribe is idempotent).
     bool subscribe(Session *session, const QByteArray &channel);
@@ -71,12 +74,11 @@ public:
     // Leaves every channel.
     void removeSession(Session *session);
 
-    // Hands `frame` to the broker, which delivers it here and to other nodes. The Error is
-    // the broker's, for the other nodes only.
-    Error publish(const QByteArray &channel, const Frame &frame);
-    // LocalDelivery: what the broker hands back.
-    int deliver(const QByteArray &channel, const Frame &frame) override;
-    int deliverExact(const QByteArray &channel, const Frame &frame) override;
+    // Sends `frame` to every subscriber here of `channel` and of the wildcard channels that
+    // match it. Returns the number of sessions it went to.
+    int deliver(const QByteArray &channel, const Frame &frame);
+    // Sends `frame` to the subscribers of exactly `channel` (a wildcard channel's own copy).
+    int deliverExact(const QByteArray &channel, const Frame &frame);
 
     // `channel` as a QByteArray for publish(): the hub's own copy of the name (shared, no
     // allocation) while the channel has subscribers here, else a new one. The channel found
@@ -84,7 +86,8 @@ public:
     QByteArray channelName(QByteArrayView channel) const;
 
     int channelCount() const { return int(m_channels.size()); }
-    qsizetype subscriptionCount() const { return m_subscriptions; }
+    // From any thread.
+    qsizetype subscriptionCount() const { return m_subscriptions.load(std::memory_order_relaxed); }
     QList<QByteArray> channelNames() const;
     const Channel *channel(const QByteArray &name) const;
 
@@ -96,12 +99,13 @@ private:
 
     QHash<QByteArray, Channel *> m_channels;
     std::vector<Channel *> m_wildcards;
-    Broker *m_broker = nullptr;
+    Router *m_router = nullptr;
+    int m_loop = 0;
     // The channel channelName() last found: the next channelName() compares with it before
     // hashing, and deliver() recognises its name by the shared buffer (same data pointer and
     // size) without a lookup. Reset when that channel is deleted.
     mutable Channel *m_recent = nullptr;
-    qsizetype m_subscriptions = 0;
+    std::atomic<qsizetype> m_subscriptions{0}; // written by the hub's thread only
     int m_delivering = 0;
 };
 

@@ -18,8 +18,9 @@ public:
     virtual void noteMessage(const Session &session) = 0;
     virtual void noteSubscription(const Session &session, const QByteArray &channel,
                                   bool subscribed) = 0;
-    // One per (message, channel) published, not per delivery.
-    virtual void notePublished(const QByteArray &channel, qsizetype size) = 0;
+    // One per (message, channel) published, not per delivery; `from` is the session whose
+    // message it is (null for the HTTP API and server-side publishes).
+    virtual void notePublished(const QByteArray &channel, qsizetype size, const Session *from) = 0;
     // An error reply; `session` is null for errors answered over HTTP.
     virtual void noteError(const Session *session, const Error &error) = 0;
 };

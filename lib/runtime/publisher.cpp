@@ -6,18 +6,21 @@
 #include "counters.h"
 #include "frame.h"
 #include "nodeevents.h"
+#include "router.h"
 #include "serveroptions.h"
 
 namespace lhttp {
 
-Publisher::Publisher(ChannelHub &hub, const ServerOptions &options, Counters &counters,
-                     NodeEvents &events)
+Publisher::Publisher(ChannelHub &hub, Router &router, int loop, const ServerOptions &options,
+                     Counters &counters, NodeEvents &events)
     : m_hub(hub)
+    , m_router(router)
+    , m_loop(loop)
     , m_options(options)
     , m_counters(counters)
     , m_events(events) {}
 
-Error Publisher::publish(const Channels &channels, const Frame &frame) {
+Error Publisher::publish(const Channels &channels, const Frame &frame, const Session *from) {
     if (channels.isEmpty())
         return Error::make(Status::BadRequest, "no channel to publish to");
     for (QByteArrayView c : channels) {
@@ -28,10 +31,10 @@ Error Publisher::publish(const Channels &channels, const Frame &frame) {
     Error remote;
     for (QByteArrayView c : channels) {
         const QByteArray channel = m_hub.channelName(c); // no allocation when subscribed here
-        if (Error e = m_hub.publish(channel, frame); e && !remote)
+        if (Error e = m_router.publish(m_loop, channel, frame); e && !remote)
             remote = std::move(e);
         ++m_counters.publishes;
-        m_events.notePublished(channel, frame.size());
+        m_events.notePublished(channel, frame.size(), from);
     }
     return remote;
 }

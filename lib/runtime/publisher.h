@@ -11,6 +11,8 @@ namespace lhttp {
 class ChannelHub;
 class Frame;
 class NodeEvents;
+class Router;
+class Session;
 struct Counters;
 struct ServerOptions;
 
@@ -20,18 +22,21 @@ class Publisher {
 public:
     using Channels = QVarLengthArray<QByteArrayView, 4>;
 
-    Publisher(ChannelHub &hub, const ServerOptions &options, Counters &counters,
-              NodeEvents &events);
+    // For event loop `loop` of the node: `hub` is that loop's, `router` the node's.
+    Publisher(ChannelHub &hub, Router &router, int loop, const ServerOptions &options,
+              Counters &counters, NodeEvents &events);
 
     // Checks every channel first (nothing is published when one is not a valid channel to
-    // publish to: 400), then hands the same frame to the hub for each channel in order — one
-    // copy per listed channel, as PROTOCOL.md §3 says —, counts and notifies. A broker error
+    // publish to: 400), then hands the same frame to the router for each channel in order —
+    // one copy per listed channel, as PROTOCOL.md §3 says —, counts and notifies. A broker error
     // (the message reached this node's subscribers, not the others) is returned after every
     // channel has been served; the first one wins.
-    Error publish(const Channels &channels, const Frame &frame);
+    Error publish(const Channels &channels, const Frame &frame, const Session *from = nullptr);
 
 private:
     ChannelHub &m_hub;
+    Router &m_router;
+    int m_loop;
     const ServerOptions &m_options;
     Counters &m_counters;
     NodeEvents &m_events;

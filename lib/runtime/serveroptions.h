@@ -7,6 +7,7 @@
 #include <QHostAddress>
 #include <QString>
 #include <QStringList>
+#include <QThread>
 
 #include <algorithm>
 
@@ -30,6 +31,21 @@ struct ServerOptions {
     static constexpr int DefaultCloseGraceMs = 5'000;
     static constexpr int DefaultAbuseCloseAfter = 50;
     static constexpr int DefaultDrainWindowMs = 5'000;
+
+    // Event loops (threads) connections are spread over; each owns its connections. 1 runs the
+    // whole node in the Server's thread; 0 means one per CPU core. The default is 1, or the
+    // LHTTP_THREADS environment variable when set (how the test suite runs as a matrix).
+    static int defaultThreads() {
+        bool ok = false;
+        const int n = qEnvironmentVariableIntValue("LHTTP_THREADS", &ok);
+        return ok && n >= 0 ? n : 1;
+    }
+    int threads = defaultThreads();
+    // The event dispatcher of the loops the Server starts (threads > 1): Epoll, lhttp's own
+    // (a pass costs what is ready, not what is open), or Qt's. The Server's own thread keeps
+    // whatever the application installed (lhttpd-qt's --event-loop sets both).
+    enum class EventLoop { Epoll, Qt };
+    EventLoop eventLoop = EventLoop::Epoll;
 
     QHostAddress address = QHostAddress::Any;
     quint16 port = DefaultPort;
@@ -103,6 +119,11 @@ struct ServerOptions {
     QString staticDir;
     bool serveStatic = true;
 
+    // Loops are bits of a 64-bit mask in the Router.
+    static constexpr int MaxThreads = 64;
+    int effectiveThreads() const {
+        return std::clamp(threads > 0 ? threads : QThread::idealThreadCount(), 1, MaxThreads);
+    }
     int effectiveRateBurst() const {
         return rateBurst > 0 ? rateBurst : std::max(1, int(messagesPerSecond * 2));
     }

@@ -2,6 +2,7 @@
 #include "session.h"
 
 #include "counters.h"
+#include "flusher.h"
 #include "nodeevents.h"
 #include "runtimelog.h"
 #include "serveroptions.h"
@@ -9,9 +10,13 @@
 #include "token.h"
 
 #include <QElapsedTimer>
+#include <QScopeGuard>
 #include <QSslSocket>
 #include <QTcpSocket>
 #include <QWebSocket>
+
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 namespace lhttp {
 
@@ -25,8 +30,8 @@ Session::Session(const Context &context, quint64 id, QWebSocket *socket, QTcpSoc
     , m_peerAddress(socket->peerAddress())
     , m_claims(std::move(claims)) {
     m_connectedAtMs = m_lastSeen = now();
-    m_releasable = wire && !qobject_cast<QSslSocket *>(wire);
-    if (m_releasable) {
+    m_plainWire = wire && !qobject_cast<QSslSocket *>(wire);
+    if (m_plainWire) {
         // The handshake used both socket buffers. Released as soon as the 101 response has
         // left, so that the next handshakes reuse the freed chunks and the heap stays dense.
         noteTraffic();
@@ -72,6 +77,7 @@ void Session::end() {
         return;
     m_ended = true;
     m_closing = true;
+    dropQueue();
     m_socket->disconnect(m_context.owner);
     m_context.pipeline.close(*this, m_opened);
     qCDebug(lcSession) << "session" << m_id << "closed";
@@ -105,6 +111,7 @@ void Session::tick(qint64 t) {
         // Pings follow each connection's own rhythm (its last sign of life), so they are
         // spread over the interval rather than sent to everybody at once.
         m_pingSentAt = t;
+        writeQueued(); // the ping after what was sent before it
         m_socket->ping();
         noteTraffic();
     }
@@ -143,6 +150,12 @@ bool Session::admitByRate(qint64 t) {
 }
 
 void Session::handleIncoming(const QByteArray &bytes, bool text) {
+    const auto replyBeforePong = qScopeGuard([this] {
+        // More of the peer's frames wait in this read (a ping, say): QWebSocket answers a
+        // ping at once, so what this message produced for its sender goes out first.
+        if (m_flushSlot >= 0 && m_wire->bytesAvailable() > 0)
+            writeQueued();
+    });
     noteTraffic();
     ++m_stats.messagesIn;
     m_stats.bytesIn += quint64(bytes.size());
@@ -180,10 +193,18 @@ void Session::send(const Frame &frame) {
     Counters &counters = m_context.counters;
     ++counters.messagesOut;
     counters.bytesOut += quint64(frame.size());
-    if (m_wire) {
-        // The frame's bytes as they are: the same for every receiver, made once. Whole frames
-        // only, so they never interleave with QWebSocket's own control frames; nothing after
-        // the socket started closing (a close frame may be on its way).
+    if (m_plainWire) {
+        // The frame's bytes as they are: the same for every receiver, made once, queued until
+        // the end of the pass and then written with the rest in one system call.
+        const QByteArray &wire = frame.wire();
+        if (m_queue.empty())
+            m_flushSlot = m_context.flusher.schedule(this, m_wire);
+        m_queue.push_back(wire);
+        m_queuedBytes += wire.size();
+    } else if (m_wire) {
+        // TLS: the socket encrypts what it is given. Whole frames only, so they never
+        // interleave with QWebSocket's own control frames; nothing after the socket started
+        // closing (a close frame may be on its way).
         if (m_wire->state() == QAbstractSocket::ConnectedState)
             m_wire->write(frame.wire());
     } else if (frame.isText()) {
@@ -192,19 +213,84 @@ void Session::send(const Frame &frame) {
         m_socket->sendBinaryMessage(frame.bytes());
     }
     // A reader that stopped reading must not grow our memory: past the cap it is closed, and
-    // nobody else waits for it (sends only append to its own buffer).
+    // nobody else waits for it (sends only append to its own queue).
     const qsizetype cap = m_context.options.maxOutgoingBytes;
     if (cap > 0 && unsentBytes() > cap) {
-        // A burst fanned out in one event-loop pass piles up here before Qt writes any of it;
-        // only what the kernel will not take either makes a slow consumer.
+        // A burst fanned out in one pass piles up here before anything is written; only what
+        // the kernel will not take either makes a slow consumer.
+        writeQueued();
         m_socket->flush();
         if (unsentBytes() > cap)
             closeSlowConsumer();
     }
 }
 
+void Session::dropQueue() {
+    if (m_flushSlot >= 0)
+        m_context.flusher.cancel(m_flushSlot);
+    m_flushSlot = -1;
+    m_queue.clear();
+    m_queuedBytes = 0;
+}
+
+void Session::writeQueued() {
+    if (m_queue.empty())
+        return;
+    std::vector<QByteArray> queue;
+    queue.swap(m_queue);
+    dropQueue();
+    // Nothing after a close frame: once QWebSocket is closing (either side began), the
+    // queued frames are dropped, as they would have been refused one by one before.
+    if (m_wire->state() != QAbstractSocket::ConnectedState ||
+        m_socket->state() != QAbstractSocket::ConnectedState)
+        return;
+    size_t next = 0;
+    qsizetype offset = 0; // into queue[next], after a partial write
+    if (m_wire->bytesToWrite() == 0) {
+        // Straight to the kernel, all frames in one call (the socket is non-blocking; no
+        // SIGPIPE: the peer may be gone).
+        constexpr size_t MaxIov = 64;
+        while (next < queue.size()) {
+            iovec iov[MaxIov];
+            size_t n = 0;
+            qsizetype total = 0;
+            for (size_t i = next; i < queue.size() && n < MaxIov; ++i, ++n) {
+                iov[n].iov_base = const_cast<char *>(queue[i].constData());
+                iov[n].iov_len = size_t(queue[i].size());
+                total += queue[i].size();
+            }
+            msghdr msg = {};
+            msg.msg_iov = iov;
+            msg.msg_iovlen = n;
+            const ssize_t written =
+                ::sendmsg(int(m_wire->socketDescriptor()), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (written <= 0)
+                break; // full (EAGAIN) or failing: the socket takes the rest and finds out
+            qsizetype left = written;
+            while (left > 0 && left >= queue[next].size()) {
+                left -= queue[next].size();
+                ++next;
+            }
+            offset = left;
+            if (written < total)
+                break; // the kernel's buffer is full: the socket holds the rest
+        }
+    }
+    // Behind what the socket already holds (a control frame, an earlier remainder), or what
+    // the kernel did not take: Qt writes it when the socket is writable, in order.
+    for (size_t i = next; i < queue.size(); ++i) {
+        const QByteArray &bytes = queue[i];
+        if (i == next && offset > 0)
+            m_wire->write(bytes.constData() + offset, bytes.size() - offset);
+        else
+            m_wire->write(bytes);
+    }
+}
+
 qint64 Session::unsentBytes() const {
-    return m_wire ? m_wire->bytesToWrite() : m_socket->bytesToWrite();
+    if (m_wire)
+        return m_queuedBytes + m_wire->bytesToWrite();
+    return m_socket->bytesToWrite();
 }
 
 void Session::releaseBuffersSoon(const Context &context, quint64 id) {
@@ -222,10 +308,11 @@ void Session::releaseBuffersSoon(const Context &context, quint64 id) {
 bool Session::releaseBuffers() {
     // QIODevice::open() (QAbstractSocket does not override it) drops both ring buffers and
     // makes empty ones; the socket engine, its notifiers and the connection state stay. Only
-    // when nothing is buffered either way. Not for TLS (m_releasable).
+    // when nothing is buffered either way. Not for TLS (m_plainWire).
     QTcpSocket *w = m_wire;
-    if (!m_releasable || m_closing || w->state() != QAbstractSocket::ConnectedState ||
-        w->bytesAvailable() != 0 || w->bytesToWrite() != 0)
+    if (!m_plainWire || m_closing || !m_queue.empty() ||
+        w->state() != QAbstractSocket::ConnectedState || w->bytesAvailable() != 0 ||
+        w->bytesToWrite() != 0)
         return false;
     w->open(w->openMode());
     m_buffersUsed = false;
@@ -279,6 +366,7 @@ QUrl Session::requestUrl() const {
 void Session::close(QWebSocketProtocol::CloseCode code, const QString &reason) {
     if (m_closing)
         return;
+    writeQueued(); // what was sent before the close goes out before the close frame
     m_closing = true;
     m_closingSince = now();
     m_socket->close(code, reason);

@@ -14,6 +14,7 @@
 #include <QWebSocketProtocol>
 
 #include <memory>
+#include <vector>
 
 class QElapsedTimer;
 class QObject;
@@ -22,6 +23,7 @@ class QWebSocket;
 
 namespace lhttp {
 
+class Flusher;
 class NodeEvents;
 class SessionTable;
 struct Claims;
@@ -55,6 +57,7 @@ public:
         const SessionTable &sessions;
         const QElapsedTimer &clock; // the node's monotonic clock (ms)
         QObject *owner;             // receives the session's queued calls
+        Flusher &flusher;           // writes each session's queued frames once per pass
     };
 
     // Opens the session on an accepted WebSocket (`wire`: the TCP/TLS socket under it, or
@@ -132,22 +135,25 @@ public:
     // The hub's record of this session's channels (ChannelHub changes it).
     ChannelHub::Memberships &memberships() { return m_memberships; }
 
-    // Gives the socket's empty read and write buffers back to the heap (see m_releasable).
+    // Gives the socket's empty read and write buffers back to the heap (see m_plainWire).
     // Only from the event loop, never inside the socket's own calls.
     bool releaseBuffers();
+    // Writes the frames queued in this pass with one system call (the Flusher calls it).
+    void writeQueued();
 
 private:
     void handleIncoming(const QByteArray &bytes, bool text);
     void handlePong();
     bool admitByRate(qint64 now);
     void closeSlowConsumer();
+    void dropQueue();
     void noteTraffic() {
-        m_buffersUsed = m_releasable;
+        m_buffersUsed = m_plainWire;
         m_quietTicks = 0;
     }
     // releaseBuffers() from the event loop, looked up by id: the session may be gone by then.
     static void releaseBuffersSoon(const Context &context, quint64 id);
-    // What QWebSocket::bytesToWrite() answers, one call shorter on the hot path.
+    // Queued frames plus what the socket still holds.
     qint64 unsentBytes() const;
     qint64 now() const;
 
@@ -173,10 +179,15 @@ private:
     qint64 m_tokensAt = 0;
     int m_rejected = 0; // rate-limited messages in a row
     Pipeline::Opened m_opened;
+    // Frames sent in this pass, written by writeQueued() (plain TCP wires only: a QSslSocket
+    // must encrypt what it is given). The wire bytes are shared with every other receiver.
+    std::vector<QByteArray> m_queue;
+    qint64 m_queuedBytes = 0;
+    int m_flushSlot = -1; // in the Flusher while m_queue is not empty
     // Idle memory: a QTcpSocket keeps its read (16 KiB) and write (32 KiB) ring-buffer chunks
     // once used, also when empty — most of an idle connection's memory. They are released
     // after the handshake and again once the connection has been quiet for two ticks.
-    bool m_releasable = false;   // a plain TCP wire (a QSslSocket has buffers of its own)
+    bool m_plainWire = false;    // a plain TCP wire (a QSslSocket has buffers of its own)
     bool m_buffersUsed = false;  // traffic since the buffers were last released
     quint8 m_quietTicks = 0;     // ticks since that traffic
     bool m_incomingText = false; // the message being handled came as a text frame (UTF-8)

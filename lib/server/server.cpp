@@ -2,100 +2,196 @@
 #include "server.h"
 
 #include "broker.h"
-#include "builtinfilters.h"
+#include "epolleventdispatcher.h"
 #include "frame.h"
-#include "http.h"
 #include "httpapi.h"
 #include "listener.h"
+#include "loop.h"
 #include "processor.h"
 #include "runtimelog.h"
-#include "token.h"
 #include "upstream.h"
 
 #include <QMetaMethod>
-#include <QScopeGuard>
-#include <QTcpSocket>
+#include <QSemaphore>
+#include <QThread>
 #include <QWebSocket>
 
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
+#include <unistd.h>
 
 namespace lhttp {
 
 namespace {
-constexpr int DrainStepMs = 20;
-// Socket buffers released (48 KiB each at most) that make it worth trimming the heap.
-constexpr quint64 ReleasesBeforeTrim = 64;
+thread_local const Session *t_signalSession = nullptr;
+
+// The session the signal being emitted in this thread is about (Server::signalSession()).
+struct SignalSession {
+    explicit SignalSession(const Session *session)
+        : previous(std::exchange(t_signalSession, session)) {}
+    ~SignalSession() { t_signalSession = previous; }
+    const Session *previous;
+};
 } // namespace
+
+const Session *Server::signalSession() {
+    return t_signalSession;
+}
+
+// A loop with a thread of its own: the Loop is made, run and destroyed in that thread.
+class LoopThread : public QThread {
+public:
+    LoopThread(const Loop::Node &node, ServerOptions options)
+        : m_node(node)
+        , m_options(std::move(options)) {}
+
+    // Starts the thread and returns its loop, once made.
+    Loop *startLoop() {
+        start();
+        m_ready.acquire();
+        return m_loop;
+    }
+
+protected:
+    void run() override {
+        Loop loop(m_node, m_options);
+        m_loop = &loop;
+        m_ready.release();
+        exec();
+        loop.shutDown();
+    }
+
+private:
+    Loop::Node m_node;
+    ServerOptions m_options;
+    QSemaphore m_ready;
+    Loop *m_loop = nullptr;
+};
+
+// What /healthz and /metrics of any loop show: the whole node.
+class Server::Status final : public NodeStatus {
+public:
+    explicit Status(const Server &server)
+        : m_server(server) {}
+    bool isListening() const override { return m_server.isListening(); }
+    int connectionCount() const override { return m_server.sessionCount(); }
+    int channelCount() const override { return m_server.channelCount(); }
+    qsizetype subscriptionCount() const override { return m_server.subscriptionCount(); }
+    Counters::Values counters() const override { return m_server.counters(); }
+    UpstreamStats upstreamStats() const override { return m_server.upstreamStats(); }
+    int upstreamInFlight() const override { return m_server.upstreamInFlight(); }
+    const Broker *broker() const override { return m_server.broker(); }
+
+private:
+    const Server &m_server;
+};
 
 Server::Server(ServerOptions options, QObject *parent)
     : QObject(parent)
     , m_options(std::move(options))
-    , m_pipeline(*this)
-    , m_publisher(m_hub, m_options, m_counters, *this)
-    , m_context{m_options, m_counters, m_pipeline, *this, m_sessions, m_clock, this}
-    , m_upstream(std::make_shared<Upstream>(m_options, m_sessions)) {
-    setBroker(std::make_unique<LocalBroker>());
-    m_pipeline.addFilter(std::make_shared<MultipartFilter>(m_options));
-    NodeEvents &events = *this;
-    m_pipeline.addFilter(std::make_shared<PubSubFilter>(m_options, m_hub, m_publisher, events));
-    m_pipeline.addFilter(m_upstream);
+    , m_status(std::make_unique<Status>(*this)) {
     m_clock.start();
-    connect(&m_ticker, &QTimer::timeout, this, &Server::tick);
-    connect(&m_drainTimer, &QTimer::timeout, this, &Server::drainStep);
-    connect(m_upstream.get(), &Upstream::idle, this, &Server::checkDrained);
+    const Loop::Node node{
+        m_router,
+        m_peers,
+        *this,
+        *m_status,
+        m_clock,
+        [this](const Session &session, bool open) {
+            const SignalSession about(&session);
+            open ? Q_EMIT sessionOpened(session.id()) : Q_EMIT sessionClosed(session.id());
+        },
+        [this](QWebSocket *socket) { acceptAdmin(socket); },
+        [this] { QMetaObject::invokeMethod(this, &Server::loopDrained, Qt::QueuedConnection); },
+        [this] { return m_nextId.fetch_add(1, std::memory_order_relaxed); },
+    };
+    m_loop0 = std::make_unique<Loop>(node, m_options);
+    m_loops.push_back(m_loop0.get());
+    for (int i = 1; i < m_options.effectiveThreads(); ++i) {
+        auto *thread = new LoopThread(node, m_options);
+        thread->setObjectName(QStringLiteral("lhttp loop %1").arg(i));
+        if (m_options.eventLoop == ServerOptions::EventLoop::Epoll)
+            installEpollDispatcher(thread);
+        m_threads.push_back(thread);
+        m_loops.push_back(thread->startLoop());
+    }
+    setBroker(std::make_unique<LocalBroker>());
+    m_drainDeadline.setSingleShot(true);
+    connect(&m_drainDeadline, &QTimer::timeout, this, [this] {
+        qCWarning(lcServer) << "drain deadline passed with" << sessionCount() << "connections and"
+                            << upstreamInFlight() << "upstream requests left";
+        m_draining = false;
+        Q_EMIT drained();
+    });
 }
 
 Server::~Server() {
-    m_listener.reset();
-    const auto all = m_sessions.all();
-    for (Session *s : all)
-        removeSession(s);
-    m_hub.setBroker(nullptr);
+    // Nothing more from other nodes, then every loop closes its sessions in its own thread.
+    m_router.setBroker(nullptr);
+    m_listening = false;
+    for (LoopThread *t : m_threads) {
+        t->quit();
+        t->wait();
+        delete t;
+    }
+    m_loop0->shutDown();
+}
+
+void Server::forEachLoop(const std::function<void(Loop &)> &work, bool wait) const {
+    for (Loop *loop : m_loops) {
+        if (loop->thread() == QThread::currentThread())
+            work(*loop);
+        else
+            QMetaObject::invokeMethod(
+                loop, [loop, work] { work(*loop); },
+                wait ? Qt::BlockingQueuedConnection : Qt::QueuedConnection);
+    }
 }
 
 bool Server::listen() {
-    m_listener = std::make_unique<Listener>(m_options, m_counters, m_sessions);
-    m_httpApi = std::make_unique<HttpApi>(HttpApi::Node{
-        m_options, m_counters, m_publisher, m_sessions, m_hub, *m_upstream, *m_listener});
-    m_listener->setHttpHandler([this](const HttpRequest &request, HttpResponse &response) {
-        m_httpApi->handle(request, response);
-    });
-    m_listener->setUpgradeHandler([this](Listener::Upgrade &&up) {
-        if (up.admin)
-            acceptAdmin(up.socket);
+    const bool spread = m_loops.size() > 1;
+    for (Loop *loop : m_loops) {
+        bool ok = false;
+        QString error;
+        const bool accepting = loop == m_loop0.get();
+        if (accepting)
+            ok = loop->start(true, &error);
         else
-            accept(up.socket, up.wire, std::move(up.claims));
-    });
-    if (!m_listener->listen(&m_errorString)) {
-        qCWarning(lcServer) << "cannot listen on" << m_options.address << m_options.port << ":"
-                            << m_errorString;
-        m_listener.reset();
-        m_httpApi.reset();
-        return false;
+            QMetaObject::invokeMethod(
+                loop, [loop, &ok, &error] { ok = loop->start(false, &error); },
+                Qt::BlockingQueuedConnection);
+        if (!ok) {
+            m_errorString = error;
+            qCWarning(lcServer) << "cannot listen on" << m_options.address << m_options.port << ":"
+                                << m_errorString;
+            return false;
+        }
+        if (!accepting) // admin consoles are handed to loop 0, where the AdminEndpoint lives
+            loop->listener()->setAdminListener(m_loop0->listener());
     }
-    qCInfo(lcServer) << "listening on" << m_options.address.toString() << "port" << serverPort()
-                     << (m_options.tlsCertFile.isEmpty() ? "" : "(TLS)")
+    Listener *listener = m_loop0->listener();
+    if (spread)
+        listener->setDispatcher([this](qintptr descriptor) { dispatch(descriptor); });
+    m_port = listener->port();
+    m_listening = true;
+    qCInfo(lcServer) << "listening on" << m_options.address.toString() << "port" << m_port
+                     << (m_options.tlsCertFile.isEmpty() ? "" : "(TLS)") << "with" << m_loops.size()
+                     << (m_loops.size() == 1 ? "event loop," : "event loops,")
                      << "broker:" << m_broker->description();
-    restartTicker();
     return true;
 }
 
-bool Server::isListening() const {
-    return m_listener && m_listener->isListening();
-}
-
-quint16 Server::serverPort() const {
-    return m_listener ? m_listener->port() : 0;
+void Server::dispatch(qintptr descriptor) {
+    // Round-robin: connections arrive at random and live long, so each loop gets its share.
+    Loop *loop = m_loops[size_t(m_nextLoop++ % m_loops.size())];
+    if (loop == m_loop0.get())
+        loop->take(descriptor);
+    else
+        QMetaObject::invokeMethod(
+            loop, [loop, descriptor] { loop->take(descriptor); }, Qt::QueuedConnection);
 }
 
 void Server::close(QWebSocketProtocol::CloseCode code, const QString &reason) {
-    if (m_listener)
-        m_listener->close();
-    const auto all = m_sessions.all();
-    for (Session *s : all)
-        s->close(code, reason);
+    m_listening = false;
+    forEachLoop([code, reason](Loop &loop) { loop.close(code, reason); }, false);
 }
 
 void Server::reload(const ServerOptions &options) {
@@ -106,94 +202,51 @@ void Server::reload(const ServerOptions &options) {
     m_options.path = old.path;
     m_options.tlsCertFile = old.tlsCertFile;
     m_options.tlsKeyFile = old.tlsKeyFile;
-    restartTicker();
+    m_options.threads = old.threads;
+    m_options.eventLoop = old.eventLoop;
+    const ServerOptions next = m_options;
+    forEachLoop([next](Loop &loop) { loop.reload(next); }, false);
     qCInfo(lcServer) << "options reloaded";
-}
-
-void Server::restartTicker() {
-    // Fine enough for the shortest deadline, never busier than 20 Hz.
-    int interval = 1000;
-    for (int ms : {m_options.pingIntervalMs, m_options.pongTimeoutMs, m_options.idleTimeoutMs,
-                   m_options.closeGraceMs}) {
-        if (ms > 0)
-            interval = std::min(interval, ms / 4);
-    }
-    m_ticker.start(std::max(50, interval));
-}
-
-void Server::tick() {
-    const auto trim = qScopeGuard([this] {
-        // Buffers freed in the middle of the heap stay resident until reused; after a burst
-        // (everybody pinged or sent to at once) hand them back. Walks the heap: not per tick.
-        if (m_counters.socketBuffersReleased - m_releasedAtTrim < ReleasesBeforeTrim)
-            return;
-        m_releasedAtTrim = m_counters.socketBuffersReleased;
-#ifdef __GLIBC__
-        malloc_trim(0);
-#endif
-    });
-    const qint64 t = now();
-    for (Session *s : m_sessions)
-        s->tick(t);
 }
 
 void Server::drain(int windowMs) {
     if (m_draining)
         return;
     m_draining = true;
-    if (m_listener) {
-        m_listener->setDraining(true);
-        m_listener->close();
-    }
-    m_drainQueue = m_sessions.ids();
-    const int steps = std::max(1, windowMs / DrainStepMs);
-    m_drainBatch = std::max(1, int((m_drainQueue.size() + steps - 1) / steps));
-    m_drainDeadline = now() + windowMs + m_options.upstreamTimeoutMs + m_options.closeGraceMs;
-    qCInfo(lcServer) << "draining" << m_drainQueue.size() << "connections over" << windowMs << "ms,"
-                     << m_upstream->inFlight() << "upstream requests in flight";
-    m_drainTimer.start(DrainStepMs);
-    drainStep();
+    m_listening = false;
+    m_loopsDrained = 0;
+    qCInfo(lcServer) << "draining" << sessionCount() << "connections over" << windowMs << "ms,"
+                     << upstreamInFlight() << "upstream requests in flight";
+    m_drainDeadline.start(windowMs + m_options.upstreamTimeoutMs + m_options.closeGraceMs);
+    forEachLoop([windowMs](Loop &loop) { loop.drain(windowMs); }, false);
 }
 
-void Server::drainStep() {
-    for (int i = 0; i < m_drainBatch && !m_drainQueue.isEmpty(); ++i) {
-        if (Session *s = m_sessions.find(m_drainQueue.takeFirst()))
-            s->close(QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("server draining"));
-    }
-    if (m_drainQueue.isEmpty() && now() > m_drainDeadline) {
-        qCWarning(lcServer) << "drain deadline passed with" << m_sessions.count()
-                            << "connections and" << m_upstream->inFlight()
-                            << "upstream requests left";
-        m_drainTimer.stop();
-        Q_EMIT drained();
+void Server::loopDrained() {
+    if (!m_draining || ++m_loopsDrained < int(m_loops.size()))
         return;
-    }
-    checkDrained();
-}
-
-void Server::checkDrained() {
-    if (!m_draining || !m_drainQueue.isEmpty() || !m_sessions.isEmpty() || m_upstream->inFlight())
-        return;
-    if (!m_drainTimer.isActive())
-        return; // already reported
-    m_drainTimer.stop();
+    m_draining = false;
+    m_drainDeadline.stop();
     qCInfo(lcServer) << "drained";
     Q_EMIT drained();
 }
 
 void Server::registerProcessor(const QByteArray &command, std::shared_ptr<Processor> processor) {
-    m_pipeline.registerProcessor(command, std::move(processor));
+    forEachLoop([&](Loop &loop) { loop.registerProcessor(command, processor); });
+}
+
+Processor *Server::processor(QByteArrayView command) const {
+    return m_loop0->pipeline().processor(command);
 }
 
 void Server::addHeaderFilter(std::shared_ptr<HeaderFilter> filter) {
-    m_pipeline.addFilter(std::move(filter));
+    forEachLoop([&](Loop &loop) { loop.addFilter(filter); });
 }
 
 void Server::setBroker(std::unique_ptr<Broker> broker) {
-    m_hub.setBroker(nullptr);
+    m_router.setBroker(nullptr);
     m_broker = std::move(broker);
     m_broker->setParent(nullptr);
-    m_hub.setBroker(m_broker.get());
+    m_router.setBroker(m_broker.get());
 }
 
 void Server::acceptAdmin(QWebSocket *socket) {
@@ -208,36 +261,6 @@ void Server::acceptAdmin(QWebSocket *socket) {
     }
 }
 
-void Server::accept(QWebSocket *socket, QTcpSocket *wire, std::unique_ptr<Claims> claims) {
-    const quint64 id = m_nextId++;
-    auto *session = new Session(m_context, id, socket, wire, std::move(claims));
-    m_sessions.insert(session);
-    ++m_counters.connectionsAccepted;
-    // Queued: a disconnect noticed while a message is being handled (or inside a fan-out)
-    // is acted on once that work is done.
-    connect(
-        socket, &QWebSocket::disconnected, this, [this, session] { removeSession(session); },
-        Qt::QueuedConnection);
-    session->open();
-    Q_EMIT sessionOpened(id);
-}
-
-void Server::removeSession(Session *session) {
-    if (!m_sessions.find(session->id()))
-        return;
-    session->end();
-    const QList<QByteArray> channels =
-        m_watchSubscriptions ? session->channels() : QList<QByteArray>();
-    m_hub.removeSession(session);
-    m_sessions.remove(session);
-    for (const QByteArray &c : channels)
-        Q_EMIT unsubscribed(session->id(), c);
-    Q_EMIT sessionClosed(session->id());
-    session->socket()->deleteLater();
-    delete session;
-    checkDrained();
-}
-
 Error Server::publish(const QByteArrayList &channels, const Message &message) {
     Message m = message;
     if (!m.hasHeader("publish"))
@@ -245,7 +268,7 @@ Error Server::publish(const QByteArrayList &channels, const Message &message) {
     Publisher::Channels list;
     for (const QByteArray &c : channels)
         list.append(c);
-    return m_publisher.publish(list, Frame(m.toBytes()));
+    return m_loop0->publisher().publish(list, Frame(m.toBytes()));
 }
 
 Error Server::publish(const QByteArrayList &channels, const QByteArray &command,
@@ -256,14 +279,97 @@ Error Server::publish(const QByteArrayList &channels, const QByteArray &command,
     return publish(channels, m);
 }
 
+qsizetype Server::subscriptionCount() const {
+    qsizetype n = 0;
+    for (const Loop *loop : m_loops)
+        n += loop->subscriptionCount();
+    return n;
+}
+
+Counters::Values Server::counters() const {
+    Counters::Values sum;
+    for (const Loop *loop : m_loops)
+        sum += loop->counters().values();
+    return sum;
+}
+
+UpstreamStats Server::upstreamStats() const {
+    UpstreamStats sum;
+    for (const Loop *loop : m_loops)
+        sum += loop->upstream()->stats();
+    return sum;
+}
+
+int Server::upstreamInFlight() const {
+    int n = 0;
+    for (const Loop *loop : m_loops)
+        n += loop->upstream()->inFlight();
+    return n;
+}
+
+void Server::visitSessions(const std::function<void(const Session &)> &visit) const {
+    forEachLoop([&visit](Loop &loop) {
+        for (const Session *s : loop.sessions())
+            visit(*s);
+    });
+}
+
+void Server::visitSessionsLater(std::function<void(const Session &)> visit,
+                                std::function<void()> done) const {
+    auto left = std::make_shared<std::atomic<int>>(int(m_loops.size()));
+    auto *self = const_cast<Server *>(this);
+    for (Loop *loop : m_loops) {
+        QMetaObject::invokeMethod(
+            loop,
+            [loop, self, visit, done, left] {
+                for (const Session *s : loop->sessions())
+                    visit(*s);
+                if (left->fetch_sub(1) == 1)
+                    QMetaObject::invokeMethod(self, done, Qt::QueuedConnection);
+            },
+            Qt::QueuedConnection);
+    }
+}
+
+bool Server::closeSession(quint64 id, QWebSocketProtocol::CloseCode code, const QString &reason) {
+    std::atomic<bool> found{false};
+    forEachLoop([&](Loop &loop) {
+        if (Session *s = loop.sessions().find(id)) {
+            s->close(code, reason);
+            found = true;
+        }
+    });
+    return found;
+}
+
+ChannelHub &Server::hub() {
+    return m_loop0->hub();
+}
+
+const ChannelHub &Server::hub() const {
+    return m_loop0->hub();
+}
+
+Upstream *Server::upstream() const {
+    return m_loop0->upstream();
+}
+
+Session *Server::session(quint64 id) const {
+    return m_loop0->sessions().find(id);
+}
+
+QList<Session *> Server::sessions() const {
+    return m_loop0->sessions().all();
+}
+
 void Server::noteMessage(const Session &session) {
-    if (m_watchMessages)
+    if (m_watchMessages.load(std::memory_order_relaxed))
         Q_EMIT messageReceived(session.id(), session.command().toByteArray(),
                                session.message().toBytes().size());
 }
 
 void Server::noteSubscription(const Session &session, const QByteArray &channel, bool isSubscribe) {
-    if (!m_watchSubscriptions)
+    if (!m_watchSubscriptions.load(std::memory_order_relaxed))
         return;
     if (isSubscribe)
         Q_EMIT subscribed(session.id(), channel);
@@ -271,16 +377,18 @@ void Server::noteSubscription(const Session &session, const QByteArray &channel,
         Q_EMIT unsubscribed(session.id(), channel);
 }
 
-void Server::notePublished(const QByteArray &channel, qsizetype size) {
-    if (!m_watchPublishes)
+void Server::notePublished(const QByteArray &channel, qsizetype size, const Session *from) {
+    if (!m_watchPublishes.load(std::memory_order_relaxed))
         return;
-    const ChannelHub::Channel *c = m_hub.channel(channel);
-    Q_EMIT messagePublished(channel, size, c ? int(c->subscribers.size()) : 0);
+    const SignalSession about(from);
+    Q_EMIT messagePublished(channel, size, m_router.subscriberCount(channel));
 }
 
 void Server::noteError(const Session *session, const Error &error) {
-    if (m_watchErrors)
-        Q_EMIT errorReplied(session ? session->id() : 0, error.code, error.reason);
+    if (!m_watchErrors.load(std::memory_order_relaxed))
+        return;
+    const SignalSession about(session);
+    Q_EMIT errorReplied(session ? session->id() : 0, error.code, error.reason);
 }
 
 // Both notifications may run with a QObject-internal mutex held, so neither may call

@@ -68,9 +68,16 @@ bool LhttpdProcess::startAsGiven(const QStringList &args) {
     return false;
 }
 
-QString LhttpdProcess::run(const QStringList &args) {
+QString LhttpdProcess::run(const QStringList &given) {
     if (isRunning())
         stop();
+    // The test matrix: LHTTP_THREADS runs every node on that many event loops, unless the test
+    // says otherwise.
+    QStringList args = given;
+    const QString threads = qEnvironmentVariable("LHTTP_THREADS");
+    if (!threads.isEmpty() && !args.contains(QStringLiteral("--threads")) &&
+        !args.contains(QStringLiteral("--config")))
+        args << QStringLiteral("--threads") << threads;
     m_output.clear();
     m_outputShown = false;
     const QString bin = binary();

@@ -4,6 +4,7 @@
 #include "channelhub.h"
 #include "counters.h"
 #include "error.h"
+#include "flusher.h"
 #include "nodeevents.h"
 #include "pipeline.h"
 #include "serveroptions.h"
@@ -38,7 +39,7 @@ public:
                           bool subscribed) override {
         subscriptions.append({session.id(), channel, subscribed});
     }
-    void notePublished(const QByteArray &channel, qsizetype size) override {
+    void notePublished(const QByteArray &channel, qsizetype size, const lhttp::Session *) override {
         published.append({channel, size});
     }
     void noteError(const lhttp::Session *session, const lhttp::Error &error) override {
@@ -86,12 +87,14 @@ public:
     lhttp::Counters counters;
     RecordingEvents events;
     lhttp::Pipeline pipeline{events};
-    lhttp::SessionTable sessions;
+    lhttp::PeerCounts peers;
+    lhttp::SessionTable sessions{peers};
     lhttp::ChannelHub hub;
     QElapsedTimer clock;
     QObject owner; // the sessions' queued calls and socket connections
+    lhttp::Flusher flusher;
     const lhttp::Session::Context context{options,  counters, pipeline, events,
-                                          sessions, clock,    &owner};
+                                          sessions, clock,    &owner,   flusher};
     // Claims for the next session the fixture's own server accepts.
     std::unique_ptr<lhttp::Claims> nextClaims;
     QList<quint64> removed; // ids, in the order their sessions were removed

@@ -1,27 +1,86 @@
 // Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
 //
 // libFuzzer target for HttpRequest::parseHead, which reads the request line and headers of
-// every connection to the port (WebSocket upgrades and the HTTP API). Checked besides "no
-// crash, no sanitizer report": a complete head has a method, an origin-form target that is a
-// valid URL, HTTP/1.0 or 1.1 and header names without spaces; a refusal has a reason; bytes
-// after the blank line change nothing; the header lookups run on whatever was parsed.
+// every connection to the port (WebSocket upgrades and the HTTP API), and for what the listener
+// decides from them. Checked besides "no crash, no sanitizer report": a complete head has a
+// token method, an origin-form target (a "//" path kept whole) or an http(s) absolute-form one,
+// HTTP/1.0 or 1.1, token header names and no CR, LF or NUL in a value; a refusal has a reason;
+// bytes after the blank line change nothing; contentLength() agrees with a plain reading of
+// RFC 9112 §6.3; a WebSocket handshake is accepted only with what QWebSocketServer needs, and
+// refused with 400, 426 (and the version header) or 431.
 
 #include "fuzzcheck.h"
 #include "http.h"
 
+#include <algorithm>
+#include <limits>
+
 using lhttp::HttpRequest;
+using lhttp::HttpResponse;
 using Result = lhttp::HttpRequest::HeadResult;
 
 namespace {
 
-void checkParsed(const HttpRequest &r) {
-    FUZZ_CHECK(!r.method.isEmpty() && !r.method.contains(' '));
-    FUZZ_CHECK(r.target.startsWith('/') && !r.target.contains(' '));
-    FUZZ_CHECK(r.url().isValid());
-    FUZZ_CHECK(r.path() == r.url().path()); // the plain-target shortcut agrees with QUrl
-    FUZZ_CHECK(r.version == "HTTP/1.1" || r.version == "HTTP/1.0");
+bool isTchar(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           QByteArrayView("!#$%&'*+-.^_`|~").contains(c);
+}
+
+bool isToken(QByteArrayView v) {
+    return !v.isEmpty() && std::all_of(v.begin(), v.end(), isTchar);
+}
+
+bool isDigits(QByteArrayView v) {
+    return !v.isEmpty() &&
+           std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// RFC 9112 §6.3 read another way: every Content-Length is digits and they name one number
+// (compared saturated at the largest qint64, as contentLength() does).
+qint64 expectedContentLength(const HttpRequest &r) {
+    constexpr qint64 max = std::numeric_limits<qint64>::max();
+    qint64 length = 0;
+    bool seen = false;
     for (const auto &[name, value] : r.headers) {
-        FUZZ_CHECK(!name.isEmpty() && !name.contains(' ') && !name.contains(':'));
+        if (name.toByteArray().toLower() != "content-length")
+            continue;
+        if (!isDigits(value))
+            return -1;
+        bool ok = false;
+        const qulonglong n = value.toULongLong(&ok, 10);
+        const qint64 saturated = ok && n <= qulonglong(max) ? qint64(n) : max;
+        if (seen && saturated != length)
+            return -1;
+        seen = true;
+        length = saturated;
+    }
+    return length;
+}
+
+void checkParsed(const HttpRequest &r) {
+    FUZZ_CHECK(isToken(r.method));
+    FUZZ_CHECK(!r.target.isEmpty() && !r.target.contains(' '));
+    FUZZ_CHECK(r.version == "HTTP/1.1" || r.version == "HTTP/1.0");
+    const QString path = r.path();
+    FUZZ_CHECK(path.startsWith(u'/'));
+    if (r.target.startsWith('/')) {
+        // The origin-form: the plain-target shortcut agrees with QUrl, and a leading "//" is
+        // part of the path, never an authority.
+        FUZZ_CHECK(path == r.url().path());
+        FUZZ_CHECK(r.url().host().isEmpty());
+        if (r.target.startsWith("//"))
+            FUZZ_CHECK(path.startsWith(QStringLiteral("//")));
+        else
+            FUZZ_CHECK(r.url().isValid());
+    } else {
+        const QUrl url = r.url(); // the absolute-form
+        FUZZ_CHECK(url.isValid() && !url.host().isEmpty());
+        FUZZ_CHECK(url.scheme() == u"http" || url.scheme() == u"https");
+        FUZZ_CHECK(path == (url.path().isEmpty() ? QStringLiteral("/") : url.path()));
+    }
+    for (const auto &[name, value] : r.headers) {
+        FUZZ_CHECK(isToken(name));
+        FUZZ_CHECK(!value.contains('\r') && !value.contains('\n') && !value.contains('\0'));
     }
     // Lookups are case-insensitive and the last header of a name wins.
     for (const auto &[name, value] : r.headers) {
@@ -33,9 +92,32 @@ void checkParsed(const HttpRequest &r) {
         FUZZ_CHECK(r.header(name.toByteArray().toUpper()) == last &&
                    r.header(name.toByteArray().toLower()) == last);
     }
-    (void)r.isWebSocketUpgrade();
+    FUZZ_CHECK(r.contentLength() == expectedContentLength(r));
     (void)r.keepAlive();
     (void)r.header("host");
+    (void)r.bearerToken(HttpRequest::TokenFrom::HeaderOrQuery);
+
+    if (!r.isWebSocketUpgrade())
+        return;
+    HttpResponse refusal;
+    if (r.checkWebSocketHandshake(&refusal)) {
+        // What QWebSocketServer refuses unanswered is never handed to it.
+        FUZZ_CHECK(r.method == "GET" && r.version == "HTTP/1.1" && r.headers.size() <= 100);
+        FUZZ_CHECK(r.header("upgrade").compare("websocket", Qt::CaseInsensitive) == 0);
+        FUZZ_CHECK(r.header("sec-websocket-version").contains("13"));
+        FUZZ_CHECK(r.header("sec-websocket-key").size() == 24);
+        FUZZ_CHECK(!r.header("host").isEmpty());
+        return;
+    }
+    FUZZ_CHECK(refusal.status == 400 || refusal.status == 426 || refusal.status == 431);
+    FUZZ_CHECK(refusal.body.size() > 1);
+    const bool namesVersion =
+        std::any_of(refusal.headers.begin(), refusal.headers.end(), [](const auto &h) {
+            return h.first == "Sec-WebSocket-Version" && h.second == "13";
+        });
+    FUZZ_CHECK(namesVersion == (refusal.status == 426));
+    const QByteArray answer = refusal.serialize(false, false);
+    FUZZ_CHECK(answer.endsWith(refusal.body));
 }
 
 } // namespace

@@ -3,14 +3,15 @@
 # enforces the same through the libraries' include paths, this says it in one table and also
 # covers headers no source of their own layer includes. Run with -D LIB_DIR=<lib>.
 cmake_minimum_required(VERSION 3.25)
+set(allowed_eventloop eventloop)
 set(allowed_protocol protocol)
 set(allowed_broker protocol broker)
 set(allowed_runtime protocol broker runtime)
 set(allowed_port protocol broker runtime port)
-set(allowed_server protocol broker runtime port server)
-set(allowed_admin protocol broker runtime server admin)
+set(allowed_server eventloop protocol broker runtime port server)
+set(allowed_admin protocol broker runtime port server admin)
 set(allowed_client protocol client)
-set(layers protocol broker runtime port server admin client)
+set(layers eventloop protocol broker runtime port server admin client)
 
 # Which folder each header lives in.
 foreach(layer IN LISTS layers)

@@ -5,7 +5,6 @@
 // fan-out to exact and wildcard channels, the broker seeing one subscription per channel,
 // and the shared channel names.
 
-#include "broker.h"
 #include "channelhub.h"
 #include "frame.h"
 #include "sessionfixture.h"
@@ -21,31 +20,6 @@
 using namespace lhttp;
 
 namespace {
-
-// A broker that records what the hub asks of it and delivers publishes back at once, as the
-// embedded broker does. `publishError` is what publish() answers (the remote part's error).
-class RecordingBroker final : public Broker {
-    Q_OBJECT
-public:
-    using Broker::Broker;
-    void subscribe(const QByteArray &channel) override { subscribed.append(channel); }
-    void unsubscribe(const QByteArray &channel) override { unsubscribed.append(channel); }
-    Error publish(const QByteArray &channel, const Frame &frame) override {
-        published.append({channel, frame.bytes()});
-        if (LocalDelivery *l = local())
-            delivered += l->deliver(channel, frame);
-        return publishError;
-    }
-    State state() const override { return State::Connected; }
-    QString description() const override { return QStringLiteral("recording"); }
-    LocalDelivery *attached() const { return local(); }
-
-    QByteArrayList subscribed;
-    QByteArrayList unsubscribed;
-    QList<QPair<QByteArray, QByteArray>> published;
-    int delivered = 0;
-    Error publishError;
-};
 
 // N clients, each with its session on the fixture.
 struct Peers {
@@ -117,10 +91,6 @@ private Q_SLOTS:
     void wildcardDelivery_data();
     void wildcardDelivery();
     void closingSessionsAreSkipped();
-    void brokerSeesOneSubscriptionPerChannel();
-    void brokerAttachedLater();
-    void publishGoesThroughTheBroker();
-    void publishWithoutBroker();
     void channelNameIsShared();
 };
 
@@ -426,122 +396,6 @@ void tst_ChannelHub::closingSessionsAreSkipped() {
     QCOMPARE(f.hub.deliver("room", Frame(message("room", "x"))), 2);
     QCOMPARE(p.sessions[1]->stats().messagesOut, 0u);
     QCOMPARE(p.sessions[0]->stats().messagesOut, 1u);
-}
-
-void tst_ChannelHub::brokerSeesOneSubscriptionPerChannel() {
-    SessionFixture f;
-    QVERIFY(f.listen());
-    RecordingBroker broker;
-    f.hub.setBroker(&broker);
-    QCOMPARE(f.hub.broker(), &broker);
-    QCOMPARE(broker.attached(), &f.hub);
-    Peers p;
-    QVERIFY(connectPeers(f, 3, &p));
-    for (Session *s : p.sessions)
-        QVERIFY(f.hub.subscribe(s, "room"));
-    QVERIFY(!f.hub.subscribe(p.sessions[0], "room"));
-    QCOMPARE(broker.subscribed, QByteArrayList{"room"}); // on the first subscriber only
-    QVERIFY(f.hub.subscribe(p.sessions[0], "solo"));
-    QVERIFY(f.hub.subscribe(p.sessions[0], "a.*"));
-    QCOMPARE(broker.subscribed, (QByteArrayList{"room", "solo", "a.*"}));
-
-    QVERIFY(f.hub.unsubscribe(p.sessions[1], "room"));
-    QVERIFY(f.hub.unsubscribe(p.sessions[2], "room"));
-    QVERIFY(!f.hub.unsubscribe(p.sessions[2], "room"));
-    QVERIFY(broker.unsubscribed.isEmpty()); // session 0 still listens
-    f.hub.removeSession(p.sessions[0]);     // after its last subscriber, each channel once
-    QByteArrayList gone = broker.unsubscribed;
-    std::sort(gone.begin(), gone.end());
-    QCOMPARE(gone, (QByteArrayList{"a.*", "room", "solo"}));
-    QCOMPARE(broker.subscribed.size(), 3);
-
-    // A channel that comes back is subscribed again.
-    QVERIFY(f.hub.subscribe(p.sessions[1], "room"));
-    QCOMPARE(broker.subscribed.last(), QByteArray("room"));
-    QCOMPARE(broker.subscribed.size(), 4);
-
-    f.hub.setBroker(nullptr);
-    QVERIFY(!broker.attached());
-}
-
-void tst_ChannelHub::brokerAttachedLater() {
-    // A broker set while channels exist is subscribed to each of them once; the broker it
-    // replaces is detached. The hub detaches its broker when it goes.
-    SessionFixture f;
-    QVERIFY(f.listen());
-    Peers p;
-    QVERIFY(connectPeers(f, 2, &p));
-    QVERIFY(f.hub.subscribe(p.sessions[0], "one"));
-    QVERIFY(f.hub.subscribe(p.sessions[1], "one"));
-    QVERIFY(f.hub.subscribe(p.sessions[1], "two"));
-    RecordingBroker first;
-    f.hub.setBroker(&first);
-    QByteArrayList names = first.subscribed;
-    std::sort(names.begin(), names.end());
-    QCOMPARE(names, (QByteArrayList{"one", "two"}));
-    RecordingBroker second;
-    f.hub.setBroker(&second);
-    QVERIFY(!first.attached());
-    QCOMPARE(second.attached(), &f.hub);
-    QCOMPARE(second.subscribed.size(), 2);
-    f.hub.setBroker(nullptr);
-
-    RecordingBroker third;
-    {
-        ChannelHub hub;
-        hub.setBroker(&third);
-        QCOMPARE(third.attached(), &hub);
-    }
-    QVERIFY(!third.attached());
-}
-
-void tst_ChannelHub::publishGoesThroughTheBroker() {
-    SessionFixture f;
-    QVERIFY(f.listen());
-    RecordingBroker broker;
-    f.hub.setBroker(&broker);
-    Peers p;
-    QVERIFY(connectPeers(f, 2, &p));
-    QVERIFY(f.hub.subscribe(p.sessions[0], "room"));
-    QVERIFY(f.hub.subscribe(p.sessions[1], "room"));
-    const QByteArray bytes = message("room", "via broker");
-    QVERIFY(!f.hub.publish("room", Frame(bytes)));
-    QCOMPARE(broker.published.size(), 1);
-    QCOMPARE(broker.published[0].first, QByteArray("room"));
-    QCOMPARE(broker.published[0].second, bytes);
-    QCOMPARE(broker.delivered, 2); // delivered back through the hub
-    for (auto &c : p.clients) {
-        QVERIFY(c->waitForMessages(1));
-        QCOMPARE(c->received, QByteArrayList{bytes});
-    }
-
-    // The broker's error (its remote part) is the hub's answer; local delivery happened.
-    broker.publishError = Error::make(Status::ServiceUnavailable, "bus down");
-    const Error e = f.hub.publish("room", Frame(message("room", "2")));
-    QCOMPARE(e.code, Status::ServiceUnavailable);
-    QCOMPARE(e.reason, QByteArray("bus down"));
-    QCOMPARE(broker.delivered, 4);
-
-    // A publish to a channel nobody here listens to still goes to the broker (other nodes).
-    broker.publishError = {};
-    QVERIFY(!f.hub.publish("elsewhere", Frame(message("elsewhere", "x"))));
-    QCOMPARE(broker.published.size(), 3);
-    QCOMPARE(broker.published.last().first, QByteArray("elsewhere"));
-    f.hub.setBroker(nullptr);
-}
-
-void tst_ChannelHub::publishWithoutBroker() {
-    SessionFixture f;
-    QVERIFY(f.listen());
-    QVERIFY(!f.hub.broker());
-    WsClient client;
-    Session *s = f.connect(client);
-    QVERIFY(s);
-    QVERIFY(f.hub.subscribe(s, "room"));
-    const QByteArray bytes = message("room", "direct");
-    QVERIFY(!f.hub.publish("room", Frame(bytes)));
-    QVERIFY(client.waitForMessages(1));
-    QCOMPARE(client.received, QByteArrayList{bytes});
 }
 
 void tst_ChannelHub::channelNameIsShared() {

@@ -420,7 +420,7 @@ void tst_Cli::subPrintsCountMessages() {
              QStringLiteral("--count"), QStringLiteral("3"), QStringLiteral("--format"),
              QStringLiteral("line")});
     QVERIFY2(cli.errContains("subscribed to room news extra"), qPrintable(cli.diagnostics()));
-    QCOMPARE(server->hub().subscriptionCount(), 3);
+    QCOMPARE(server->subscriptionCount(), 3);
     WsClient w;
     QVERIFY(w.open(QUrl(url())));
     w.send("LHTTP/1.0 chat\r\npublish:room\r\nk:v:w\r\n\r\nfirst\r\n\r\nline");

@@ -117,7 +117,7 @@ void tst_Reliability::slowConsumerClosedOthersUnaffected() {
     QVERIFY(good.open(ws()));
     good.send("LHTTP/1.0 c\r\nsubscribe:feed\r\n\r\n");
     QVERIFY(good.sync());
-    QTRY_COMPARE(server->hub().subscriptionCount(), 2);
+    QTRY_COMPARE(server->subscriptionCount(), 2);
     stalled.stall();
 
     WsClient publisher;
@@ -133,7 +133,7 @@ void tst_Reliability::slowConsumerClosedOthersUnaffected() {
                                                QByteArray::number(i) + ':'));
     QTRY_COMPARE(server->counters().slowConsumers, 1u);
     QTRY_COMPARE_WITH_TIMEOUT(server->sessionCount(), 2, 5000); // the stalled one is gone
-    QCOMPARE(server->hub().subscriptionCount(), 1);
+    QCOMPARE(server->subscriptionCount(), 1);
 }
 
 void tst_Reliability::slowConsumerKeepsServerMemoryBounded() {
@@ -460,7 +460,7 @@ void tst_Reliability::tokenChannelGrants() {
     QVERIFY(a.received.at(1).startsWith("LHTTP/1.0 error\r\ncode:403"));
     QVERIFY(a.received.at(1).contains("publishing to 'room.other'"));
     QVERIFY(a.received.at(2).endsWith("\r\n\r\nhi")); // allowed, and echoed to the subscriber
-    QCOMPARE(server->hub().channelCount(), 2);
+    QCOMPARE(server->channelCount(), 2);
 }
 
 void tst_Reliability::tls() {
@@ -547,7 +547,7 @@ void tst_Reliability::drainSpreadsClosesAndWaitsForUpstream() {
     // drained() waits for the upstream request still in flight (1.2 s backend).
     QTRY_COMPARE_WITH_TIMEOUT(drained.size(), 1, 5000);
     QVERIFY(clock.elapsed() >= 1150);
-    QCOMPARE(server->upstream()->inFlight(), 0);
+    QCOMPARE(server->upstreamInFlight(), 0);
 }
 
 QTEST_MAIN(tst_Reliability)

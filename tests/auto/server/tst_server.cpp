@@ -189,7 +189,7 @@ void tst_Server::subscribeIsIdempotent() {
     a->send("LHTTP/1.0 chat\r\nsubscribe:room\r\n\r\n");
     a->send("LHTTP/1.0 chat\r\nsubscribe:room room\r\n\r\n");
     QVERIFY(a->sync());
-    QCOMPARE(server->hub().subscriptionCount(), 1);
+    QCOMPARE(server->subscriptionCount(), 1);
     b->send("LHTTP/1.0 chat\r\npublish:room\r\n\r\nonce");
     QVERIFY(a->waitForMessages(1));
     QVERIFY(a->staysQuiet());
@@ -210,7 +210,7 @@ void tst_Server::unsubscribe() {
     QVERIFY(a->waitForMessages(1));
     QVERIFY(a->received.first().endsWith("still"));
     QVERIFY(a->staysQuiet());
-    QCOMPARE(server->hub().channelCount(), 1);
+    QCOMPARE(server->channelCount(), 1);
 }
 
 void tst_Server::publishWhileChannelsComeAndGo() {
@@ -228,7 +228,7 @@ void tst_Server::publishWhileChannelsComeAndGo() {
     QVERIFY(sub->waitForMessages(2));
     sub->send("LHTTP/1.0 c\r\nunsubscribe:room\r\n\r\n");
     QVERIFY(sub->sync());
-    QCOMPARE(server->hub().channelCount(), 0);
+    QCOMPARE(server->channelCount(), 0);
     pub->send("LHTTP/1.0 c\r\npublish:room\r\n\r\nlost");
     QVERIFY(pub->sync());
     sub->send("LHTTP/1.0 c\r\nsubscribe:room other\r\n\r\n");
@@ -321,7 +321,7 @@ void tst_Server::spacingInChannelLists() {
     a->send("LHTTP/1.0 x\r\nsubscribe:a  b \r\n\r\n");
     QVERIFY(a->sync());
     QVERIFY(a->received.isEmpty());
-    QCOMPARE(server->hub().channelCount(), 2);
+    QCOMPARE(server->channelCount(), 2);
     b->send("LHTTP/1.0 x\r\npublish: b\r\n\r\nto-b");
     QVERIFY(a->waitForMessages(1));
     QVERIFY(a->received.first().endsWith("to-b"));
@@ -334,7 +334,7 @@ void tst_Server::invalidChannelChangesNothing() {
     QVERIFY(a->waitForMessages(1));
     QVERIFY(a->received.first().contains("code:403"));
     QVERIFY(a->staysQuiet());
-    QCOMPARE(server->hub().channelCount(), 0);
+    QCOMPARE(server->channelCount(), 0);
 }
 
 void tst_Server::channelLimit() {
@@ -353,7 +353,7 @@ void tst_Server::channelLimit() {
     QVERIFY(a->waitForMessages(1));
     QVERIFY(a->received.first().contains("code:403"));
     QVERIFY(a->received.first().contains("channel limit"));
-    QCOMPARE(server->hub().channelCount(), 3);
+    QCOMPARE(server->channelCount(), 3);
 }
 
 void tst_Server::wildcardsWhenAllowed() {
@@ -394,7 +394,7 @@ void tst_Server::manySubscribers() {
         for (int i = 0; i < 50; ++i)
             QVERIFY(s->received.at(i).endsWith("\r\n\r\n" + QByteArray::number(i)));
     }
-    QCOMPARE(server->hub().subscriptionCount(), 100);
+    QCOMPARE(server->subscriptionCount(), 100);
 }
 
 void tst_Server::orderOfThousandMessages() {
@@ -418,17 +418,17 @@ void tst_Server::disconnectCleanup() {
     a->send("LHTTP/1.0 chat\r\nsubscribe:x y z\r\n\r\n");
     b->send("LHTTP/1.0 chat\r\nsubscribe:x\r\n\r\n");
     QVERIFY(a->sync() && b->sync());
-    QCOMPARE(server->hub().channelCount(), 3);
-    QCOMPARE(server->hub().subscriptionCount(), 4);
+    QCOMPARE(server->channelCount(), 3);
+    QCOMPARE(server->subscriptionCount(), 4);
     a->socket.close();
     QTRY_COMPARE(server->sessionCount(), 1);
-    QCOMPARE(server->hub().channelCount(), 1);
-    QCOMPARE(server->hub().subscriptionCount(), 1);
+    QCOMPARE(server->channelCount(), 1);
+    QCOMPARE(server->subscriptionCount(), 1);
     // An abrupt drop (no close frame) is cleaned up too.
     b->socket.abort();
     QTRY_COMPARE(server->sessionCount(), 0);
-    QCOMPARE(server->hub().channelCount(), 0);
-    QCOMPARE(server->hub().subscriptionCount(), 0);
+    QCOMPARE(server->channelCount(), 0);
+    QCOMPARE(server->subscriptionCount(), 0);
 }
 
 void tst_Server::thousandConnectCycles() {
@@ -449,7 +449,7 @@ void tst_Server::thousandConnectCycles() {
         }
         for (auto &c : batch)
             QVERIFY(c->sync());
-        QCOMPARE(server->hub().channelCount(), 51);
+        QCOMPARE(server->channelCount(), 51);
         for (int i = 0; i < 50; ++i) {
             if (i % 2)
                 batch[size_t(i)]->socket.close();
@@ -461,8 +461,8 @@ void tst_Server::thousandConnectCycles() {
     }
     QCOMPARE(server->counters().connectionsAccepted, 1000u);
     QCOMPARE(server->sessionCount(), 0);
-    QCOMPARE(server->hub().channelCount(), 0);
-    QCOMPARE(server->hub().subscriptionCount(), 0);
+    QCOMPARE(server->channelCount(), 0);
+    QCOMPARE(server->subscriptionCount(), 0);
 }
 
 void tst_Server::processorAndFiltersOrder() {
@@ -506,7 +506,7 @@ void tst_Server::processorDropAndFilterBlock() {
     a->send("LHTTP/1.0 chat\r\ndrop:1\r\nsubscribe:room\r\n\r\n");
     a->send("LHTTP/1.0 chat\r\nblock:1\r\nsubscribe:room\r\n\r\n");
     QVERIFY(a->sync());
-    QCOMPARE(server->hub().channelCount(), 0);
+    QCOMPARE(server->channelCount(), 0);
     QVERIFY(!trace->log.contains(QStringLiteral("chat.message:0")) ||
             trace->log.count(QStringLiteral("chat.message:0")) == 1);
 }
@@ -623,7 +623,7 @@ void tst_Server::deliveredAsOneUnmaskedFrame() {
         QVERIFY(r.open(server->serverPort()));
         r.sendText("LHTTP/1.0 chat\r\nsubscribe:wire\r\n\r\n");
     }
-    QTRY_COMPARE(server->hub().subscriptionCount(), 2);
+    QTRY_COMPARE(server->subscriptionCount(), 2);
     const QByteArray message("LHTTP/1.0 chat\r\npublish:wire\r\n\r\n" + QByteArray(300, 'w'));
     b->send(message);
     for (RawWsClient &r : raw) {

@@ -1,0 +1,111 @@
+// Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
+#pragma once
+
+#include "broker.h"
+#include "error.h"
+#include "frame.h"
+
+#include <QByteArray>
+#include <QEvent>
+#include <QHash>
+#include <QMutex>
+#include <QObject>
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+namespace lhttp {
+
+class ChannelHub;
+
+// A node's event loops and its broker, joined: which loop has subscribers of which channel,
+// and the way a published frame reaches them.
+//
+// Each event loop (Server::Options::threads) owns its sessions and its ChannelHub. A publish
+// is delivered on the publisher's own loop at once (its order with the publisher's other
+// messages and the sender's own copy stay as on one loop), handed to every other loop with
+// subscribers of the channel — one hand-off per message and loop, never per subscriber: the
+// frame's bytes are built before and shared —, and given to the broker for the other nodes.
+// What the broker brings from other nodes is handed to the loops the same way. The broker
+// holds one subscription per channel per node, made when the channel's first subscriber on
+// any loop arrives and dropped after its last one on every loop leaves.
+//
+// Hand-offs go through each loop's inbox: a mutex-guarded queue drained by one posted event per
+// batch, in that loop's thread, in the order they were handed. With one loop nothing is handed
+// off and no lock is taken on the publish path.
+class Router final : public LocalDelivery {
+public:
+    Router();
+    ~Router() override;
+    Router(const Router &) = delete;
+    Router &operator=(const Router &) = delete;
+
+    // Adds a loop (before any traffic): its hub, and the object in its thread that drains its
+    // inbox. Returns the loop's index.
+    int addLoop(ChannelHub *hub, QObject *inboxOwner);
+    int loopCount() const { return int(m_loops.size()); }
+
+    // The broker (not owned; null detaches). Channels that already have subscribers are
+    // subscribed on it. Called from the broker's thread; later calls into the broker are made
+    // in that thread.
+    void setBroker(Broker *broker);
+    Broker *broker() const { return m_broker; }
+
+    // Loop `loop`'s hub has a new subscriber of `channel` (`first`: its first one on that
+    // loop), or lost one (`last`: its last one there). Called from that loop's thread.
+    void subscriberAdded(int loop, const QByteArray &channel, bool first);
+    void subscriberRemoved(int loop, const QByteArray &channel, bool last);
+
+    // From loop `loop`'s thread: delivers `frame` there at once, hands it to the other loops
+    // with subscribers, and to the broker. The Error is the broker's (other nodes only).
+    Error publish(int loop, const QByteArray &channel, const Frame &frame);
+
+    // LocalDelivery: what the broker brings, to every loop with subscribers (those in the
+    // caller's thread at once, the others through their inboxes). Returns the subscribers
+    // reached at once.
+    int deliver(const QByteArray &channel, const Frame &frame) override;
+    int deliverExact(const QByteArray &channel, const Frame &frame) override;
+
+    // Node-wide: channels with a subscriber on some loop, and their subscribers in all.
+    int channelCount() const;
+    int subscriberCount(const QByteArray &channel) const;
+    QList<QByteArray> channelNames() const;
+
+    // Drains loop `loop`'s inbox: its owner calls this when it receives an InboxEvent.
+    void drainInbox(int loop);
+    static const QEvent::Type InboxEvent;
+
+private:
+    struct Interest {
+        quint64 loops = 0; // bit i: loop i has subscribers
+        int subscribers = 0;
+    };
+    struct Handed {
+        QByteArray channel;
+        Frame frame;
+        bool exact; // deliverExact(): a wildcard subscription's own copy
+    };
+    struct Loop {
+        ChannelHub *hub;
+        QObject *owner;
+        QMutex mutex; // guards inbox and posted
+        std::vector<Handed> inbox;
+        bool posted = false;
+    };
+
+    // The loops with subscribers for `channel`: its own interest and (not for `exact`) every
+    // wildcard channel's that matches it. Caller holds m_mutex.
+    quint64 loopsFor(const QByteArray &channel, bool exact) const;
+    int handOut(const QByteArray &channel, const Frame &frame, bool exact, int skipLoop);
+    void hand(int loop, const QByteArray &channel, const Frame &frame, bool exact);
+    void brokerSubscribe(const QByteArray &channel, bool subscribe);
+
+    std::vector<std::unique_ptr<Loop>> m_loops;
+    mutable QMutex m_mutex; // guards m_interest and m_wildcards
+    QHash<QByteArray, Interest> m_interest;
+    QHash<QByteArray, quint64> m_wildcards; // wildcard channels → loops with subscribers
+    Broker *m_broker = nullptr;
+};
+
+} // namespace lhttp
