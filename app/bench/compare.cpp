@@ -38,6 +38,7 @@ struct Leg {
     bool cluster = false;   // two lhttpd-qt nodes joined through a nats-server
     bool subscribe = false; // idle: the connections also subscribe to a channel
     bool go = false;        // driven by the Go client instead of this tool's
+    QStringList args = {};  // lhttpd-qt: flags after the harness's own (--lhttpd-args, variant)
 };
 
 enum class Shape { Compare, Cluster, IdleSubscribed };
@@ -45,7 +46,7 @@ enum class Shape { Compare, Cluster, IdleSubscribed };
 struct Workload {
     QString key;
     QString title;
-    Metric metric;
+    Metric metric = Metric::Throughput;
     int subscribers = 0;
     int messages = 0;
     double rate = 0;
@@ -68,15 +69,24 @@ struct Ratio {
     bool checked;
 };
 
+// Leg labels: a server's name, an lhttpd-qt leg's suffix, the Go client's suffix.
 const QString Reference = QStringLiteral("reference");
 const QString Lhttpd = QStringLiteral("lhttpd-qt");
-const QString LhttpdPost = QStringLiteral("lhttpd-qt POST");
-const QString Cluster = QStringLiteral("lhttpd-qt cluster");
-const QString Subscribed = QStringLiteral("lhttpd-qt subscribed");
+const QString Candidate = QStringLiteral("candidate");
 const QString Nats = QStringLiteral("nats-server");
+const QString PostSuffix = QStringLiteral(" POST");
+const QString ClusterSuffix = QStringLiteral(" cluster");
+const QString SubscribedSuffix = QStringLiteral(" subscribed");
 const QString GoSuffix = QStringLiteral(" (go client)");
+// --clients
+const QString OwnClient = QStringLiteral("lhttp-bench");
+const QString GoClient = QStringLiteral("go");
 
-QList<Workload> allWorkloads(int idleConnections, int chatConnections) {
+// Descriptors a process holds besides its connections: listeners, event-loop wake-ups, perf
+// pipes, the idle workloads' warm-up batch, logs.
+constexpr int OpenFileMargin = 200;
+
+QList<Workload> allWorkloads(int idleConnections, int chatConnections, int restConnections) {
     const QString atLeast = QStringLiteral(">= 0.90");
     const QString idle = QStringLiteral("%1 connections").arg(idleConnections);
     return {
@@ -142,10 +152,11 @@ QList<Workload> allWorkloads(int idleConnections, int chatConnections) {
          Metric::MaxRate, chatConnections, 0, 0, false, QStringLiteral("report it"), 0,
          Shape::Compare, 0, false, Chat::MaxRate, 20, chatConnections / 10},
         {QStringLiteral("idlecpu"),
-         QStringLiteral("CPU at rest: 5,000 connections in rooms of 10 (pings on), 1 msg/s "
-                        "for 60 s"),
-         Metric::CpuPercent, 5000, 60, 1, false, QStringLiteral("report it"), 0, Shape::Compare, 0,
-         false, Chat::IdleCpu, 1, 500},
+         QStringLiteral("CPU at rest: %1 connections in rooms of 10 (each server's default "
+                        "pings), 1 msg/s for 60 s")
+             .arg(restConnections),
+         Metric::CpuPercent, restConnections, 60, 1, false, QStringLiteral("report it"), 0,
+         Shape::Compare, 0, false, Chat::IdleCpu, 1, qMax(1, restConnections / 10)},
     };
 }
 
@@ -153,11 +164,43 @@ bool natsInstalled() {
     return !ServerProcess::findNatsServer().isEmpty();
 }
 
-// Whether server `name` (reference, lhttpd-qt, nats-server) runs the three-server workloads.
-bool wanted(const CompareOptions &o, const QString &name) {
-    if (name == Nats && !natsInstalled())
+// Whether the leg of server `server` (reference, lhttpd-qt, nats-server) labelled `label` runs
+// the three-server workloads: --servers names servers, or single legs by their label.
+bool wanted(const CompareOptions &o, const QString &server, const QString &label) {
+    if (server == Nats && !natsInstalled())
         return false;
-    return o.servers.isEmpty() || o.servers.contains(name);
+    return o.servers.isEmpty() || o.servers.contains(server) || o.servers.contains(label);
+}
+
+// Whether client `name` (lhttp-bench, go) runs the chat workloads (--clients).
+bool clientWanted(const CompareOptions &o, const QString &name) {
+    if (name == GoClient && o.goClient.isEmpty())
+        return false;
+    return o.clients.isEmpty() || o.clients.contains(name);
+}
+
+// The lhttpd-qt legs of every workload: lhttpd-qt itself, or one per --lhttpd-variant (the
+// same binary with more flags), and the --candidate build.
+struct Subject {
+    QString label;
+    QString program;
+    QStringList args;
+};
+
+QList<Subject> subjectsOf(const CompareOptions &o) {
+    QList<Subject> subjects;
+    if (o.lhttpdVariants.isEmpty())
+        subjects.append({Lhttpd, o.lhttpdPath, o.lhttpdArgs});
+    for (const LhttpdVariant &v : o.lhttpdVariants)
+        subjects.append({Lhttpd + u' ' + v.label, o.lhttpdPath, o.lhttpdArgs + v.args});
+    if (!o.candidatePath.isEmpty())
+        subjects.append({Candidate, o.candidatePath, o.lhttpdArgs});
+    return subjects;
+}
+
+Leg lhttpdLeg(const Subject &s, const QString &suffix = {}, bool http = false, bool cluster = false,
+              bool subscribe = false, bool go = false) {
+    return {Kind::Lhttpd, http, s.label + suffix, s.program, cluster, subscribe, go, s.args};
 }
 
 // The workloads every server can run: plain fan-out over WebSocket, and the chat ones.
@@ -169,7 +212,7 @@ bool threeServers(const Workload &w) {
 QStringList defaultKeys() {
     QStringList keys;
     const bool nats = natsInstalled();
-    for (const Workload &w : allWorkloads(0, 0)) {
+    for (const Workload &w : allWorkloads(0, 0, 0)) {
         if (w.shape != Shape::Cluster || nats)
             keys.append(w.key);
     }
@@ -177,76 +220,72 @@ QStringList defaultKeys() {
 }
 
 QList<Leg> legsOf(const Workload &w, const CompareOptions &o) {
+    const QList<Subject> subjects = subjectsOf(o);
+    QList<Leg> legs;
     if (w.shape == Shape::IdleSubscribed) {
-        QList<Leg> legs{{Kind::Lhttpd, false, Subscribed, o.lhttpdPath, false, true}};
-        if (!o.candidatePath.isEmpty())
-            legs.append({Kind::Lhttpd, false, QStringLiteral("candidate subscribed"),
-                         o.candidatePath, false, true});
+        for (const Subject &s : subjects)
+            legs.append(lhttpdLeg(s, SubscribedSuffix, false, false, true));
         return legs;
     }
     if (threeServers(w)) {
-        QList<Leg> legs;
-        if (wanted(o, Reference))
-            legs.append({Kind::Reference, false, Reference, QString()});
-        if (wanted(o, Lhttpd))
-            legs.append({Kind::Lhttpd, false, Lhttpd, o.lhttpdPath});
-        if (!o.candidatePath.isEmpty())
-            legs.append({Kind::Lhttpd, false, QStringLiteral("candidate"), o.candidatePath});
-        if (wanted(o, Nats))
-            legs.append({Kind::NatsWebSocket, false, Nats, ServerProcess::findNatsServer()});
-        // The Go client runs the paced, connect and rate-search workloads against lhttpd-qt
-        // and nats-server (--servers may name its legs alone).
-        if (!o.goClient.isEmpty() && w.chat != Chat::None && w.chat != Chat::IdleCpu) {
-            if (wanted(o, Lhttpd) || o.servers.contains(Lhttpd + GoSuffix))
+        // This tool's client runs every one of them, the Go client the chat ones (paced,
+        // connect, rate search, at rest).
+        QList<bool> clients;
+        if (clientWanted(o, OwnClient))
+            clients.append(false);
+        if (w.chat != Chat::None && clientWanted(o, GoClient))
+            clients.append(true);
+        for (const bool go : clients) {
+            const QString suffix = go ? GoSuffix : QString();
+            if (wanted(o, Reference, Reference + suffix))
                 legs.append(
-                    {Kind::Lhttpd, false, Lhttpd + GoSuffix, o.lhttpdPath, false, false, true});
-            if (natsInstalled() && (wanted(o, Nats) || o.servers.contains(Nats + GoSuffix)))
-                legs.append({Kind::NatsWebSocket, false, Nats + GoSuffix,
-                             ServerProcess::findNatsServer(), false, false, true});
+                    {Kind::Reference, false, Reference + suffix, QString(), false, false, go});
+            for (const Subject &s : subjects) {
+                if (wanted(o, Lhttpd, s.label + suffix))
+                    legs.append(lhttpdLeg(s, suffix, false, false, false, go));
+            }
+            if (wanted(o, Nats, Nats + suffix))
+                legs.append({Kind::NatsWebSocket, false, Nats + suffix,
+                             ServerProcess::findNatsServer(), false, false, go});
         }
         return legs;
     }
-    QList<Leg> legs{{Kind::Reference, false, Reference, QString()},
-                    {Kind::Lhttpd, false, Lhttpd, o.lhttpdPath}};
-    if (!o.candidatePath.isEmpty())
-        legs.append({Kind::Lhttpd, false, QStringLiteral("candidate"), o.candidatePath});
+    legs.append({Kind::Reference, false, Reference, QString()});
+    for (const Subject &s : subjects)
+        legs.append(lhttpdLeg(s));
     if (w.viaHttp) {
-        legs.append({Kind::Lhttpd, true, LhttpdPost, o.lhttpdPath});
-        if (!o.candidatePath.isEmpty())
-            legs.append({Kind::Lhttpd, true, QStringLiteral("candidate POST"), o.candidatePath});
+        for (const Subject &s : subjects)
+            legs.append(lhttpdLeg(s, PostSuffix, true));
     }
     if (w.shape == Shape::Cluster) {
-        legs.append({Kind::Lhttpd, false, Cluster, o.lhttpdPath, true});
-        if (!o.candidatePath.isEmpty())
-            legs.append(
-                {Kind::Lhttpd, false, QStringLiteral("candidate cluster"), o.candidatePath, true});
+        for (const Subject &s : subjects)
+            legs.append(lhttpdLeg(s, ClusterSuffix, false, true));
     }
     return legs;
 }
 
+// The ratios of the summary table; runCompare leaves out those with a leg that did not run
+// (--servers, --clients).
 QList<Ratio> ratiosOf(const Workload &w, const CompareOptions &o) {
-    QStringList subjects{Lhttpd};
-    if (!o.candidatePath.isEmpty())
-        subjects.append(QStringLiteral("candidate"));
     QList<Ratio> out;
-    for (const QString &s : subjects) {
+    for (const Subject &subject : subjectsOf(o)) {
+        const QString &s = subject.label;
         switch (w.shape) {
         case Shape::IdleSubscribed:
-            out.append({s + QStringLiteral(" subscribed"), QString(), false});
+            out.append({s + SubscribedSuffix, QString(), false});
             break;
         case Shape::Cluster:
-            out.append({s + QStringLiteral(" cluster"), s, false});
-            out.append({s + QStringLiteral(" cluster"), Reference, false});
+            out.append({s + ClusterSuffix, s, false});
+            out.append({s + ClusterSuffix, Reference, false});
             break;
         case Shape::Compare:
             if (w.viaHttp) {
                 // Checked only where the workload has a target (not a "report it" one).
-                out.append({s + QStringLiteral(" POST"), s, w.targetRatio > 0});
-                out.append({s + QStringLiteral(" POST"), Reference, false});
+                out.append({s + PostSuffix, s, w.targetRatio > 0});
+                out.append({s + PostSuffix, Reference, false});
             } else {
-                if (!threeServers(w) || wanted(o, Reference))
-                    out.append({s, Reference, w.targetRatio > 0});
-                if (threeServers(w) && wanted(o, Nats))
+                out.append({s, Reference, w.targetRatio > 0});
+                if (threeServers(w))
                     out.append({s, Nats, false});
             }
             break;
@@ -308,11 +347,13 @@ void out(const QString &line) {
 // message crosses NATS). Everything is stopped, by pid, when it goes out of scope.
 class Deployment {
 public:
-    bool start(const Leg &leg, const QStringList &extraArgs, QString *error) {
+    // `moreArgs` follow the leg's own flags (lhttpd-qt legs only).
+    bool start(const Leg &leg, QString *error, const QStringList &moreArgs = {}) {
         m_cluster = leg.cluster;
+        const QStringList extraArgs =
+            leg.kind == Kind::Lhttpd ? leg.args + moreArgs : QStringList();
         if (!m_cluster)
-            return m_a.start(leg.kind, leg.program, error,
-                             leg.kind == Kind::NatsWebSocket ? QStringList() : extraArgs);
+            return m_a.start(leg.kind, leg.program, error, extraArgs);
         const QString nats = ServerProcess::findNatsServer();
         if (nats.isEmpty()) {
             *error = QStringLiteral("no nats-server (install it or set NATS_SERVER_BIN)");
@@ -491,7 +532,7 @@ Sample runGoLeg(const Workload &w, const Leg &leg, const CompareOptions &o,
         s.writesPerDelivery = num("writes_per_delivery");
         s.wakeupsPerDelivery = num("other_writes_per_delivery");
         s.serverCpuPercent = num("server_cpu_pct");
-        s.metric = s.p99Ms;
+        s.metric = w.chat == Chat::IdleCpu ? s.serverCpuPercent : s.p99Ms;
     }
     s.line = QStringLiteral("%1 msg/s  p50 %2 ms  p99 %3 ms  max %4 ms  server %5 ns/delivery  "
                             "writes/delivery %6  client cpu %7%%8")
@@ -506,26 +547,33 @@ Sample runGoLeg(const Workload &w, const Leg &leg, const CompareOptions &o,
     return s;
 }
 
+// The maxrate workload's search, the same for both clients: doubling from 100 msg/s per
+// publisher up to --max-rate, then bisections.
+RateSearchOptions searchOf(const CompareOptions &o) {
+    RateSearchOptions search;
+    search.startRate = 100;
+    search.maxRate = o.maxRate;
+    search.stepSeconds = o.stepSeconds;
+    search.p99LimitMs = o.p99LimitMs;
+    if (o.smokeSearch) { // 100, 200, 400 msg/s per publisher and no more
+        search.maxRate = 400;
+        search.bisections = 1;
+    }
+    return search;
+}
+
 Sample runChatLeg(const Workload &w, const Leg &leg, const CompareOptions &o) {
     Sample s;
     Deployment server;
     QString error;
-    const QStringList extraArgs = leg.kind == Kind::Lhttpd ? o.lhttpdArgs : QStringList();
-    if (!server.start(leg, extraArgs, &error)) {
+    if (!server.start(leg, &error)) {
         s.line = QStringLiteral("FAILED: ") + error;
         return s;
     }
     if (leg.go && w.chat == Chat::MaxRate) {
         // The Go client runs one paced step per process: each step on a fresh server and
         // fresh connections.
-        RateSearchOptions search;
-        search.startRate = 100;
-        search.stepSeconds = o.stepSeconds;
-        search.p99LimitMs = o.p99LimitMs;
-        if (o.smokeSearch) {
-            search.maxRate = 400;
-            search.bisections = 1;
-        }
+        const RateSearchOptions search = searchOf(o);
         RatePlan plan(search);
         QStringList steps;
         bool first = true;
@@ -533,7 +581,7 @@ Sample runChatLeg(const Workload &w, const Leg &leg, const CompareOptions &o) {
             const double rate = plan.rate();
             if (!first) {
                 server.stop();
-                if (!server.start(leg, extraArgs, &error)) {
+                if (!server.start(leg, &error)) {
                     s.line = QStringLiteral("FAILED: ") + error;
                     return s;
                 }
@@ -585,21 +633,14 @@ Sample runChatLeg(const Workload &w, const Leg &leg, const CompareOptions &o) {
     lo.countWrites = o.countWrites;
     lo.stallSeconds = w.chat == Chat::MaxRate ? 5 : 15;
     if (w.chat == Chat::MaxRate) {
-        RateSearchOptions search;
-        search.startRate = 100;
-        search.stepSeconds = o.stepSeconds;
-        if (o.smokeSearch) { // 100, 200, 400 msg/s per publisher and no more
-            search.maxRate = 400;
-            search.bisections = 1;
-        }
-        search.p99LimitMs = o.p99LimitMs;
+        const RateSearchOptions search = searchOf(o);
         lo.timeoutSeconds = int(o.stepSeconds * 4) + 20;
         int setups = 0;
         const RateSearchResult r =
             runRateSearch(lo, search, [&](LoadOptions &options, QString *why) {
                 if (setups++ > 0) { // the first setup uses the server started above
                     server.stop();
-                    if (!server.start(leg, extraArgs, why))
+                    if (!server.start(leg, why))
                         return false;
                     options.subscribeUrl = server.subscribeUrl();
                     options.publishUrl = server.publishUrl(false);
@@ -658,8 +699,8 @@ Sample runLeg(const Workload &w, const Leg &leg, const CompareOptions &o) {
     Sample s;
     Deployment server;
     QString error;
-    QStringList extraArgs = leg.kind == Kind::Lhttpd ? o.lhttpdArgs : QStringList();
-    if (w.metric == Metric::IdleMemory && leg.kind == Kind::Lhttpd) {
+    QStringList extraArgs;
+    if (w.metric == Metric::IdleMemory) {
         // Idle means idle: no keepalive pings (a pong read would also drop the socket's read
         // buffer and flatter lhttpd-qt), and no idle timeout (opening 15,000 connections on a
         // busy machine can take longer than its minute). Neither keeps state per connection,
@@ -667,7 +708,7 @@ Sample runLeg(const Workload &w, const Leg &leg, const CompareOptions &o) {
         extraArgs += {QStringLiteral("--idle-timeout"), QStringLiteral("0"),
                       QStringLiteral("--ping-interval"), QStringLiteral("0")};
     }
-    if (!server.start(leg, extraArgs, &error)) {
+    if (!server.start(leg, &error, extraArgs)) {
         s.line = QStringLiteral("FAILED: ") + error;
         return s;
     }
@@ -715,7 +756,8 @@ Sample runLeg(const Workload &w, const Leg &leg, const CompareOptions &o) {
 }
 
 QList<Workload> selected(const CompareOptions &o, QString *error) {
-    const QList<Workload> all = allWorkloads(o.idleConnections, o.chatConnections);
+    const QList<Workload> all =
+        allWorkloads(o.idleConnections, o.chatConnections, o.restConnections);
     QList<Workload> out;
     for (const QString &key : o.workloads.isEmpty() ? defaultKeys() : o.workloads) {
         auto it =
@@ -731,6 +773,11 @@ QList<Workload> selected(const CompareOptions &o, QString *error) {
 }
 
 using Samples = QHash<QString, QHash<QString, QList<Sample>>>;
+
+// Server ns per delivery in the summary: "-" where there were no deliveries (connect).
+QString nsCell(double ns) {
+    return std::isnan(ns) ? QStringLiteral("-") : QString::number(ns, 'f', 0);
+}
 
 QList<double> column(const QList<Sample> &list, double Sample::*field) {
     QList<double> v;
@@ -810,12 +857,31 @@ int runCompare(const CompareOptions &o) {
         out(QStringLiteral("lhttp-bench: ") + error);
         return 2;
     }
+    // Every process of a leg (this one, the Go client, the server) holds one descriptor per
+    // connection; say so now rather than after an hour of rounds.
+    const qint64 files = raiseOpenFileLimit();
+    int connections = 0;
+    for (const Workload &w : workloads)
+        connections = qMax(connections, w.subscribers + w.publishers);
+    if (files >= 0 && connections + OpenFileMargin > files) {
+        out(QStringLiteral("lhttp-bench: %1 connections need about %2 open files per process; "
+                           "the limit is %3 (raise `ulimit -n`, at most to `ulimit -Hn`)")
+                .arg(connections)
+                .arg(connections + OpenFileMargin)
+                .arg(files));
+        return 2;
+    }
     out(QStringLiteral("# lhttp-bench compare: %1 rounds, %2 load threads, lhttpd-qt = %3%4")
             .arg(o.rounds)
             .arg(o.threads)
             .arg(o.lhttpdPath, o.candidatePath.isEmpty()
                                    ? QString()
                                    : QStringLiteral(", candidate = ") + o.candidatePath));
+    QStringList legs;
+    for (const Subject &s : subjectsOf(o))
+        legs.append(QStringLiteral("%1 [%2]").arg(s.label, s.args.join(u' ')));
+    out(QStringLiteral("# lhttpd-qt legs and their extra flags: ") +
+        legs.join(QStringLiteral(", ")));
     out(QStringLiteral("# %1, %2 CPUs, Qt %3, load average at start %4")
             .arg(QDateTime::currentDateTime().toString(Qt::ISODate))
             .arg(QThread::idealThreadCount())
@@ -852,6 +918,10 @@ int runCompare(const CompareOptions &o) {
     bool allMet = true;
     for (const Workload &w : workloads) {
         for (const Ratio &ratio : ratiosOf(w, o)) {
+            const auto &ran = samples[w.key];
+            if (!ran.contains(ratio.numerator) ||
+                (!ratio.denominator.isEmpty() && !ran.contains(ratio.denominator)))
+                continue; // a leg left out by --servers or --clients
             const QList<Sample> &b = samples[w.key][ratio.numerator];
             const QList<double> vb = column(b, &Sample::metric);
             const double mb = median(vb);
@@ -859,7 +929,7 @@ int runCompare(const CompareOptions &o) {
                 out(QStringLiteral("| %1 | %2 | | %3 %4 | | %5 | / %6 |")
                         .arg(w.title, unit(w.metric), ratio.numerator, number(mb, w.metric),
                              w.target)
-                        .arg(median(column(b, &Sample::serverNs)), 0, 'f', 0));
+                        .arg(nsCell(median(column(b, &Sample::serverNs)))));
                 continue;
             }
             const QList<Sample> &a = samples[w.key][ratio.denominator];
@@ -882,8 +952,8 @@ int runCompare(const CompareOptions &o) {
                     .arg(r, 0, 'f', 3)
                     .arg(median(paired), 0, 'f', 3)
                     .arg(verdict)
-                    .arg(median(column(a, &Sample::serverNs)), 0, 'f', 0)
-                    .arg(median(column(b, &Sample::serverNs)), 0, 'f', 0));
+                    .arg(nsCell(median(column(a, &Sample::serverNs))))
+                    .arg(nsCell(median(column(b, &Sample::serverNs)))));
         }
     }
 
@@ -918,10 +988,11 @@ int runSmoke(const CompareOptions &o) {
         failures += ok ? 0 : 1;
     };
     const Leg reference{Kind::Reference, false, Reference, QString()};
-    const Leg lhttpdWs{Kind::Lhttpd, false, Lhttpd, o.lhttpdPath};
-    const Leg lhttpdHttp{Kind::Lhttpd, true, LhttpdPost, o.lhttpdPath};
-    const Leg lhttpdCluster{Kind::Lhttpd, false, Cluster, o.lhttpdPath, true};
-    const Leg lhttpdSubscribed{Kind::Lhttpd, false, Subscribed, o.lhttpdPath, false, true};
+    const Subject lhttpd{Lhttpd, o.lhttpdPath, o.lhttpdArgs};
+    const Leg lhttpdWs = lhttpdLeg(lhttpd);
+    const Leg lhttpdHttp = lhttpdLeg(lhttpd, PostSuffix, true);
+    const Leg lhttpdCluster = lhttpdLeg(lhttpd, ClusterSuffix, false, true);
+    const Leg lhttpdSubscribed = lhttpdLeg(lhttpd, SubscribedSuffix, false, false, true);
     struct Case {
         Leg leg;
         int subscribers;
@@ -936,11 +1007,11 @@ int runSmoke(const CompareOptions &o) {
     if (!ServerProcess::findNatsServer().isEmpty())
         cases.append({lhttpdCluster, 10, 2, 50});
     else
-        out(QStringLiteral("== %1: skipped (no nats-server)").arg(Cluster));
+        out(QStringLiteral("== %1: skipped (no nats-server)").arg(lhttpdCluster.label));
     for (const Case &c : cases) {
         Deployment server;
         QString error;
-        if (!server.start(c.leg, o.lhttpdArgs, &error)) {
+        if (!server.start(c.leg, &error)) {
             check(c.leg.label, false, error);
             continue;
         }
@@ -961,7 +1032,7 @@ int runSmoke(const CompareOptions &o) {
     for (const Leg &leg : {reference, lhttpdWs, lhttpdSubscribed}) {
         Deployment server;
         QString error;
-        if (!server.start(leg, o.lhttpdArgs, &error)) {
+        if (!server.start(leg, &error)) {
             check(leg.label + QStringLiteral(" idle"), false, error);
             continue;
         }
@@ -979,21 +1050,16 @@ int runSmoke(const CompareOptions &o) {
     }
 
     // The chat-like modes at tiny sizes: paced publishers over rooms, connect-only, the rate
-    // search, on every server (nats-server when installed), and the Go client when given.
-    QList<Leg> chatLegs{reference, lhttpdWs};
-    if (natsInstalled())
-        chatLegs.append({Kind::NatsWebSocket, false, Nats, ServerProcess::findNatsServer()});
-    else
+    // search, at rest, on every server (nats-server when installed; lhttpd-qt once per
+    // --lhttpd-variant), with this tool's client and the Go one when given.
+    if (!natsInstalled())
         out(QStringLiteral("== nats-server legs: skipped (no nats-server)"));
-    if (!o.goClient.isEmpty()) {
-        for (const Leg &leg : QList<Leg>(chatLegs)) {
-            if (leg.kind != Kind::Reference)
-                chatLegs.append(
-                    {leg.kind, false, leg.label + GoSuffix, leg.program, false, false, true});
-        }
-    }
+    Workload chatShape;
+    chatShape.metric = Metric::P99;
+    chatShape.chat = Chat::Paced;
+    const QList<Leg> chatLegs = legsOf(chatShape, o);
     for (const Leg &leg : chatLegs) {
-        for (const Chat chat : {Chat::Paced, Chat::Connect, Chat::MaxRate}) {
+        for (const Chat chat : {Chat::Paced, Chat::Connect, Chat::MaxRate, Chat::IdleCpu}) {
             Workload w;
             w.chat = chat;
             w.subscribers = 40;
@@ -1003,7 +1069,8 @@ int runSmoke(const CompareOptions &o) {
             w.rate = 200;
             w.key = chat == Chat::Paced     ? QStringLiteral("paced")
                     : chat == Chat::Connect ? QStringLiteral("connect")
-                                            : QStringLiteral("maxrate");
+                    : chat == Chat::MaxRate ? QStringLiteral("maxrate")
+                                            : QStringLiteral("idlecpu");
             CompareOptions tiny = o;
             tiny.scale = 1;
             tiny.stepSeconds = 0.3;
@@ -1020,7 +1087,7 @@ int runSmoke(const CompareOptions &o) {
 
 QStringList workloadKeys() {
     QStringList keys;
-    for (const Workload &w : allWorkloads(0, 0))
+    for (const Workload &w : allWorkloads(0, 0, 0))
         keys.append(w.key);
     return keys;
 }

@@ -55,6 +55,9 @@ const Flag Flags[] = {
     {"step-seconds", "s", "load --search, compare: length of one search step (default 3)."},
     {"p99-limit", "ms",
      "load --search, compare: the p99 a sustained rate stays under (default 50)."},
+    {"max-rate", "msg/s",
+     "load --search, compare: the search's ceiling, msg/s per publisher; a rate that passes "
+     "there ends the search (default 100000)."},
     {"count-writes", "how",
      "load, compare: count the server's write system calls in the measured phase: perf (perf "
      "stat on syscalls:sys_enter_{write,writev,sendmsg,sendto}), proc (/proc/PID/io syscw), "
@@ -108,6 +111,16 @@ const Flag Flags[] = {
     {"lhttpd-args", "args",
      "compare, smoke: extra flags for every lhttpd-qt leg, one string split like a shell "
      "command line (e.g. '--threads 2'); passed through unchecked."},
+    {"lhttpd-variant", "label=flags",
+     "compare, smoke: measure lhttpd-qt once per variant, as legs labelled 'lhttpd-qt LABEL' "
+     "with FLAGS (split like a shell command line) after --lhttpd-args; repeatable, e.g. "
+     "--lhttpd-variant 't1=--threads 1' --lhttpd-variant 't2=--threads 2' (default: one "
+     "'lhttpd-qt' leg)."},
+    {"clients", "list",
+     "compare: which clients drive the three-server workloads: lhttp-bench, go (default: both; "
+     "go with --go-client, in the chat workloads only)."},
+    {"idlecpu-connections", "n",
+     "compare: connections of the idlecpu workload, at rest in rooms of 10 (default 5000)."},
     {"go-client", "path",
      "compare, smoke: the Go client (app/bench/goclient, scripts/bench-chat.sh builds it); adds "
      "its "
@@ -164,6 +177,9 @@ int main(int argc, char *argv[]) {
             parser.addOption(QCommandLineOption(name, QString::fromLatin1(f.help)));
     }
     parser.process(app);
+    // One descriptor per connection, in this process and in the servers and the Go client it
+    // starts: take what the hard limit allows.
+    raiseOpenFileLimit();
     const QStringList positional = parser.positionalArguments();
     if (positional.size() != 1)
         return fail(QStringLiteral("give exactly one mode (see --help)"));
@@ -240,6 +256,7 @@ int main(int argc, char *argv[]) {
         RateSearchOptions search;
         search.stepSeconds = number("step-seconds", 3, 0.1, 3600);
         search.p99LimitMs = number("p99-limit", 50, 0.001, 1e6);
+        search.maxRate = number("max-rate", 100000, 1, 1e9);
         if (!ok)
             return 2;
         if (parser.isSet(QStringLiteral("search"))) {
@@ -305,8 +322,29 @@ int main(int argc, char *argv[]) {
         o.httpWindow = int(number("http-window", 0, 0, 1000000));
         o.stepSeconds = number("step-seconds", 3, 0.1, 3600);
         o.p99LimitMs = number("p99-limit", 50, 0.001, 1e6);
+        o.maxRate = number("max-rate", 100000, 1, 1e9);
         o.chatConnections = int(number("chat-connections", 10000, 10, 1e6));
+        o.restConnections = int(number("idlecpu-connections", 5000, 10, 1e6));
         o.lhttpdArgs = QProcess::splitCommand(parser.value(QStringLiteral("lhttpd-args")));
+        for (const QString &v : parser.values(QStringLiteral("lhttpd-variant"))) {
+            const qsizetype eq = v.indexOf(u'=');
+            const QString label = v.left(eq).trimmed();
+            if (eq <= 0 || label.isEmpty())
+                return fail(QStringLiteral("--lhttpd-variant takes LABEL=FLAGS, e.g. "
+                                           "'t2=--threads 2'"));
+            o.lhttpdVariants.append({label, QProcess::splitCommand(v.mid(eq + 1))});
+        }
+        if (parser.isSet(QStringLiteral("clients"))) {
+            o.clients =
+                parser.value(QStringLiteral("clients")).split(QLatin1Char(','), Qt::SkipEmptyParts);
+            for (const QString &c : o.clients) {
+                if (c != u"lhttp-bench" && c != u"go")
+                    return fail(QStringLiteral("--clients takes lhttp-bench and go"));
+            }
+            if (o.clients.contains(QStringLiteral("go")) &&
+                parser.value(QStringLiteral("go-client")).isEmpty())
+                return fail(QStringLiteral("--clients go needs --go-client"));
+        }
         o.goClient = parser.value(QStringLiteral("go-client"));
         if (parser.isSet(QStringLiteral("servers")))
             o.servers =

@@ -16,6 +16,12 @@ namespace bench {
 // so a stamp written by a publisher thread can be subtracted on a subscriber thread.
 qint64 nowNs();
 
+// Raises this process's soft limit on open files to its hard limit (the servers and the Go
+// client it starts inherit it) and returns the soft limit now; -1 when it cannot be read.
+// Each process of a run holds one descriptor per connection: 10,000 subscribers need more
+// than the usual 1,024, and no run can pass the hard limit (`ulimit -Hn`).
+qint64 raiseOpenFileLimit();
+
 // CPU seconds (user + system) used by this process so far, all threads (getrusage).
 double selfCpuSeconds();
 
