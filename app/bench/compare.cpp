@@ -957,10 +957,15 @@ int runCompare(const CompareOptions &o) {
         }
     }
 
-    out(QString());
-    out(QStringLiteral("| workload | server | msg/s | p50 ms | p99 ms | server ns/delivery | "
-                       "writes/delivery | client cpu % |"));
-    out(QStringLiteral("| --- | --- | --- | --- | --- | --- | --- | --- |"));
+    const bool loads = std::any_of(workloads.begin(), workloads.end(), [](const Workload &w) {
+        return w.metric != Metric::IdleMemory && w.chat == Chat::None;
+    });
+    if (loads) {
+        out(QString());
+        out(QStringLiteral("| workload | server | msg/s | p50 ms | p99 ms | server ns/delivery | "
+                           "writes/delivery | client cpu % |"));
+        out(QStringLiteral("| --- | --- | --- | --- | --- | --- | --- | --- |"));
+    }
     for (const Workload &w : workloads) {
         if (w.metric == Metric::IdleMemory || w.chat != Chat::None)
             continue;
