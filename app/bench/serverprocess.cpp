@@ -20,6 +20,8 @@ namespace {
 
 constexpr int StartTimeoutMs = 10'000;
 constexpr int StopTimeoutMs = 10'000;
+// The end of a failed server's log that is shown.
+constexpr qint64 LogTailBytes = 16 * 1024;
 
 } // namespace
 
@@ -76,6 +78,12 @@ bool ServerProcess::start(Kind kind, const QString &program, QString *error,
     stop();
     m_kind = kind;
     m_port = freePort();
+    // Its log (and nats-server's config file) go into a directory of its own.
+    m_dir = std::make_unique<QTemporaryDir>();
+    if (!m_dir->isValid()) {
+        *error = QStringLiteral("cannot make a temporary directory: ") + m_dir->errorString();
+        return false;
+    }
     const QString port = QString::number(m_port);
     QStringList args;
     QString path = program;
@@ -89,10 +97,9 @@ bool ServerProcess::start(Kind kind, const QString &program, QString *error,
         // The WebSocket listener needs a config file. Pings every 25 s as lhttpd-qt's default
         // (nats-server's own default is 2 minutes), so idle connections cost alike.
         m_natsPort = freePort();
-        m_dir = std::make_unique<QTemporaryDir>();
         const QString config = m_dir->filePath(QStringLiteral("nats.conf"));
         QFile f(config);
-        if (!m_dir->isValid() || !f.open(QIODevice::WriteOnly)) {
+        if (!f.open(QIODevice::WriteOnly)) {
             *error = QStringLiteral("cannot write a nats-server config file");
             return false;
         }
@@ -114,9 +121,11 @@ bool ServerProcess::start(Kind kind, const QString &program, QString *error,
                 QStringLiteral("--close-grace"),  QStringLiteral("2000")};
     }
     args += extraArgs;
-    // Its log is kept (read while the harness processes events) and shown only if the
-    // server fails.
+    // Its log goes to a file, shown only if the server fails. Not a pipe: nobody drains a
+    // pipe while the harness waits for the Go client, and a server that logs more than the
+    // pipe holds (64 KiB) would stall in write(2).
     m_process.setStandardOutputFile(QProcess::nullDevice());
+    m_process.setStandardErrorFile(m_dir->filePath(QStringLiteral("server.log")));
     // If lhttp-bench itself is killed, its servers go too (no orphan holding ports and CPU).
     m_process.setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGTERM); });
     m_process.setProcessChannelMode(QProcess::SeparateChannels);
@@ -140,9 +149,43 @@ bool ServerProcess::start(Kind kind, const QString &program, QString *error,
     }
     *error = QStringLiteral("%1 did not start listening on port %2").arg(name(kind), port);
     stop();
-    *error +=
-        QStringLiteral("; its output: ") + QString::fromUtf8(m_process.readAllStandardError());
+    *error += QStringLiteral("; its output: ") + QString::fromUtf8(logTail());
     return false;
+}
+
+QByteArray ServerProcess::logTail() const {
+    if (!m_dir)
+        return {};
+    QFile f(m_dir->filePath(QStringLiteral("server.log")));
+    if (!f.open(QIODevice::ReadOnly))
+        return {};
+    if (f.size() > LogTailBytes)
+        f.seek(f.size() - LogTailBytes);
+    return f.readAll();
+}
+
+void ServerProcess::warnLogged() const {
+    // lhttpd-qt runs at --log-level warning (lines "<time> <W|C|F> <category>: ...") and the
+    // floor logs nothing: such lines mean something went wrong, and their writes are in the
+    // figures. Read in full: a warning per connection is a few MB at most.
+    QFile f(m_dir->filePath(QStringLiteral("server.log")));
+    if (!f.open(QIODevice::ReadOnly))
+        return;
+    qint64 count = 0;
+    QByteArray first;
+    while (!f.atEnd()) {
+        const QByteArray line = f.readLine().trimmed();
+        const QList<QByteArray> words = line.split(' ');
+        const bool warning =
+            m_kind == Kind::Reference
+                ? !line.isEmpty()
+                : words.size() > 2 && (words[1] == "W" || words[1] == "C" || words[1] == "F");
+        if (warning && count++ == 0)
+            first = line;
+    }
+    if (count > 0)
+        std::fprintf(stderr, "lhttp-bench: %s logged %lld warnings; the first: %s\n",
+                     qPrintable(name(m_kind)), count, first.constData());
 }
 
 void ServerProcess::stop() {
@@ -155,15 +198,18 @@ void ServerProcess::stop() {
         m_process.kill(); // SIGKILL to this child, by its pid
         m_process.waitForFinished(StopTimeoutMs);
     }
-    const QByteArray log = m_process.readAllStandardError();
+    const QByteArray log = logTail();
     // nats-server answers SIGTERM with exit code 1; only a crash of it is news.
     const bool nats = m_kind == Kind::Nats || m_kind == Kind::NatsWebSocket;
     const bool failed =
         nats ? m_process.exitStatus() == QProcess::CrashExit
              : (m_process.exitStatus() == QProcess::CrashExit || m_process.exitCode() != 0);
-    if (failed)
+    if (failed) {
         std::fprintf(stderr, "lhttp-bench: server exited abnormally (code %d); its output:\n%s\n",
                      m_process.exitCode(), log.constData());
+    } else if (!nats) {
+        warnLogged();
+    }
 }
 
 } // namespace bench

@@ -41,11 +41,14 @@ public:
     static QString findNatsServer();
 
 private:
+    QByteArray logTail() const; // the end of its stderr
+    void warnLogged() const;    // says on stderr how many warnings it logged, if any
+
     QProcess m_process;
     Kind m_kind = Kind::Reference;
     quint16 m_port = 0;
     quint16 m_natsPort = 0;               // NatsWebSocket: the NATS client port
-    std::unique_ptr<QTemporaryDir> m_dir; // NatsWebSocket: its generated config file
+    std::unique_ptr<QTemporaryDir> m_dir; // its log; NatsWebSocket: its generated config file
 };
 
 } // namespace bench
