@@ -13,6 +13,7 @@
 #include <QSslConfiguration>
 #include <QSslKey>
 #include <QSslServer>
+#include <QSslSocket>
 #include <QTcpSocket>
 #include <QWebSocket>
 
@@ -34,13 +35,13 @@ constexpr qsizetype HandshakeSlots = 64;
 } // namespace
 
 // A QTcpServer (or QSslServer) that hands accepted descriptors to a callback instead of making
-// sockets of them at once; admit() makes the socket (and, for TLS, starts the handshake) later,
-// maybe in another event loop's server object.
+// sockets of them. The Listener makes the socket (and, for TLS, does the handshake) itself,
+// later and maybe in another event loop: never through the server's pending-connection queue,
+// whose nextPendingConnection() warns on every call in a loop whose server does not listen.
 template <typename Base> class HandingServer : public Base {
 public:
     explicit HandingServer(std::function<void(qintptr)> accepted)
         : m_accepted(std::move(accepted)) {}
-    void admit(qintptr descriptor) { Base::incomingConnection(descriptor); }
 
 protected:
     void incomingConnection(qintptr descriptor) override { m_accepted(descriptor); }
@@ -112,7 +113,7 @@ void Listener::take(qintptr descriptor) {
     if (m_gated)
         waitForRequest(descriptor);
     else if (m_tls)
-        m_tls->admit(descriptor); // the TLS handshake, then pendingConnectionAvailable
+        startTls(descriptor);
     else
         ::close(int(descriptor)); // not set up (a failed setUp() was reported)
 }
@@ -154,18 +155,8 @@ bool Listener::setUp(QString *error) {
             [this](qintptr descriptor) { accepted(descriptor); });
         m_tls = ssl.get();
         ssl->setSslConfiguration(config);
-        ssl->setHandshakeTimeout(m_options.handshakeTimeoutMs);
-        connect(ssl.get(), &QSslServer::errorOccurred, this,
-                [](QSslSocket *s, QAbstractSocket::SocketError) {
-                    qCDebug(lcHttp)
-                        << "TLS handshake failed from" << s->peerAddress() << s->errorString();
-                });
         m_tcp = std::move(ssl);
     }
-    // pendingConnectionAvailable, not newConnection: a QSslServer queues a connection only
-    // once its TLS handshake is done.
-    connect(m_tcp.get(), &QTcpServer::pendingConnectionAvailable, this, &Listener::acceptTcp);
-    m_tcp->setMaxPendingConnections(1 << 16);
     // Qt's default accept backlog of 50 overflowed when a few hundred clients connected at
     // once: the kernel dropped their SYNs and they retried 1, 3, 7 s later. The kernel caps
     // this at net.core.somaxconn (4096 on Debian 12).
@@ -234,7 +225,14 @@ void Listener::admitReady() {
         // run inside its signal).
         it->second.notifier->deleteLater();
         m_waiting.erase(it);
-        m_gated->admit(descriptor); // → pendingConnectionAvailable → acceptTcp
+        auto *socket = new QTcpSocket(this);
+        if (!socket->setSocketDescriptor(descriptor)) {
+            qCDebug(lcHttp) << "accepted connection unusable:" << socket->errorString();
+            delete socket;
+            ::close(int(descriptor));
+            continue;
+        }
+        acceptSocket(socket);
     }
 }
 
@@ -274,28 +272,52 @@ void Listener::handshakeDone(QTcpSocket *wire) {
     });
 }
 
-void Listener::acceptTcp() {
-    while (QTcpSocket *socket = m_tcp->nextPendingConnection()) {
-        if (m_gated) {
-            m_slots.insert(socket);
-            connect(socket, &QObject::destroyed, &m_slotContext, [this, socket] {
-                m_slots.remove(socket);
-                scheduleAdmit();
-            });
-            connect(socket, &QAbstractSocket::disconnected, &m_slotContext,
-                    [this, socket] { releaseSlot(socket); });
-        }
-        m_pending.insert(socket, m_clock.elapsed() + m_options.handshakeTimeoutMs);
-        // Bounded: a request head plus the largest body we accept, never more.
-        socket->setReadBufferSize(m_options.maxHttpHeadSize + m_options.limits.maxMessageSize);
-        connect(socket, &QTcpSocket::readyRead, this, [this, socket] { inspect(socket); });
-        connect(socket, &QTcpSocket::disconnected, this, [this, socket] {
-            forget(socket);
-            socket->deleteLater();
-        });
-        if (socket->bytesAvailable())
-            inspect(socket);
+void Listener::startTls(qintptr descriptor) {
+    auto *socket = new QSslSocket(this);
+    socket->setSslConfiguration(m_tls->sslConfiguration());
+    if (!socket->setSocketDescriptor(descriptor)) {
+        qCDebug(lcHttp) << "accepted connection unusable:" << socket->errorString();
+        delete socket;
+        ::close(int(descriptor));
+        return;
     }
+    // The handshake has the handshake timeout (the sweep) and ends in acceptSocket().
+    m_pending.insert(socket, m_clock.elapsed() + m_options.handshakeTimeoutMs);
+    connect(socket, &QSslSocket::encrypted, this, [this, socket] {
+        forget(socket);
+        acceptSocket(socket);
+    });
+    connect(socket, &QAbstractSocket::errorOccurred, this, [socket] {
+        qCDebug(lcHttp) << "TLS handshake failed from" << socket->peerAddress()
+                        << socket->errorString();
+    });
+    connect(socket, &QTcpSocket::disconnected, this, [this, socket] {
+        forget(socket);
+        socket->deleteLater();
+    });
+    socket->startServerEncryption();
+}
+
+void Listener::acceptSocket(QTcpSocket *socket) {
+    if (m_gated) {
+        m_slots.insert(socket);
+        connect(socket, &QObject::destroyed, &m_slotContext, [this, socket] {
+            m_slots.remove(socket);
+            scheduleAdmit();
+        });
+        connect(socket, &QAbstractSocket::disconnected, &m_slotContext,
+                [this, socket] { releaseSlot(socket); });
+    }
+    m_pending.insert(socket, m_clock.elapsed() + m_options.handshakeTimeoutMs);
+    // Bounded: a request head plus the largest body we accept, never more.
+    socket->setReadBufferSize(m_options.maxHttpHeadSize + m_options.limits.maxMessageSize);
+    connect(socket, &QTcpSocket::readyRead, this, [this, socket] { inspect(socket); });
+    connect(socket, &QTcpSocket::disconnected, this, [this, socket] {
+        forget(socket);
+        socket->deleteLater();
+    });
+    if (socket->bytesAvailable())
+        inspect(socket);
 }
 
 void Listener::forget(QTcpSocket *socket) {

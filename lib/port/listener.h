@@ -86,7 +86,10 @@ public:
 
 private:
     void accepted(qintptr descriptor);
-    void acceptTcp();
+    // TLS: the server-side handshake on an accepted descriptor, then acceptSocket().
+    void startTls(qintptr descriptor);
+    // A connection's socket, made in this loop: its request is read and answered here.
+    void acceptSocket(QTcpSocket *socket);
     // Answers the requests waiting on `socket` (a bounded number per event-loop pass).
     void inspect(QTcpSocket *socket);
     // Reads and answers one request; true if the connection stays open with more to read.
