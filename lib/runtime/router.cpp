@@ -3,6 +3,7 @@
 
 #include "channelhub.h"
 #include "channelname.h"
+#include "threadhandoff.h"
 
 #include <QCoreApplication>
 #include <QEvent>
@@ -59,7 +60,7 @@ void Router::brokerSubscribe(const QByteArray &channel, bool subscribe) {
         return;
     }
     QPointer<Broker> broker = m_broker;
-    QMetaObject::invokeMethod(
+    invokeIn(
         m_broker,
         [broker, channel, subscribe] {
             if (broker)
@@ -120,7 +121,9 @@ void Router::hand(int loop, const QByteArray &channel, const Frame &frame, bool 
         return;
     // One posted event per batch: the loop drains everything handed to it meanwhile.
     l.posted = true;
-    QCoreApplication::postEvent(l.owner, new QEvent(InboxEvent));
+    auto *event = new QEvent(InboxEvent);
+    tsanRelease(l.owner); // the owner reads the event before it takes the mutex (Loop)
+    QCoreApplication::postEvent(l.owner, event);
 }
 
 int Router::handOut(const QByteArray &channel, const Frame &frame, bool exact, int skipLoop) {

@@ -8,6 +8,7 @@
 #include "nodeevents.h"
 #include "router.h"
 #include "runtimelog.h"
+#include "threadhandoff.h"
 #include "token.h"
 #include "upstream.h"
 
@@ -82,6 +83,7 @@ void Loop::take(qintptr descriptor) {
 }
 
 void Loop::customEvent(QEvent *event) {
+    tsanAcquire(this); // Router::hand() posted it (threadhandoff.h)
     if (event->type() == Router::InboxEvent)
         m_node.router.drainInbox(m_index);
     else

@@ -9,6 +9,7 @@
 #include "loop.h"
 #include "processor.h"
 #include "runtimelog.h"
+#include "threadhandoff.h"
 #include "upstream.h"
 
 #include <QMetaMethod>
@@ -102,7 +103,10 @@ Server::Server(ServerOptions options, QObject *parent)
             open ? Q_EMIT sessionOpened(session.id()) : Q_EMIT sessionClosed(session.id());
         },
         [this](QWebSocket *socket) { acceptAdmin(socket); },
-        [this] { QMetaObject::invokeMethod(this, &Server::loopDrained, Qt::QueuedConnection); },
+        [this] {
+            invokeIn(
+                this, [this] { loopDrained(); }, Qt::QueuedConnection);
+        },
         [this] { return m_nextId.fetch_add(1, std::memory_order_relaxed); },
     };
     m_loop0 = std::make_unique<Loop>(node, m_options);
@@ -142,7 +146,7 @@ void Server::forEachLoop(const std::function<void(Loop &)> &work, bool wait) con
         if (loop->thread() == QThread::currentThread())
             work(*loop);
         else
-            QMetaObject::invokeMethod(
+            invokeIn(
                 loop, [loop, work] { work(*loop); },
                 wait ? Qt::BlockingQueuedConnection : Qt::QueuedConnection);
     }
@@ -157,7 +161,7 @@ bool Server::listen() {
         if (accepting)
             ok = loop->start(true, &error);
         else
-            QMetaObject::invokeMethod(
+            invokeIn(
                 loop, [loop, &ok, &error] { ok = loop->start(false, &error); },
                 Qt::BlockingQueuedConnection);
         if (!ok) {
@@ -187,7 +191,7 @@ void Server::dispatch(qintptr descriptor) {
     if (loop == m_loop0.get())
         loop->take(descriptor);
     else
-        QMetaObject::invokeMethod(
+        invokeIn(
             loop, [loop, descriptor] { loop->take(descriptor); }, Qt::QueuedConnection);
 }
 
@@ -321,13 +325,13 @@ void Server::visitSessionsLater(std::function<void(const Session &)> visit,
     auto left = std::make_shared<std::atomic<int>>(int(m_loops.size()));
     auto *self = const_cast<Server *>(this);
     for (Loop *loop : m_loops) {
-        QMetaObject::invokeMethod(
+        invokeIn(
             loop,
             [loop, self, visit, done, left] {
                 for (const Session *s : loop->sessions())
                     visit(*s);
                 if (left->fetch_sub(1) == 1)
-                    QMetaObject::invokeMethod(self, done, Qt::QueuedConnection);
+                    invokeIn(self, done, Qt::QueuedConnection);
             },
             Qt::QueuedConnection);
     }
