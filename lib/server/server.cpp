@@ -158,20 +158,26 @@ bool Server::listen() {
         bool ok = false;
         QString error;
         const bool accepting = loop == m_loop0.get();
-        if (accepting)
+        if (accepting) {
             ok = loop->start(true, &error);
-        else
+        } else {
+            // Admin consoles are handed to loop 0, where the AdminEndpoint lives.
+            Listener *admin = m_loop0->listener();
             invokeIn(
-                loop, [loop, &ok, &error] { ok = loop->start(false, &error); },
+                loop,
+                [loop, admin, &ok, &error] {
+                    ok = loop->start(false, &error);
+                    if (ok)
+                        loop->listener()->setAdminListener(admin);
+                },
                 Qt::BlockingQueuedConnection);
+        }
         if (!ok) {
             m_errorString = error;
             qCWarning(lcServer) << "cannot listen on" << m_options.address << m_options.port << ":"
                                 << m_errorString;
             return false;
         }
-        if (!accepting) // admin consoles are handed to loop 0, where the AdminEndpoint lives
-            loop->listener()->setAdminListener(m_loop0->listener());
     }
     Listener *listener = m_loop0->listener();
     if (spread)
