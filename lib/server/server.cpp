@@ -256,6 +256,10 @@ void Server::addHeaderFilter(std::shared_ptr<HeaderFilter> filter) {
 
 void Server::setBroker(std::unique_ptr<Broker> broker) {
     m_router.setBroker(nullptr);
+    // Another loop may be inside the old broker's publish() (Router::publish): once each loop
+    // has run one more call, none is, and the old broker can go.
+    if (m_broker && m_loops.size() > 1)
+        forEachLoop([](Loop &) {});
     m_broker = std::move(broker);
     m_broker->setParent(nullptr);
     m_router.setBroker(m_broker.get());
