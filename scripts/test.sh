@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # One command on a fresh Debian 12 machine: install what is needed, build with -Werror, run the
-# whole suite, a short soak and a bounded fuzz pass, then build and run the suite again under
-# ASan+UBSan. On a 2-core machine the soak and fuzz parts add about 2 minutes (66 s + 61 s
-# measured, the fuzz build included; docs/RELIABILITY.md, "Fuzzing" and "Soak").
-#   LHTTP_SANITIZERS=0  skip the sanitizer pass
+# whole suite, a short soak and a bounded fuzz pass, then build and run the threaded
+# integration tests under ThreadSanitizer and the whole suite under ASan+UBSan. On a 2-core
+# machine the soak and fuzz parts add about 2 minutes (66 s + 61 s measured, the fuzz build
+# included; docs/RELIABILITY.md, "Fuzzing" and "Soak"), the TSan pass about 7 (its build
+# included; "Sanitizers").
+#   LHTTP_SANITIZERS=0  skip both sanitizer passes
+#   LHTTP_TSAN=0        skip the ThreadSanitizer pass only (the tsan preset: lhttpd-qt and
+#                       the tests that run nodes, with and without LHTTP_THREADS=4)
 #   LHTTP_SOAK=0        skip the short soak (scripts/soak.sh --short on build/ci, about 70 s)
 #   LHTTP_FUZZ=0        skip the fuzz pass (scripts/fuzz.sh: clang build in build/fuzz, then
 #                       each libFuzzer target for LHTTP_FUZZ_SECONDS, default 15, two at a time
@@ -40,6 +44,24 @@ fi
 if [ "${LHTTP_FUZZ:-1}" != 0 ]; then
     echo "== fuzz (${LHTTP_FUZZ_SECONDS:-15} s per target)"
     LHTTP_FUZZ_JOBS=${LHTTP_FUZZ_JOBS:-2} scripts/fuzz.sh "${LHTTP_FUZZ_SECONDS:-15}"
+fi
+if [ "${LHTTP_SANITIZERS:-1}" != 0 ] && [ "${LHTTP_TSAN:-1}" != 0 ]; then
+    echo "== build (tsan)"
+    cmake --preset tsan >/dev/null
+    cmake --build --preset tsan
+    echo "== test (tsan)"
+    # The preset writes every process's reports (lhttpd-qt children too, whose exit status a
+    # test may not look at) to build/tsan/reports/tsan.PID: any file there fails the pass.
+    rm -rf build/tsan/reports
+    mkdir -p build/tsan/reports
+    tsan_status=0
+    ctest --preset tsan -j2 || tsan_status=$?
+    if compgen -G "build/tsan/reports/tsan.*" >/dev/null; then
+        echo "== ThreadSanitizer reports (build/tsan/reports)"
+        cat build/tsan/reports/tsan.*
+        tsan_status=1
+    fi
+    [ "$tsan_status" = 0 ] || exit "$tsan_status"
 fi
 if [ "${LHTTP_SANITIZERS:-1}" != 0 ]; then
     run_preset asan

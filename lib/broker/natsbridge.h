@@ -4,6 +4,7 @@
 // The hand-off between nats.c's threads and the Qt thread of a NatsBroker (private to it).
 
 #include "brokerlog.h"
+#include "threadhandoff.h"
 
 #include <QByteArray>
 #include <QCoreApplication>
@@ -24,28 +25,7 @@ inline const QEvent::Type DrainEvent = QEvent::Type(QEvent::registerEventType())
 
 // ThreadSanitizer cannot see the locking inside Qt's event queue (Debian's Qt is not built
 // with it), so a posted event, allocated on a nats.c thread and freed on the Qt thread, looks
-// like a race. These tell it about the hand-over the queue makes; no-ops in other builds.
-#if defined(__SANITIZE_THREAD__)
-#define LHTTP_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define LHTTP_TSAN 1
-#endif
-#endif
-#ifdef LHTTP_TSAN
-extern "C" void __tsan_acquire(void *addr);
-extern "C" void __tsan_release(void *addr);
-#endif
-inline void tsanRelease([[maybe_unused]] void *addr) {
-#ifdef LHTTP_TSAN
-    __tsan_release(addr);
-#endif
-}
-inline void tsanAcquire([[maybe_unused]] void *addr) {
-#ifdef LHTTP_TSAN
-    __tsan_acquire(addr);
-#endif
-}
+// like a race: tsanRelease() and tsanAcquire() (threadhandoff.h) tell it about the hand-over.
 
 inline QString lastNatsError(natsStatus status) {
     natsStatus last = NATS_OK;

@@ -3,6 +3,7 @@
 
 #include "channelhub.h"
 #include "channelname.h"
+#include "threadhandoff.h"
 
 #include <QCoreApplication>
 #include <QEvent>
@@ -25,8 +26,8 @@ const QEvent::Type Router::InboxEvent = QEvent::Type(QEvent::registerEventType()
 Router::Router() = default;
 
 Router::~Router() {
-    if (m_broker)
-        m_broker->attach(nullptr);
+    if (Broker *broker = m_broker.load(std::memory_order_relaxed))
+        broker->attach(nullptr);
 }
 
 int Router::addLoop(ChannelHub *hub, QObject *inboxOwner) {
@@ -39,28 +40,32 @@ int Router::addLoop(ChannelHub *hub, QObject *inboxOwner) {
 }
 
 void Router::setBroker(Broker *broker) {
-    if (m_broker)
-        m_broker->attach(nullptr);
-    m_broker = broker;
-    if (!m_broker)
-        return;
-    m_broker->attach(this);
+    if (Broker *old = m_broker.load(std::memory_order_relaxed))
+        old->attach(nullptr);
+    // Every loop reads m_broker (publish(), and brokerSubscribe() under m_mutex) while this
+    // thread changes it: atomic, and changed under m_mutex, so a subscription change goes to
+    // the old broker or, after this, to the new one with the others.
     QMutexLocker lock(&m_mutex);
+    m_broker.store(broker, std::memory_order_release);
+    if (!broker)
+        return;
+    broker->attach(this);
     for (auto it = m_interest.cbegin(); it != m_interest.cend(); ++it)
-        m_broker->subscribe(it.key());
+        broker->subscribe(it.key());
 }
 
 void Router::brokerSubscribe(const QByteArray &channel, bool subscribe) {
     // Caller holds m_mutex: calls posted to the broker's thread keep the order of the changes.
-    if (!m_broker)
+    Broker *const to = m_broker.load(std::memory_order_relaxed);
+    if (!to)
         return;
-    if (inThreadOf(m_broker)) {
-        subscribe ? m_broker->subscribe(channel) : m_broker->unsubscribe(channel);
+    if (inThreadOf(to)) {
+        subscribe ? to->subscribe(channel) : to->unsubscribe(channel);
         return;
     }
-    QPointer<Broker> broker = m_broker;
-    QMetaObject::invokeMethod(
-        m_broker,
+    QPointer<Broker> broker = to;
+    invokeIn(
+        to,
         [broker, channel, subscribe] {
             if (broker)
                 subscribe ? broker->subscribe(channel) : broker->unsubscribe(channel);
@@ -120,7 +125,9 @@ void Router::hand(int loop, const QByteArray &channel, const Frame &frame, bool 
         return;
     // One posted event per batch: the loop drains everything handed to it meanwhile.
     l.posted = true;
-    QCoreApplication::postEvent(l.owner, new QEvent(InboxEvent));
+    auto *event = new QEvent(InboxEvent);
+    tsanRelease(l.owner); // the owner reads the event before it takes the mutex (Loop)
+    QCoreApplication::postEvent(l.owner, event);
 }
 
 int Router::handOut(const QByteArray &channel, const Frame &frame, bool exact, int skipLoop) {
@@ -153,7 +160,8 @@ Error Router::publish(int loop, const QByteArray &channel, const Frame &frame) {
     m_loops[size_t(loop)]->hub->deliver(channel, frame);
     if (m_loops.size() > 1)
         handOut(channel, frame, false, loop);
-    return m_broker ? m_broker->publish(channel, frame) : Error();
+    Broker *const broker = m_broker.load(std::memory_order_acquire);
+    return broker ? broker->publish(channel, frame) : Error();
 }
 
 int Router::deliver(const QByteArray &channel, const Frame &frame) {

@@ -50,7 +50,7 @@ public:
     // subscribed on it. Called from the broker's thread; later calls into the broker are made
     // in that thread.
     void setBroker(Broker *broker);
-    Broker *broker() const { return m_broker; }
+    Broker *broker() const { return m_broker.load(std::memory_order_acquire); }
 
     // Loop `loop`'s hub has a new subscriber of `channel` (`first`: its first one on that
     // loop), or lost one (`last`: its last one there). Called from that loop's thread.
@@ -104,8 +104,8 @@ private:
     std::vector<std::unique_ptr<Loop>> m_loops;
     mutable QMutex m_mutex; // guards m_interest and m_wildcards
     QHash<QByteArray, Interest> m_interest;
-    QHash<QByteArray, quint64> m_wildcards; // wildcard channels → loops with subscribers
-    Broker *m_broker = nullptr;
+    QHash<QByteArray, quint64> m_wildcards;  // wildcard channels → loops with subscribers
+    std::atomic<Broker *> m_broker{nullptr}; // set by the broker's thread, read by every loop
 };
 
 } // namespace lhttp

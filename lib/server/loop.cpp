@@ -8,6 +8,7 @@
 #include "nodeevents.h"
 #include "router.h"
 #include "runtimelog.h"
+#include "threadhandoff.h"
 #include "token.h"
 #include "upstream.h"
 
@@ -16,7 +17,13 @@
 #include <QTcpSocket>
 #include <QWebSocket>
 
-#ifdef __GLIBC__
+// glibc's heap is trimmed after bursts, except under AddressSanitizer or ThreadSanitizer: their
+// allocators replace malloc, so glibc's heap is never used and never initialised, and
+// malloc_trim() initialises it lazily, which is not thread-safe. Several loops trimming at
+// once for the first time aborted the process (glibc's "a->attached_threads > 0" assertion at
+// thread exit, or a crash inside malloc_trim).
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define LHTTP_TRIM_HEAP 1
 #include <malloc.h>
 #endif
 
@@ -82,6 +89,7 @@ void Loop::take(qintptr descriptor) {
 }
 
 void Loop::customEvent(QEvent *event) {
+    tsanAcquire(this); // Router::hand() posted it (threadhandoff.h)
     if (event->type() == Router::InboxEvent)
         m_node.router.drainInbox(m_index);
     else
@@ -138,7 +146,7 @@ void Loop::tick() {
         if (released - m_releasedAtTrim < ReleasesBeforeTrim)
             return;
         m_releasedAtTrim = released;
-#ifdef __GLIBC__
+#ifdef LHTTP_TRIM_HEAP
         malloc_trim(0);
 #endif
     });

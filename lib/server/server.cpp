@@ -9,6 +9,7 @@
 #include "loop.h"
 #include "processor.h"
 #include "runtimelog.h"
+#include "threadhandoff.h"
 #include "upstream.h"
 
 #include <QMetaMethod>
@@ -47,13 +48,15 @@ public:
     Loop *startLoop() {
         start();
         m_ready.acquire();
-        return m_loop;
+        return m_loop.load(std::memory_order_acquire);
     }
 
 protected:
     void run() override {
         Loop loop(m_node, m_options);
-        m_loop = &loop;
+        // The semaphore orders this too, but inside libQt6Core, where ThreadSanitizer does not
+        // see it; the atomic says it where it can.
+        m_loop.store(&loop, std::memory_order_release);
         m_ready.release();
         exec();
         loop.shutDown();
@@ -63,7 +66,7 @@ private:
     Loop::Node m_node;
     ServerOptions m_options;
     QSemaphore m_ready;
-    Loop *m_loop = nullptr;
+    std::atomic<Loop *> m_loop{nullptr};
 };
 
 // What /healthz and /metrics of any loop show: the whole node.
@@ -100,7 +103,10 @@ Server::Server(ServerOptions options, QObject *parent)
             open ? Q_EMIT sessionOpened(session.id()) : Q_EMIT sessionClosed(session.id());
         },
         [this](QWebSocket *socket) { acceptAdmin(socket); },
-        [this] { QMetaObject::invokeMethod(this, &Server::loopDrained, Qt::QueuedConnection); },
+        [this] {
+            invokeIn(
+                this, [this] { loopDrained(); }, Qt::QueuedConnection);
+        },
         [this] { return m_nextId.fetch_add(1, std::memory_order_relaxed); },
     };
     m_loop0 = std::make_unique<Loop>(node, m_options);
@@ -140,7 +146,7 @@ void Server::forEachLoop(const std::function<void(Loop &)> &work, bool wait) con
         if (loop->thread() == QThread::currentThread())
             work(*loop);
         else
-            QMetaObject::invokeMethod(
+            invokeIn(
                 loop, [loop, work] { work(*loop); },
                 wait ? Qt::BlockingQueuedConnection : Qt::QueuedConnection);
     }
@@ -152,20 +158,26 @@ bool Server::listen() {
         bool ok = false;
         QString error;
         const bool accepting = loop == m_loop0.get();
-        if (accepting)
+        if (accepting) {
             ok = loop->start(true, &error);
-        else
-            QMetaObject::invokeMethod(
-                loop, [loop, &ok, &error] { ok = loop->start(false, &error); },
+        } else {
+            // Admin consoles are handed to loop 0, where the AdminEndpoint lives.
+            Listener *admin = m_loop0->listener();
+            invokeIn(
+                loop,
+                [loop, admin, &ok, &error] {
+                    ok = loop->start(false, &error);
+                    if (ok)
+                        loop->listener()->setAdminListener(admin);
+                },
                 Qt::BlockingQueuedConnection);
+        }
         if (!ok) {
             m_errorString = error;
             qCWarning(lcServer) << "cannot listen on" << m_options.address << m_options.port << ":"
                                 << m_errorString;
             return false;
         }
-        if (!accepting) // admin consoles are handed to loop 0, where the AdminEndpoint lives
-            loop->listener()->setAdminListener(m_loop0->listener());
     }
     Listener *listener = m_loop0->listener();
     if (spread)
@@ -185,7 +197,7 @@ void Server::dispatch(qintptr descriptor) {
     if (loop == m_loop0.get())
         loop->take(descriptor);
     else
-        QMetaObject::invokeMethod(
+        invokeIn(
             loop, [loop, descriptor] { loop->take(descriptor); }, Qt::QueuedConnection);
 }
 
@@ -244,6 +256,10 @@ void Server::addHeaderFilter(std::shared_ptr<HeaderFilter> filter) {
 
 void Server::setBroker(std::unique_ptr<Broker> broker) {
     m_router.setBroker(nullptr);
+    // Another loop may be inside the old broker's publish() (Router::publish): once each loop
+    // has run one more call, none is, and the old broker can go.
+    if (m_broker && m_loops.size() > 1)
+        forEachLoop([](Loop &) {});
     m_broker = std::move(broker);
     m_broker->setParent(nullptr);
     m_router.setBroker(m_broker.get());
@@ -319,13 +335,13 @@ void Server::visitSessionsLater(std::function<void(const Session &)> visit,
     auto left = std::make_shared<std::atomic<int>>(int(m_loops.size()));
     auto *self = const_cast<Server *>(this);
     for (Loop *loop : m_loops) {
-        QMetaObject::invokeMethod(
+        invokeIn(
             loop,
             [loop, self, visit, done, left] {
                 for (const Session *s : loop->sessions())
                     visit(*s);
                 if (left->fetch_sub(1) == 1)
-                    QMetaObject::invokeMethod(self, done, Qt::QueuedConnection);
+                    invokeIn(self, done, Qt::QueuedConnection);
             },
             Qt::QueuedConnection);
     }

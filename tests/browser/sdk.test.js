@@ -227,8 +227,10 @@ describe('lhttp.js SDK in Chromium', { timeout: 90000 }, () => {
         await page.evaluate(() => {
             clients.a.subscribe('sdk.unsub', 'chat');
             clients.b.subscribe(['sdk.unsub'], 'chat');
-            clients.b.publish('sdk.unsub', 'chat', null, 'before');
         });
+        // a's subscription in place before b publishes: a and b may be on different event loops.
+        await page.evaluate(() => sync('a'));
+        await page.evaluate(() => clients.b.publish('sdk.unsub', 'chat', null, 'before'));
         await waitReceived(page, 'b', 1);
         await page.evaluate(() => {
             clients.b.unsubscribe('sdk.unsub', 'chat');
