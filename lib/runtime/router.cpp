@@ -39,29 +39,38 @@ int Router::addLoop(ChannelHub *hub, QObject *inboxOwner) {
 }
 
 void Router::setBroker(Broker *broker) {
+    // Under the lock: a loop's first subscriber arriving meanwhile is subscribed either by the
+    // loop (it saw the new broker) or below (it did not), never by both.
+    QMutexLocker lock(&m_mutex);
     if (m_broker)
         m_broker->attach(nullptr);
     m_broker = broker;
+    m_brokerCallsPosted.reset();
     if (!m_broker)
         return;
+    m_brokerCallsPosted = std::make_shared<std::atomic<int>>(0);
     m_broker->attach(this);
-    QMutexLocker lock(&m_mutex);
     for (auto it = m_interest.cbegin(); it != m_interest.cend(); ++it)
         m_broker->subscribe(it.key());
 }
 
 void Router::brokerSubscribe(const QByteArray &channel, bool subscribe) {
-    // Caller holds m_mutex: calls posted to the broker's thread keep the order of the changes.
+    // Caller holds m_mutex: calls posted to the broker's thread keep the order of the changes,
+    // and a change in the broker's own thread calls at once only when none of them is still on
+    // its way — else a channel that came and went on loop 1 and then came to loop 0 would be
+    // subscribed by loop 0 first and then unsubscribed by loop 1's late calls.
     if (!m_broker)
         return;
-    if (inThreadOf(m_broker)) {
+    if (inThreadOf(m_broker) && m_brokerCallsPosted->load() == 0) {
         subscribe ? m_broker->subscribe(channel) : m_broker->unsubscribe(channel);
         return;
     }
+    m_brokerCallsPosted->fetch_add(1);
     QPointer<Broker> broker = m_broker;
     QMetaObject::invokeMethod(
         m_broker,
-        [broker, channel, subscribe] {
+        [broker, posted = m_brokerCallsPosted, channel, subscribe] {
+            posted->fetch_sub(1);
             if (broker)
                 subscribe ? broker->subscribe(channel) : broker->unsubscribe(channel);
         },
