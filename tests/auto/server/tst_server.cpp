@@ -9,6 +9,7 @@
 #include "session.h"
 #include "wsclient.h"
 
+#include <QMutex>
 #include <QTcpSocket>
 #include <QTest>
 
@@ -19,25 +20,39 @@ using Headers = QList<QPair<QByteArray, QByteArray>>;
 
 namespace {
 
-// Records the order in which the chain runs, into a shared log.
+// Records the order in which the chain runs, into a shared log. Processors and filters run in
+// every event loop's thread at once when the server has several (LHTTP_THREADS): it locks.
 struct Trace {
-    QStringList log;
+    void add(const QString &entry) {
+        QMutexLocker lock(&mutex);
+        entries << entry;
+    }
+    QStringList log() const {
+        QMutexLocker lock(&mutex);
+        return entries;
+    }
+    void clear() {
+        QMutexLocker lock(&mutex);
+        entries.clear();
+    }
+    mutable QMutex mutex;
+    QStringList entries;
 };
 
 class TracingFilter : public HeaderFilter {
 public:
     explicit TracingFilter(std::shared_ptr<Trace> t)
         : trace(std::move(t)) {}
-    void onOpen(Session &) override { trace->log << QStringLiteral("filter.open"); }
+    void onOpen(Session &) override { trace->add(QStringLiteral("filter.open")); }
     bool beforeMessage(Session &s) override {
-        trace->log << QStringLiteral("filter.before:") + QString::number(s.parts().size());
+        trace->add(QStringLiteral("filter.before:") + QString::number(s.parts().size()));
         return s.header("block").isNull();
     }
     void afterMessage(Session &s) override {
         // runs after the built-in headers: the subscription is already in place
-        trace->log << QStringLiteral("filter.after:") + QString::number(s.channelCount());
+        trace->add(QStringLiteral("filter.after:") + QString::number(s.channelCount()));
     }
-    void onClose(Session &) override { trace->log << QStringLiteral("filter.close"); }
+    void onClose(Session &) override { trace->add(QStringLiteral("filter.close")); }
     std::shared_ptr<Trace> trace;
 };
 
@@ -46,13 +61,13 @@ public:
     explicit ChatProcessor(std::shared_ptr<Trace> t)
         : trace(std::move(t)) {}
     void onOpen(Session &s) override {
-        trace->log << QStringLiteral("chat.open");
+        trace->add(QStringLiteral("chat.open"));
         s.setValue(QStringLiteral("n"), 0);
     }
     void onMessage(Session &s) override {
         const int n = s.value(QStringLiteral("n")).toInt() + 1;
         s.setValue(QStringLiteral("n"), n);
-        trace->log << QStringLiteral("chat.message:") + QString::number(s.channelCount());
+        trace->add(QStringLiteral("chat.message:") + QString::number(s.channelCount()));
         if (!s.header("drop").isNull())
             s.drop();
         if (!s.header("rename").isNull()) {
@@ -62,7 +77,7 @@ public:
         if (!s.header("ask").isNull())
             s.reply("answer:" + s.body().toByteArray(), "reply");
     }
-    void onClose(Session &) override { trace->log << QStringLiteral("chat.close"); }
+    void onClose(Session &) override { trace->add(QStringLiteral("chat.close")); }
     std::shared_ptr<Trace> trace;
 };
 
@@ -469,13 +484,13 @@ void tst_Server::processorAndFiltersOrder() {
     server->addHeaderFilter(std::make_shared<TracingFilter>(trace));
     auto a = client();
     QVERIFY(a);
-    QTRY_VERIFY(trace->log.contains(QStringLiteral("filter.open")));
-    trace->log.clear();
+    QTRY_VERIFY(trace->log().contains(QStringLiteral("filter.open")));
+    trace->clear();
     a->send("LHTTP/1.0 chat\r\nmultipart:0\r\nsubscribe:r\r\n\r\n\r\nbody");
     QVERIFY(a->sync());
     // multipart parsed before user filters and the processor; the processor runs before
     // the built-in subscribe; user after-filters after it.
-    QCOMPARE(trace->log,
+    QCOMPARE(trace->log(),
              (QStringList{QStringLiteral("filter.before:1"), QStringLiteral("chat.message:0"),
                           QStringLiteral("filter.after:1"),
                           // the sync probe: no processor for its command
@@ -507,8 +522,8 @@ void tst_Server::processorDropAndFilterBlock() {
     a->send("LHTTP/1.0 chat\r\nblock:1\r\nsubscribe:room\r\n\r\n");
     QVERIFY(a->sync());
     QCOMPARE(server->channelCount(), 0);
-    QVERIFY(!trace->log.contains(QStringLiteral("chat.message:0")) ||
-            trace->log.count(QStringLiteral("chat.message:0")) == 1);
+    QVERIFY(!trace->log().contains(QStringLiteral("chat.message:0")) ||
+            trace->log().count(QStringLiteral("chat.message:0")) == 1);
 }
 
 void tst_Server::lifecycleBalanced() {
@@ -518,14 +533,14 @@ void tst_Server::lifecycleBalanced() {
         auto b = client();
         QVERIFY(a && b);
         // Open on connect, not on the first message.
-        QTRY_COMPARE(trace->log.count(QStringLiteral("chat.open")), 2);
+        QTRY_COMPARE(trace->log().count(QStringLiteral("chat.open")), 2);
         a->send("LHTTP/1.0 other\r\n\r\n");
         QVERIFY(a->sync());
     }
     QTRY_COMPARE(server->sessionCount(), 0);
-    QCOMPARE(trace->log.count(QStringLiteral("chat.close")), 2);
-    QCOMPARE(trace->log.count(QStringLiteral("filter.open")), 2);
-    QCOMPARE(trace->log.count(QStringLiteral("filter.close")), 2);
+    QCOMPARE(trace->log().count(QStringLiteral("chat.close")), 2);
+    QCOMPARE(trace->log().count(QStringLiteral("filter.open")), 2);
+    QCOMPARE(trace->log().count(QStringLiteral("filter.close")), 2);
 }
 
 void tst_Server::serverSidePublish() {
