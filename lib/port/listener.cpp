@@ -17,6 +17,7 @@
 #include <QWebSocket>
 
 #include <algorithm>
+#include <deque>
 
 #include <unistd.h>
 
@@ -49,8 +50,33 @@ private:
     std::function<void(qintptr)> m_accepted;
 };
 
+// Plain TCP: admit() makes the socket and hands it over at once (`ready`: the listener takes
+// it through nextPendingConnection()). Not through QTcpServer's own queue: its
+// nextPendingConnection() warns on every call while the server is not listening, and every
+// event loop but the accepting one has a server that never listens.
 class GatedTcpServer : public HandingServer<QTcpServer> {
-    using HandingServer::HandingServer;
+public:
+    GatedTcpServer(std::function<void(qintptr)> accepted, std::function<void()> ready)
+        : HandingServer(std::move(accepted))
+        , m_ready(std::move(ready)) {}
+    void admit(qintptr descriptor) {
+        auto *socket = new QTcpSocket(this); // owned as QTcpServer owns its sockets
+        socket->setSocketDescriptor(descriptor);
+        m_admitted.push_back(socket);
+        m_ready();
+    }
+    bool hasPendingConnections() const override { return !m_admitted.empty(); }
+    QTcpSocket *nextPendingConnection() override {
+        if (m_admitted.empty())
+            return nullptr;
+        QTcpSocket *socket = m_admitted.front();
+        m_admitted.pop_front();
+        return socket;
+    }
+
+private:
+    std::function<void()> m_ready;
+    std::deque<QTcpSocket *> m_admitted;
 };
 class HandingSslServer : public HandingServer<QSslServer> {
     using HandingServer::HandingServer;
@@ -125,8 +151,8 @@ bool Listener::setUp(QString *error) {
         return false;
     }
     if (m_options.tlsCertFile.isEmpty()) {
-        auto gated =
-            std::make_unique<GatedTcpServer>([this](qintptr descriptor) { accepted(descriptor); });
+        auto gated = std::make_unique<GatedTcpServer>(
+            [this](qintptr descriptor) { accepted(descriptor); }, [this] { acceptTcp(); });
         m_gated = gated.get();
         m_tcp = std::move(gated);
     } else {
@@ -162,8 +188,8 @@ bool Listener::setUp(QString *error) {
                 });
         m_tcp = std::move(ssl);
     }
-    // pendingConnectionAvailable, not newConnection: a QSslServer queues a connection only
-    // once its TLS handshake is done.
+    // TLS: pendingConnectionAvailable, not newConnection: a QSslServer queues a connection only
+    // once its TLS handshake is done. (A GatedTcpServer calls acceptTcp() itself.)
     connect(m_tcp.get(), &QTcpServer::pendingConnectionAvailable, this, &Listener::acceptTcp);
     m_tcp->setMaxPendingConnections(1 << 16);
     // Qt's default accept backlog of 50 overflowed when a few hundred clients connected at
@@ -234,7 +260,7 @@ void Listener::admitReady() {
         // run inside its signal).
         it->second.notifier->deleteLater();
         m_waiting.erase(it);
-        m_gated->admit(descriptor); // → pendingConnectionAvailable → acceptTcp
+        m_gated->admit(descriptor); // → acceptTcp
     }
 }
 
