@@ -180,7 +180,7 @@ describe('lhttp.js SDK in Chromium', { timeout: 90000 }, () => {
             clients.a.subscribe('sdk.ask.a', 'chat');
             clients.b.subscribe('sdk.ask.b', 'chat');
         });
-        await page.evaluate(() => sync('b'));
+        await page.evaluate(() => Promise.all([sync('a'), sync('b')]));
         await page.evaluate(() => {
             // b answers every question on the channel named in reply-to.
             clients.b.on_message = function (c) {
@@ -227,8 +227,11 @@ describe('lhttp.js SDK in Chromium', { timeout: 90000 }, () => {
         await page.evaluate(() => {
             clients.a.subscribe('sdk.unsub', 'chat');
             clients.b.subscribe(['sdk.unsub'], 'chat');
-            clients.b.publish('sdk.unsub', 'chat', null, 'before');
         });
+        // a's subscription is in place before b publishes: two connections, maybe two of the
+        // server's event loops, are not ordered with each other.
+        await page.evaluate(() => sync('a'));
+        await page.evaluate(() => clients.b.publish('sdk.unsub', 'chat', null, 'before'));
         await waitReceived(page, 'b', 1);
         await page.evaluate(() => {
             clients.b.unsubscribe('sdk.unsub', 'chat');
