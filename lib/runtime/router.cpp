@@ -40,33 +40,41 @@ int Router::addLoop(ChannelHub *hub, QObject *inboxOwner) {
 }
 
 void Router::setBroker(Broker *broker) {
+    // Every loop reads m_broker (publish(), and brokerSubscribe() under m_mutex) while this
+    // thread changes it: atomic, and changed under m_mutex, so a loop's first subscriber
+    // arriving meanwhile is subscribed either by the loop (it saw the new broker) or below (it
+    // did not), never by both.
+    QMutexLocker lock(&m_mutex);
     if (Broker *old = m_broker.load(std::memory_order_relaxed))
         old->attach(nullptr);
-    // Every loop reads m_broker (publish(), and brokerSubscribe() under m_mutex) while this
-    // thread changes it: atomic, and changed under m_mutex, so a subscription change goes to
-    // the old broker or, after this, to the new one with the others.
-    QMutexLocker lock(&m_mutex);
     m_broker.store(broker, std::memory_order_release);
+    m_brokerCallsPosted.reset();
     if (!broker)
         return;
+    m_brokerCallsPosted = std::make_shared<std::atomic<int>>(0);
     broker->attach(this);
     for (auto it = m_interest.cbegin(); it != m_interest.cend(); ++it)
         broker->subscribe(it.key());
 }
 
 void Router::brokerSubscribe(const QByteArray &channel, bool subscribe) {
-    // Caller holds m_mutex: calls posted to the broker's thread keep the order of the changes.
+    // Caller holds m_mutex: calls posted to the broker's thread keep the order of the changes,
+    // and a change in the broker's own thread calls at once only when none of them is still on
+    // its way — else a channel that came and went on loop 1 and then came to loop 0 would be
+    // subscribed by loop 0 first and then unsubscribed by loop 1's late calls.
     Broker *const to = m_broker.load(std::memory_order_relaxed);
     if (!to)
         return;
-    if (inThreadOf(to)) {
+    if (inThreadOf(to) && m_brokerCallsPosted->load() == 0) {
         subscribe ? to->subscribe(channel) : to->unsubscribe(channel);
         return;
     }
+    m_brokerCallsPosted->fetch_add(1);
     QPointer<Broker> broker = to;
     invokeIn(
         to,
-        [broker, channel, subscribe] {
+        [broker, posted = m_brokerCallsPosted, channel, subscribe] {
+            posted->fetch_sub(1);
             if (broker)
                 subscribe ? broker->subscribe(channel) : broker->unsubscribe(channel);
         },

@@ -102,10 +102,15 @@ private:
     void brokerSubscribe(const QByteArray &channel, bool subscribe);
 
     std::vector<std::unique_ptr<Loop>> m_loops;
-    mutable QMutex m_mutex; // guards m_interest and m_wildcards
+    mutable QMutex m_mutex; // guards m_interest, m_wildcards and the broker's calls below
     QHash<QByteArray, Interest> m_interest;
     QHash<QByteArray, quint64> m_wildcards;  // wildcard channels → loops with subscribers
-    std::atomic<Broker *> m_broker{nullptr}; // set by the broker's thread, read by every loop
+    std::atomic<Broker *> m_broker{nullptr}; // set by the Server's thread, read by every loop
+    // Subscription calls posted to the broker's thread and not run yet (one counter per
+    // broker attached). While there are some, a change made in the broker's own thread queues
+    // behind them instead of calling at once, so the broker gets the calls in the order the
+    // channels changed.
+    std::shared_ptr<std::atomic<int>> m_brokerCallsPosted;
 };
 
 } // namespace lhttp

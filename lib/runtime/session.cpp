@@ -153,7 +153,7 @@ void Session::handleIncoming(const QByteArray &bytes, bool text) {
     const auto replyBeforePong = qScopeGuard([this] {
         // More of the peer's frames wait in this read (a ping, say): QWebSocket answers a
         // ping at once, so what this message produced for its sender goes out first.
-        if (m_flushSlot >= 0 && m_wire->bytesAvailable() > 0)
+        if (m_flushSlot >= 0 && m_wire && m_wire->bytesAvailable() > 0)
             writeQueued();
     });
     noteTraffic();
@@ -185,7 +185,7 @@ void Session::handleIncoming(const QByteArray &bytes, bool text) {
 }
 
 void Session::send(const Frame &frame) {
-    if (m_closing)
+    if (m_closing || (m_plainWire && !m_wire)) // the wire is gone: the session is on its way out
         return;
     noteTraffic();
     ++m_stats.messagesOut;
@@ -241,7 +241,7 @@ void Session::writeQueued() {
     dropQueue();
     // Nothing after a close frame: once QWebSocket is closing (either side began), the
     // queued frames are dropped, as they would have been refused one by one before.
-    if (m_wire->state() != QAbstractSocket::ConnectedState ||
+    if (!m_wire || m_wire->state() != QAbstractSocket::ConnectedState ||
         m_socket->state() != QAbstractSocket::ConnectedState)
         return;
     size_t next = 0;
@@ -310,7 +310,7 @@ bool Session::releaseBuffers() {
     // makes empty ones; the socket engine, its notifiers and the connection state stay. Only
     // when nothing is buffered either way. Not for TLS (m_plainWire).
     QTcpSocket *w = m_wire;
-    if (!m_plainWire || m_closing || !m_queue.empty() ||
+    if (!w || !m_plainWire || m_closing || !m_queue.empty() ||
         w->state() != QAbstractSocket::ConnectedState || w->bytesAvailable() != 0 ||
         w->bytesToWrite() != 0)
         return false;

@@ -9,6 +9,7 @@
 
 #include <QDateTime>
 #include <QHostAddress>
+#include <QPointer>
 #include <QUrl>
 #include <QVariant>
 #include <QWebSocketProtocol>
@@ -159,8 +160,11 @@ private:
 
     const Context &m_context;
     QWebSocket *m_socket;
-    // The TCP/TLS socket under m_socket (owned by it), for ready-made frames; may be null.
-    QTcpSocket *m_wire;
+    // The TCP/TLS socket under m_socket, for ready-made frames; may be null. Guarded: QtWebSockets
+    // deletes it (deleteLater) once it disconnects, which can run before the owner's queued
+    // removal of this session — and a hand-off from another loop, or the Flusher, may reach the
+    // session in between.
+    QPointer<QTcpSocket> m_wire;
     quint64 m_id;
     QDateTime m_connectedAt;
     QHostAddress m_peerAddress; // kept: the socket forgets it once disconnected

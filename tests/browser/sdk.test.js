@@ -180,7 +180,7 @@ describe('lhttp.js SDK in Chromium', { timeout: 90000 }, () => {
             clients.a.subscribe('sdk.ask.a', 'chat');
             clients.b.subscribe('sdk.ask.b', 'chat');
         });
-        await page.evaluate(() => sync('b'));
+        await page.evaluate(() => Promise.all([sync('a'), sync('b')]));
         await page.evaluate(() => {
             // b answers every question on the channel named in reply-to.
             clients.b.on_message = function (c) {
@@ -228,7 +228,8 @@ describe('lhttp.js SDK in Chromium', { timeout: 90000 }, () => {
             clients.a.subscribe('sdk.unsub', 'chat');
             clients.b.subscribe(['sdk.unsub'], 'chat');
         });
-        // a's subscription in place before b publishes: a and b may be on different event loops.
+        // a's subscription is in place before b publishes: two connections, maybe two of the
+        // server's event loops, are not ordered with each other.
         await page.evaluate(() => sync('a'));
         await page.evaluate(() => clients.b.publish('sdk.unsub', 'chat', null, 'before'));
         await waitReceived(page, 'b', 1);
