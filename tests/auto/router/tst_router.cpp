@@ -13,6 +13,7 @@
 #include "frame.h"
 #include "router.h"
 #include "sessionfixture.h"
+#include "threadhandoff.h"
 #include "wsclient.h"
 
 #include <QMutex>
@@ -195,7 +196,7 @@ public:
         if (l->thread() == QThread::currentThread())
             work();
         else
-            QMetaObject::invokeMethod(l, work, Qt::BlockingQueuedConnection);
+            invokeIn(l, work, Qt::BlockingQueuedConnection); // ordered for ThreadSanitizer too
     }
 
     // A client connected to loop `i`, with its session there.
@@ -541,7 +542,7 @@ void tst_Router::handOffSharesTheFrame() {
     // Loop 2 is kept busy while loop 1 publishes: the hand-offs wait in its inbox.
     QSemaphore entered;
     QSemaphore gate;
-    QMetaObject::invokeMethod(
+    invokeIn(
         &node.loop(2),
         [&] {
             entered.release();
