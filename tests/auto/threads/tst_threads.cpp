@@ -159,6 +159,7 @@ private:
     }
     bool step(Churner &ch, qint64 now, QByteArray *why);
     void openConn(Churner &ch);
+    void subscribe(Churner &ch, const QList<int> &channels);
 
     std::unique_ptr<Server> server;
     std::vector<std::unique_ptr<Conn>> retired; // closed connections: what arrives late is checked
@@ -212,6 +213,25 @@ void tst_Threads::openConn(Churner &ch) {
     ch.state = Churner::State::Connecting;
 }
 
+// Subscribes `ch` to `channels` (idempotent: channels it has already stay as they are); once
+// the probe is answered, each new channel's window opens at what every publisher has sent.
+void tst_Threads::subscribe(Churner &ch, const QList<int> &channels) {
+    Churner *self = &ch;
+    ch.conn->subscribe(channels, ch.wildcard, [this, self, channels] {
+        for (int c : channels) {
+            if (self->open[c]) // subscribed already: subscribe is idempotent
+                continue;
+            self->open[c] = true;
+            ++windows;
+            for (int p = 0; p < Publishers; ++p)
+                self->lo[c][p] = sent[p][c];
+        }
+        self->state = Churner::State::Subscribed;
+        self->until = 0; // set by the next step
+    });
+    ch.state = Churner::State::Subscribing;
+}
+
 bool tst_Threads::step(Churner &ch, qint64 now, QByteArray *why) {
     using State = Churner::State;
     Conn &conn = *ch.conn;
@@ -237,20 +257,7 @@ bool tst_Threads::step(Churner &ch, qint64 now, QByteArray *why) {
                     channels.append(c);
             }
         }
-        Churner *self = &ch;
-        conn.subscribe(channels, ch.wildcard, [this, self, channels] {
-            for (int c : channels) {
-                if (self->open[c]) // subscribed already: subscribe is idempotent
-                    continue;
-                self->open[c] = true;
-                ++windows;
-                for (int p = 0; p < Publishers; ++p)
-                    self->lo[c][p] = sent[p][c];
-            }
-            self->state = State::Subscribed;
-            self->until = 0; // set by the next step
-        });
-        ch.state = State::Subscribing;
+        subscribe(ch, channels);
         break;
     }
     case State::Subscribing:
@@ -282,20 +289,7 @@ bool tst_Threads::step(Churner &ch, qint64 now, QByteArray *why) {
                 if (!channels.contains(extra))
                     channels.append(extra);
             }
-            Churner *self = &ch;
-            conn.subscribe(channels, ch.wildcard, [this, self, channels] {
-                for (int c : channels) {
-                    if (self->open[c])
-                        continue;
-                    self->open[c] = true;
-                    ++windows;
-                    for (int p = 0; p < Publishers; ++p)
-                        self->lo[c][p] = sent[p][c];
-                }
-                self->state = State::Subscribed;
-                self->until = 0;
-            });
-            ch.state = State::Subscribing;
+            subscribe(ch, channels);
             break;
         }
         ch.leave = action == 1   ? Churner::Leave::Close
