@@ -3,6 +3,7 @@
 
 #include "error.h"
 
+#include <QList>
 #include <QObject>
 #include <QString>
 
@@ -21,6 +22,28 @@ public:
     // Sends `frame` to the subscribers of exactly `channel`, which may be a wildcard channel:
     // NATS hands a message over once per matching subscription, each copy for its own channel.
     virtual int deliverExact(const QByteArray &channel, const Frame &frame) = 0;
+    // A message of a history channel as a broker that keeps history (Broker::keepsHistory())
+    // numbered it: `offset` in the stream of `epoch`. Every copy of such a message comes this
+    // way, this node's own publishes included, in the stream's order per channel; `frame` is
+    // the message as published (no position header). `live` is false for what the broker reads
+    // back from the stream when it starts following it (messages published before then: they
+    // are stored, never delivered). Called in the broker's thread.
+    virtual void deliverStored(const QByteArray &channel, quint64 offset, const QByteArray &epoch,
+                               const Frame &frame, bool live) {
+        Q_UNUSED(channel) Q_UNUSED(offset) Q_UNUSED(epoch) Q_UNUSED(frame) Q_UNUSED(live)
+    }
+};
+
+// One history namespace (--history PATTERN=SIZE[,TTL], CONFIG.md): the channels matching
+// `pattern` (NATS wildcard syntax) keep their last `size` messages for at most `ttlMs`
+// (0: no age limit).
+struct HistoryNamespace {
+    QByteArray pattern;
+    int size = 0;
+    qint64 ttlMs = 0;
+    friend bool operator==(const HistoryNamespace &a, const HistoryNamespace &b) {
+        return a.pattern == b.pattern && a.size == b.size && a.ttlMs == b.ttlMs;
+    }
 };
 
 // Carries published messages between the channels of this node and, for a clustered broker,
@@ -49,6 +72,20 @@ public:
     virtual State state() const = 0;
     virtual QString description() const = 0;
 
+    // Clustered history. A broker that keeps history itself (NatsBroker with JetStream) stores
+    // every message of a history channel: the node then does not deliver its own publishes on
+    // such channels itself but hands them to publish() only, and every copy, its own included,
+    // comes back through LocalDelivery::deliverStored() with its position. subscribe() is not
+    // called for history channels (the broker follows whole namespaces). Set once, before the
+    // first publish, in the broker's thread.
+    virtual void setHistory(const QList<HistoryNamespace> &namespaces) { Q_UNUSED(namespaces) }
+    virtual bool keepsHistory() const { return false; }
+    // Whether stored history can be served: the streams exist and this node has read what they
+    // held when it started (all earlier messages were handed to deliverStored()). While false,
+    // history reads and recoveries are answered with 503 and `historyProblem()` says why.
+    virtual bool historyReady() const { return false; }
+    virtual QString historyProblem() const { return {}; }
+
     // What the admin console and /metrics show of the broker.
     struct Stats {
         quint64 messagesIn = 0;      // received from other nodes
@@ -57,11 +94,14 @@ public:
         quint64 publishFailures = 0; // publishes not sent to other nodes (bus refused or down)
         int subscriptions = 0;       // subscriptions held on the remote bus
         QString serverUrl;           // the bus server currently connected to, if any
+        quint64 historyPublishFailures = 0; // history messages the store did not take
     };
     virtual Stats stats() const { return {}; }
 
 Q_SIGNALS:
     void stateChanged(lhttp::Broker::State state);
+    // historyReady() or historyProblem() changed.
+    void historyStateChanged();
 
 protected:
     LocalDelivery *local() const { return m_local; }
