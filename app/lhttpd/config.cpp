@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "channelname.h"
+#include "history.h"
 
 #include <QFile>
 #include <QFileInfo>
@@ -53,6 +54,7 @@ struct Type {
     const char *unset = nullptr;
     const char *words = nullptr; // Word: the accepted values, space-separated
     Rule rule = {};
+    char separator = ','; // List: between items
 };
 
 Type switchType() {
@@ -78,6 +80,10 @@ Type directory(const char *unset) {
 }
 Type list(const char *unset, Rule rule = {}) {
     return {Kind::List, 0, 0, unset, nullptr, rule};
+}
+// A list whose items contain commas: separated by semicolons instead.
+Type semicolonList(const char *unset, Rule rule) {
+    return {Kind::List, 0, 0, unset, nullptr, rule, ';'};
 }
 Type address() {
     return {Kind::Address};
@@ -139,6 +145,10 @@ bool isSubjectPrefix(const QString &v) {
     return v.isEmpty() ||
            !lhttp::ChannelName::validate(v.toUtf8(), lhttp::ChannelName::Use::Publish, false,
                                          lhttp::Limits::DefaultMaxChannelLength);
+}
+
+bool isHistorySpec(const QString &v) {
+    return lhttp::parseHistorySpec(v).has_value();
 }
 
 // Every option, in --help's and the config file's order.
@@ -258,6 +268,27 @@ const std::vector<Option> &options() {
         {"nats-strict", nullptr,
          "Answer publishes with error 503 while NATS is down; local delivery still happens",
          switchType(), field([](auto &c) -> auto & { return c.nats.strict; })},
+        {"history",
+         "spec",
+         "History namespace PATTERN=SIZE[,TTL]: channels matching PATTERN keep their last SIZE "
+         "messages for at most TTL (e.g. room.*=100,10m; TTL in ms, s, m, h or d)",
+         semicolonList("none", {isHistorySpec, "PATTERN=SIZE[,TTL], e.g. room.*=100,10m"}),
+         {[](const DaemonConfig &c) -> Value {
+              QStringList items;
+              for (const lhttp::HistoryNamespace &ns : c.server.history)
+                  items.append(lhttp::historySpecText(ns));
+              return items;
+          },
+          [](DaemonConfig &c, const Value &v) {
+              c.server.history.clear();
+              for (const QString &item : std::get<QStringList>(v))
+                  c.server.history.append(*lhttp::parseHistorySpec(item));
+          }}},
+        {"history-memory", "bytes", "Most bytes the embedded history store holds, 0 unlimited",
+         integer(0, 1LL << 40, "unlimited"),
+         field([](auto &c) -> auto & { return c.server.historyMemory; })},
+        {"history-read-max", "count", "Most messages one history read may ask for",
+         integer(1, 1'000'000), field([](auto &c) -> auto & { return c.server.historyReadMax; })},
         {"max-outgoing-bytes", "bytes",
          "Close a connection as a slow consumer past this many unsent bytes, 0 off",
          integer(0, 1LL << 34), field([](auto &c) -> auto & { return c.server.maxOutgoingBytes; })},
@@ -390,7 +421,8 @@ QString wants(const Type &t) {
 QString describe(const Option &o) {
     QString s = QString::fromLatin1(o.help);
     if (o.type.kind == Kind::List)
-        s += QStringLiteral(", comma-separated; repeat to add more");
+        s += o.type.separator == ',' ? QStringLiteral(", comma-separated; repeat to add more")
+                                     : QStringLiteral(", ';'-separated; repeat to add more");
     else if (o.type.kind == Kind::Word || o.type.kind == Kind::Address)
         s += QStringLiteral(": ") + wants(o.type);
     return s + QStringLiteral(" (default: %1).").arg(defaultText(o));
@@ -468,7 +500,7 @@ bool read(const Option &o, const QString &text, Value *value, QString *error) {
     };
     if (o.type.kind == Kind::List) {
         QStringList items;
-        for (const QString &item : text.split(QLatin1Char(','))) {
+        for (const QString &item : text.split(QLatin1Char(o.type.separator))) {
             const QString trimmed = item.trimmed();
             if (trimmed.isEmpty())
                 continue;

@@ -30,7 +30,11 @@ public:
     // are stored, never delivered). Called in the broker's thread.
     virtual void deliverStored(const QByteArray &channel, quint64 offset, const QByteArray &epoch,
                                const Frame &frame, bool live) {
-        Q_UNUSED(channel) Q_UNUSED(offset) Q_UNUSED(epoch) Q_UNUSED(frame) Q_UNUSED(live)
+        Q_UNUSED(channel)
+        Q_UNUSED(offset)
+        Q_UNUSED(epoch)
+        Q_UNUSED(frame)
+        Q_UNUSED(live)
     }
 };
 
@@ -85,6 +89,11 @@ public:
     // history reads and recoveries are answered with 503 and `historyProblem()` says why.
     virtual bool historyReady() const { return false; }
     virtual QString historyProblem() const { return {}; }
+    // The epoch of namespace `pattern`'s stream (empty while unknown). From any thread.
+    virtual QByteArray historyEpoch(const QByteArray &pattern) const {
+        Q_UNUSED(pattern)
+        return {};
+    }
 
     // What the admin console and /metrics show of the broker.
     struct Stats {

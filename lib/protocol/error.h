@@ -22,6 +22,7 @@ constexpr int Unauthorized = 401;
 constexpr int Forbidden = 403;
 constexpr int NotFound = 404;
 constexpr int MethodNotAllowed = 405;
+constexpr int Gone = 410;
 constexpr int PayloadTooLarge = 413;
 constexpr int TooManyRequests = 429;
 constexpr int InternalError = 500;

@@ -16,12 +16,15 @@ namespace lhttp {
 class Frame {
 public:
     // knownText: the bytes are already known to be UTF-8 (they came in as a text frame).
-    explicit Frame(QByteArray bytes, bool knownText = false)
+    // offset: the message's offset in a history channel's stream (0: not a history message).
+    explicit Frame(QByteArray bytes, bool knownText = false, quint64 offset = 0)
         : m_bytes(std::move(bytes))
+        , m_offset(offset)
         , m_utf8(knownText ? 1 : -1) {}
 
     const QByteArray &bytes() const { return m_bytes; }
     qsizetype size() const { return m_bytes.size(); }
+    quint64 offset() const { return m_offset; }
     // The UTF-8 check runs once per frame, on first use.
     bool isText() const {
         if (m_utf8 < 0)
@@ -43,6 +46,7 @@ private:
 
     QByteArray m_bytes;
     mutable QByteArray m_wire;
+    quint64 m_offset;
     mutable signed char m_utf8; // -1 unknown, 0 no, 1 yes
 };
 

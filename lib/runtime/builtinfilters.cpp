@@ -5,7 +5,9 @@
 #include "channelname.h"
 #include "frame.h"
 #include "nodeevents.h"
+#include "position.h"
 #include "publisher.h"
+#include "router.h"
 #include "serveroptions.h"
 #include "session.h"
 #include "token.h"
@@ -20,6 +22,9 @@ constexpr QByteArrayView SubscribeHeader = "subscribe";
 constexpr QByteArrayView PublishHeader = "publish";
 constexpr QByteArrayView UnsubscribeHeader = "unsubscribe";
 constexpr QByteArrayView MultipartHeader = "multipart";
+constexpr QByteArrayView RecoverHeader = "recover";
+constexpr QByteArrayView HistoryHeader = "history";
+constexpr QByteArrayView PositionHeader = "position";
 
 using ChannelList = QVarLengthArray<QByteArrayView, 4>;
 
@@ -53,7 +58,10 @@ void PubSubFilter::afterMessage(Session &session) {
     const ChannelList subscribe = splitTokens(message.header(SubscribeHeader));
     const ChannelList publish = splitTokens(message.header(PublishHeader));
     const ChannelList unsubscribe = splitTokens(message.header(UnsubscribeHeader));
-    if (subscribe.isEmpty() && publish.isEmpty() && unsubscribe.isEmpty())
+    const QByteArrayView recoverValue = message.header(RecoverHeader);
+    const QByteArrayView historyValue = message.header(HistoryHeader);
+    if (subscribe.isEmpty() && publish.isEmpty() && unsubscribe.isEmpty() &&
+        recoverValue.isNull() && historyValue.isNull())
         return;
 
     const ServerOptions &options = m_options;
@@ -92,6 +100,50 @@ void PubSubFilter::afterMessage(Session &session) {
                                     QByteArray::number(options.maxChannelsPerConnection) +
                                     " per connection reached");
     }
+    // History: the recover and history headers name channels of a history namespace that the
+    // connection may subscribe to; a publish to one may not carry its own position.
+    HistoryHeaders::Recover recover;
+    HistoryHeaders::Read read;
+    const HistoryNamespace *recoverNs = nullptr;
+    const HistoryNamespace *readNs = nullptr;
+    const auto historyChannel = [&](QByteArrayView header, QByteArrayView c,
+                                    const HistoryNamespace **ns) {
+        if (Error e = ChannelName::validate(c, ChannelName::Use::Subscribe, false, maxLength))
+            return e;
+        if (!(*ns = m_router.historyNamespace(c)))
+            return Error::make(Status::NotFound, header.toByteArray() + ": channel '" +
+                                                     c.toByteArray() + "' keeps no history");
+        if (const Claims *claims = session.claims(); claims && !claims->maySubscribe(c))
+            return Error::make(Status::Forbidden,
+                               "token does not allow subscribing to '" + c.toByteArray() + "'");
+        return Error();
+    };
+    if (!error && !recoverValue.isNull()) {
+        error = HistoryHeaders::parseRecover(recoverValue, &recover);
+        if (!error &&
+            std::find(subscribe.begin(), subscribe.end(), recover.channel) == subscribe.end())
+            error = Error::make(Status::BadRequest,
+                                "recover: channel '" + recover.channel.toByteArray() +
+                                    "' is not in this message's subscribe header");
+        if (!error)
+            error = historyChannel(RecoverHeader, recover.channel, &recoverNs);
+    }
+    if (!error && !historyValue.isNull()) {
+        error = HistoryHeaders::parseRead(historyValue, options.historyReadMax, &read);
+        if (!error)
+            error = historyChannel(HistoryHeader, read.channel, &readNs);
+    }
+    if (!error && !publish.isEmpty() && message.hasHeader(PositionHeader)) {
+        for (QByteArrayView c : publish) {
+            if (m_router.historyNamespace(c)) {
+                error = Error::make(Status::BadRequest,
+                                    "position is set by the server: a publish to history "
+                                    "channel '" +
+                                        c.toByteArray() + "' may not carry one");
+                break;
+            }
+        }
+    }
     if (error) {
         session.replyError(error);
         session.drop();
@@ -102,6 +154,32 @@ void PubSubFilter::afterMessage(Session &session) {
         const QByteArray channel = c.toByteArray();
         if (m_hub.subscribe(&session, channel))
             m_events.noteSubscription(session, channel, true);
+    }
+    const auto answer = [&](QByteArrayView header, const QByteArray &value,
+                            const Router::HistoryAnswer &a) {
+        if (a.error) {
+            session.replyError(a.error);
+            return;
+        }
+        session.reply({}, {}, {{header, value}});
+        for (const Frame &f : a.frames)
+            session.send(f);
+    };
+    if (recoverNs) {
+        const QByteArray channel = recover.channel.toByteArray();
+        const Router::HistoryAnswer a = m_router.recover(
+            m_loop, &session, channel, *recoverNs, recover.hasPosition ? &recover.from : nullptr);
+        answer("recovered",
+               channel + (a.recovered ? " true " : " false ") +
+                   QByteArray::number(a.frames.size()) + ' ' + a.top.toText(),
+               a);
+    }
+    if (readNs) {
+        const QByteArray channel = read.channel.toByteArray();
+        const Router::HistoryAnswer a =
+            m_router.read(channel, *readNs, read.limit, read.hasPosition ? &read.after : nullptr);
+        answer(HistoryHeader,
+               channel + ' ' + QByteArray::number(a.frames.size()) + ' ' + a.top.toText(), a);
     }
     if (!publish.isEmpty()) {
         // One serialisation (none at all when the message is forwarded unchanged) shared by

@@ -47,7 +47,7 @@ bool ChannelHub::subscribe(Session *session, const QByteArray &name) {
     Channel *&slot = m_channels[name];
     const bool created = !slot;
     if (created) {
-        slot = new Channel{name, {}, ChannelName::isWildcard(name)};
+        slot = new Channel{name, {}, ChannelName::isWildcard(name), {}};
         if (slot->wildcard)
             m_wildcards.push_back(slot);
     }
@@ -77,6 +77,12 @@ void ChannelHub::detach(Session *session, Channel *channel) {
         theirs.setIndexAt(theirs.entry(channel), index);
     }
     mine.removeAt(entry);
+    if (!channel->floors.empty()) {
+        auto &f = channel->floors;
+        f.erase(std::remove_if(f.begin(), f.end(),
+                               [session](const auto &e) { return e.first == session; }),
+                f.end());
+    }
     m_subscriptions.store(m_subscriptions.load(std::memory_order_relaxed) - 1,
                           std::memory_order_relaxed);
     if (m_router)
@@ -115,7 +121,43 @@ void ChannelHub::removeSession(Session *session) {
     }
 }
 
+void ChannelHub::setFloor(Session *session, const QByteArray &name, quint64 offset) {
+    Channel *channel = session->memberships().find(name);
+    if (!channel)
+        return;
+    for (auto &e : channel->floors) {
+        if (e.first == session) {
+            e.second = offset;
+            return;
+        }
+    }
+    channel->floors.emplace_back(session, offset);
+}
+
+int ChannelHub::sendAboveFloors(Channel *channel, const Frame &frame) {
+    auto &floors = channel->floors;
+    int sent = 0;
+    for (Session *s : channel->subscribers) {
+        if (s->isClosing())
+            continue;
+        const auto f =
+            std::find_if(floors.begin(), floors.end(), [s](const auto &e) { return e.first == s; });
+        if (f != floors.end()) {
+            if (frame.offset() <= f->second)
+                continue; // replayed by its recovery already
+            // Offsets only grow from here: this session needs no floor any more.
+            *f = floors.back();
+            floors.pop_back();
+        }
+        s->send(frame);
+        ++sent;
+    }
+    return sent;
+}
+
 int ChannelHub::sendTo(Channel *channel, const Frame &frame) {
+    if (!channel->floors.empty() && frame.offset() != 0)
+        return sendAboveFloors(channel, frame);
     int sent = 0;
     for (Session *s : channel->subscribers) {
         if (s->isClosing())

@@ -29,6 +29,9 @@ public:
         QByteArray name;
         std::vector<Session *> subscribers;
         bool wildcard = false;
+        // History channels: sessions that recovered up to an offset, whose live copies up to
+        // it are skipped (they were replayed). Emptied as later messages reach them.
+        std::vector<std::pair<Session *, quint64>> floors;
     };
 
     // A session's side of its subscriptions: for each channel, the session's index in the
@@ -73,6 +76,9 @@ public:
     bool unsubscribe(Session *session, QByteArrayView channel);
     // Leaves every channel.
     void removeSession(Session *session);
+    // History: `session`, a subscriber of `channel`, skips messages with an offset up to
+    // `offset` from now on (Router::recover()).
+    void setFloor(Session *session, const QByteArray &channel, quint64 offset);
 
     // Sends `frame` to every subscriber here of `channel` and of the wildcard channels that
     // match it. Returns the number of sessions it went to.
@@ -95,6 +101,7 @@ private:
     void detach(Session *session, Channel *channel);
     void dropIfEmpty(Channel *channel);
     int sendTo(Channel *channel, const Frame &frame);
+    int sendAboveFloors(Channel *channel, const Frame &frame);
     Channel *find(QByteArrayView name) const;
 
     QHash<QByteArray, Channel *> m_channels;

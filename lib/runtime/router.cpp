@@ -23,7 +23,9 @@ bool inThreadOf(const QObject *object) {
 
 const QEvent::Type Router::InboxEvent = QEvent::Type(QEvent::registerEventType());
 
-Router::Router() = default;
+Router::Router() {
+    m_clock.start();
+}
 
 Router::~Router() {
     if (Broker *broker = m_broker.load(std::memory_order_relaxed))
@@ -49,12 +51,15 @@ void Router::setBroker(Broker *broker) {
         old->attach(nullptr);
     m_broker.store(broker, std::memory_order_release);
     m_brokerCallsPosted.reset();
+    m_history.setClustered(m_history.isEnabled() && broker && broker->keepsHistory());
     if (!broker)
         return;
     m_brokerCallsPosted = std::make_shared<std::atomic<int>>(0);
     broker->attach(this);
-    for (auto it = m_interest.cbegin(); it != m_interest.cend(); ++it)
-        broker->subscribe(it.key());
+    for (auto it = m_interest.cbegin(); it != m_interest.cend(); ++it) {
+        if (!followedByBroker(it.key()))
+            broker->subscribe(it.key());
+    }
 }
 
 void Router::brokerSubscribe(const QByteArray &channel, bool subscribe) {
@@ -63,7 +68,7 @@ void Router::brokerSubscribe(const QByteArray &channel, bool subscribe) {
     // its way — else a channel that came and went on loop 1 and then came to loop 0 would be
     // subscribed by loop 0 first and then unsubscribed by loop 1's late calls.
     Broker *const to = m_broker.load(std::memory_order_relaxed);
-    if (!to)
+    if (!to || followedByBroker(channel))
         return;
     if (inThreadOf(to) && m_brokerCallsPosted->load() == 0) {
         subscribe ? to->subscribe(channel) : to->unsubscribe(channel);
@@ -165,6 +170,10 @@ int Router::handOut(const QByteArray &channel, const Frame &frame, bool exact, i
 }
 
 Error Router::publish(int loop, const QByteArray &channel, const Frame &frame) {
+    if (m_history.isEnabled()) {
+        if (const HistoryNamespace *ns = m_history.namespaceOf(channel))
+            return publishHistory(loop, channel, *ns, frame);
+    }
     m_loops[size_t(loop)]->hub->deliver(channel, frame);
     if (m_loops.size() > 1)
         handOut(channel, frame, false, loop);
@@ -182,6 +191,141 @@ int Router::deliverExact(const QByteArray &channel, const Frame &frame) {
     if (m_loops.size() == 1 && inThreadOf(m_loops.front()->owner))
         return m_loops.front()->hub->deliverExact(channel, frame);
     return handOut(channel, frame, true, -1);
+}
+
+Error Router::publishHistory(int loop, const QByteArray &channel, const HistoryNamespace &ns,
+                             const Frame &frame) {
+    Broker *const broker = m_broker.load(std::memory_order_acquire);
+    if (m_history.isClustered()) {
+        // The broker's store numbers it; every copy, this node's own included, comes back
+        // through deliverStored().
+        return broker ? broker->publish(channel, frame)
+                      : Error::make(Status::ServiceUnavailable, "history unavailable: no broker");
+    }
+    {
+        // Numbered, stored and handed to every loop under one lock: each loop sees a
+        // channel's offsets in order, and a recovery (recover()) sees a message either in the
+        // store or on its way to the session, never neither.
+        QMutexLocker lock(&m_history.mutex());
+        const Frame positioned = m_history.append(channel, ns, frame, m_clock.elapsed());
+        m_loops[size_t(loop)]->hub->deliver(channel, positioned);
+        if (m_loops.size() > 1)
+            handOut(channel, positioned, false, loop);
+    }
+    return broker ? broker->publish(channel, frame) : Error();
+}
+
+void Router::deliverStored(const QByteArray &channel, quint64 offset, const QByteArray &epoch,
+                           const Frame &frame, bool live) {
+    const HistoryNamespace *ns = historyNamespace(channel);
+    if (!ns)
+        return;
+    QMutexLocker lock(&m_history.mutex());
+    const Frame positioned =
+        m_history.appendStored(channel, *ns, offset, epoch, frame, live, m_clock.elapsed());
+    if (live && !positioned.bytes().isNull())
+        deliver(channel, positioned);
+}
+
+void Router::configureHistory(const QList<HistoryNamespace> &namespaces, qint64 memoryCap) {
+    m_history.configure(namespaces, memoryCap);
+    const Broker *broker = m_broker.load(std::memory_order_acquire);
+    m_history.setClustered(m_history.isEnabled() && broker && broker->keepsHistory());
+}
+
+Error Router::historyAvailable(const HistoryNamespace &ns) {
+    if (!m_history.isClustered())
+        return {};
+    const Broker *broker = m_broker.load(std::memory_order_acquire);
+    if (!broker->historyReady()) {
+        ++m_historyCounters.unavailable;
+        const QString why = broker->historyProblem();
+        return Error::make(Status::ServiceUnavailable,
+                           "history unavailable" +
+                               (why.isEmpty() ? QByteArray() : ": " + why.toUtf8()));
+    }
+    m_history.setNamespaceEpoch(ns.pattern, broker->historyEpoch(ns.pattern));
+    return {};
+}
+
+Router::HistoryAnswer Router::recover(int loop, Session *session, const QByteArray &channel,
+                                      const HistoryNamespace &ns, const Position *from) {
+    HistoryAnswer answer;
+    QMutexLocker lock(&m_history.mutex());
+    if ((answer.error = historyAvailable(ns)))
+        return answer;
+    const qint64 now = m_clock.elapsed();
+    if (!from) {
+        answer.top = m_history.top(channel, ns, now);
+        answer.recovered = true;
+    } else {
+        switch (m_history.since(channel, ns, *from, &answer.frames, &answer.top, now)) {
+        case HistoryStore::Outcome::Recovered:
+            answer.recovered = true;
+            break;
+        case HistoryStore::Outcome::NotRecovered:
+            break;
+        case HistoryStore::Outcome::Ahead:
+            if (!m_history.isClustered()) {
+                answer.error =
+                    Error::make(Status::BadRequest, "recover: position " + from->toText() +
+                                                        " is ahead of the channel's stream (at " +
+                                                        answer.top.toText() + ")");
+                return answer;
+            }
+            // Another node delivered messages this one has not read from the cluster's
+            // stream yet: nothing to replay, and those up to `from` are not delivered again.
+            answer.recovered = true;
+            answer.top = *from;
+            break;
+        }
+    }
+    // Live copies of what was replayed (or was before the position), already handed to this
+    // loop, are skipped for this session.
+    m_loops[size_t(loop)]->hub->setFloor(session, channel, answer.top.offset);
+    (answer.recovered ? m_historyCounters.recovered : m_historyCounters.notRecovered)++;
+    m_historyCounters.recoveredMessages += answer.frames.size();
+    return answer;
+}
+
+Router::HistoryAnswer Router::read(const QByteArray &channel, const HistoryNamespace &ns, int limit,
+                                   const Position *after) {
+    HistoryAnswer answer;
+    QMutexLocker lock(&m_history.mutex());
+    if ((answer.error = historyAvailable(ns)))
+        return answer;
+    const qint64 now = m_clock.elapsed();
+    if (!after) {
+        m_history.last(channel, ns, limit, &answer.frames, &answer.top, now);
+    } else {
+        const HistoryStore::Outcome outcome =
+            m_history.since(channel, ns, *after, &answer.frames, &answer.top, now);
+        if (outcome == HistoryStore::Outcome::NotRecovered) {
+            answer.error = Error::make(Status::Gone, "history: position " + after->toText() +
+                                                         " is no longer in the history");
+            return answer;
+        }
+        if (outcome == HistoryStore::Outcome::Ahead && !m_history.isClustered()) {
+            answer.error =
+                Error::make(Status::BadRequest, "history: position " + after->toText() +
+                                                    " is ahead of the channel's stream (at " +
+                                                    answer.top.toText() + ")");
+            return answer;
+        }
+        if (answer.frames.size() > size_t(limit))
+            answer.frames.erase(answer.frames.begin() + limit,
+                                answer.frames.end()); // the first `limit`
+    }
+    ++m_historyCounters.reads;
+    m_historyCounters.readMessages += answer.frames.size();
+    return answer;
+}
+
+void Router::expireHistory() {
+    if (!m_history.isEnabled())
+        return;
+    QMutexLocker lock(&m_history.mutex());
+    m_history.expire(m_clock.elapsed());
 }
 
 void Router::drainInbox(int loop) {

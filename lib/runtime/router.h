@@ -4,8 +4,11 @@
 #include "broker.h"
 #include "error.h"
 #include "frame.h"
+#include "history.h"
+#include "position.h"
 
 #include <QByteArray>
+#include <QElapsedTimer>
 #include <QEvent>
 #include <QHash>
 #include <QMutex>
@@ -18,6 +21,7 @@
 namespace lhttp {
 
 class ChannelHub;
+class Session;
 
 // A node's event loops and its broker, joined: which loop has subscribers of which channel,
 // and the way a published frame reaches them.
@@ -66,6 +70,45 @@ public:
     // reached at once.
     int deliver(const QByteArray &channel, const Frame &frame) override;
     int deliverExact(const QByteArray &channel, const Frame &frame) override;
+    // A clustered history message (the broker keeps history): stored here, and delivered
+    // like deliver() when `live` and new.
+    void deliverStored(const QByteArray &channel, quint64 offset, const QByteArray &epoch,
+                       const Frame &frame, bool live) override;
+
+    // History channels (PROTOCOL.md "History channels"). configureHistory() before traffic;
+    // a publish to a channel of a namespace is numbered and stored (embedded) or handed to
+    // the broker that keeps history (clustered), and delivered with its position.
+    void configureHistory(const QList<HistoryNamespace> &namespaces, qint64 memoryCap);
+    // The namespace of `channel`; null for a plain channel (also when history is off).
+    const HistoryNamespace *historyNamespace(QByteArrayView channel) const {
+        return m_history.isEnabled() ? m_history.namespaceOf(channel) : nullptr;
+    }
+    const HistoryStore &history() const { return m_history; }
+    struct HistoryAnswer {
+        Error error;
+        bool recovered = false;
+        Position top;
+        std::vector<Frame> frames;
+    };
+    // From loop `loop`'s thread, for `session`, just subscribed there to `channel`: the
+    // messages after `from` (null: none, just the position) and whether none was lost. Live
+    // messages already on their way to the session and replayed here are not delivered again.
+    HistoryAnswer recover(int loop, Session *session, const QByteArray &channel,
+                          const HistoryNamespace &ns, const Position *from);
+    // The last `limit` messages of `channel`, or those after `after`.
+    HistoryAnswer read(const QByteArray &channel, const HistoryNamespace &ns, int limit,
+                       const Position *after);
+    // Drops messages past their age; the Server calls it about once a second.
+    void expireHistory();
+    struct HistoryCounters {
+        std::atomic<quint64> recovered{0};
+        std::atomic<quint64> notRecovered{0};
+        std::atomic<quint64> recoveredMessages{0};
+        std::atomic<quint64> reads{0};
+        std::atomic<quint64> readMessages{0};
+        std::atomic<quint64> unavailable{0};
+    };
+    const HistoryCounters &historyCounters() const { return m_historyCounters; }
 
     // Node-wide: channels with a subscriber on some loop, and their subscribers in all.
     int channelCount() const;
@@ -98,8 +141,18 @@ private:
     // wildcard channel's that matches it. Caller holds m_mutex.
     quint64 loopsFor(const QByteArray &channel, bool exact) const;
     int handOut(const QByteArray &channel, const Frame &frame, bool exact, int skipLoop);
+    Error publishHistory(int loop, const QByteArray &channel, const HistoryNamespace &ns,
+                         const Frame &frame);
+    // Clustered: the broker's store must be ready; sets the namespace's epoch. Caller holds
+    // the history mutex.
+    Error historyAvailable(const HistoryNamespace &ns);
     void hand(int loop, const QByteArray &channel, const Frame &frame, bool exact);
     void brokerSubscribe(const QByteArray &channel, bool subscribe);
+    // A history channel of a broker that keeps history: it follows whole namespaces, no
+    // subscription per channel.
+    bool followedByBroker(const QByteArray &channel) const {
+        return m_history.isClustered() && m_history.namespaceOf(channel);
+    }
 
     std::vector<std::unique_ptr<Loop>> m_loops;
     mutable QMutex m_mutex; // guards m_interest, m_wildcards and the broker's calls below
@@ -111,6 +164,9 @@ private:
     // behind them instead of calling at once, so the broker gets the calls in the order the
     // channels changed.
     std::shared_ptr<std::atomic<int>> m_brokerCallsPosted;
+    HistoryStore m_history;
+    HistoryCounters m_historyCounters;
+    QElapsedTimer m_clock; // the history's timestamps
 };
 
 } // namespace lhttp

@@ -1,6 +1,7 @@
 // Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
 #pragma once
 
+#include "broker.h"
 #include "messagelimits.h"
 
 #include <QByteArray>
@@ -31,6 +32,8 @@ struct ServerOptions {
     static constexpr int DefaultCloseGraceMs = 5'000;
     static constexpr int DefaultAbuseCloseAfter = 50;
     static constexpr int DefaultDrainWindowMs = 5'000;
+    static constexpr qint64 DefaultHistoryMemory = 256 * 1024 * 1024;
+    static constexpr int DefaultHistoryReadMax = 1000;
 
     // Event loops (threads) connections are spread over; each owns its connections. 1 runs the
     // whole node in the Server's thread; 0 means one per CPU core. The default is 1, or the
@@ -114,6 +117,14 @@ struct ServerOptions {
     int maxUpstreamInFlight = DefaultMaxUpstreamInFlight;
     // Parallel HTTP connections for upstream requests (to one backend or several).
     int upstreamConnections = DefaultUpstreamConnections;
+
+    // History namespaces (PROTOCOL.md "History channels"): channels matching a pattern keep
+    // their last messages; the first matching pattern applies. Fixed at start.
+    QList<HistoryNamespace> history;
+    // What the embedded history store may hold, node-wide (bytes; 0: no cap).
+    qint64 historyMemory = DefaultHistoryMemory;
+    // The most messages one `history` read may ask for.
+    int historyReadMax = DefaultHistoryReadMax;
 
     // Directory served at `/` for plain GET requests; empty serves the built-in web resources.
     QString staticDir;

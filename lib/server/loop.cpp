@@ -47,8 +47,8 @@ Loop::Loop(const Node &node, ServerOptions options)
     , m_upstream(std::make_shared<Upstream>(m_options, m_sessions)) {
     m_hub.setRouter(&node.router, m_index);
     m_pipeline.addFilter(std::make_shared<MultipartFilter>(m_options));
-    m_pipeline.addFilter(
-        std::make_shared<PubSubFilter>(m_options, m_hub, m_publisher, node.events));
+    m_pipeline.addFilter(std::make_shared<PubSubFilter>(m_options, m_hub, m_publisher, node.router,
+                                                        m_index, node.events));
     m_pipeline.addFilter(m_upstream);
     connect(&m_ticker, &QTimer::timeout, this, &Loop::tick);
     connect(&m_drainTimer, &QTimer::timeout, this, &Loop::drainStep);
@@ -153,6 +153,10 @@ void Loop::tick() {
     const qint64 t = m_node.clock.elapsed();
     for (Session *s : m_sessions)
         s->tick(t);
+    if (m_index == 0 && t - m_historyExpiredAt >= 1000) {
+        m_historyExpiredAt = t;
+        m_node.router.expireHistory();
+    }
 }
 
 void Loop::accept(QWebSocket *socket, QTcpSocket *wire, std::unique_ptr<Claims> claims) {

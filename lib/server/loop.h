@@ -112,6 +112,7 @@ private:
     std::unique_ptr<Listener> m_listener;
     std::unique_ptr<HttpApi> m_httpApi;
     quint64 m_releasedAtTrim = 0; // socketBuffersReleased at the last heap trim
+    qint64 m_historyExpiredAt = 0;
     // One timer for every connection's keepalive, idle and close deadlines (no per-session
     // timers: a busy node has tens of thousands of sessions).
     QTimer m_ticker;

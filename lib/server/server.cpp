@@ -92,6 +92,7 @@ Server::Server(ServerOptions options, QObject *parent)
     , m_options(std::move(options))
     , m_status(std::make_unique<Status>(*this)) {
     m_clock.start();
+    m_router.configureHistory(m_options.history, m_options.historyMemory);
     const Loop::Node node{
         m_router,
         m_peers,
@@ -262,6 +263,8 @@ void Server::setBroker(std::unique_ptr<Broker> broker) {
         forEachLoop([](Loop &) {});
     m_broker = std::move(broker);
     m_broker->setParent(nullptr);
+    if (!m_options.history.isEmpty())
+        m_broker->setHistory(m_options.history);
     m_router.setBroker(m_broker.get());
 }
 
