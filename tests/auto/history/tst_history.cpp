@@ -76,6 +76,7 @@ private Q_SLOTS:
     void memoryCap();
     void publishWhileRecovering();
     void metricsAndHealth();
+    void httpPublish();
     void recoveryUnderChurn();
 
 private:
@@ -524,8 +525,8 @@ void tst_History::metricsAndHealth() {
     c.send(lhttpMessage("h", {{"history", "room.1 5"}}));
     QVERIFY(c.waitForMessages(5 + 2 + 1 + 3));
     QNetworkAccessManager nam;
-    const HttpResult metrics = httpRequest(
-        nam, "GET", QUrl(QStringLiteral("http://127.0.0.1:%1/metrics").arg(m_port)));
+    const HttpResult metrics =
+        httpRequest(nam, "GET", QUrl(QStringLiteral("http://127.0.0.1:%1/metrics").arg(m_port)));
     QCOMPARE(metrics.status, 200);
     for (const char *line :
          {"lhttp_history_channels 1\n", "lhttp_history_messages 2\n",
@@ -534,11 +535,42 @@ void tst_History::metricsAndHealth() {
           "lhttp_history_recovered_messages_total 1\n", "lhttp_history_reads_total 1\n",
           "lhttp_history_read_messages_total 2\n"})
         QVERIFY2(metrics.body.contains(line), line);
-    const HttpResult health = httpRequest(
-        nam, "GET", QUrl(QStringLiteral("http://127.0.0.1:%1/healthz").arg(m_port)));
+    const HttpResult health =
+        httpRequest(nam, "GET", QUrl(QStringLiteral("http://127.0.0.1:%1/healthz").arg(m_port)));
     QVERIFY2(health.body.contains("\"history\":{"), health.body.constData());
     QVERIFY(health.body.contains("\"store\":\"embedded\""));
     QVERIFY(health.body.contains("\"status\":\"ok\""));
+}
+
+// POST /publish goes the same way: numbered and stored, and a position of its own refused.
+void tst_History::httpPublish() {
+    const auto server = start({{"room.*", 10, 0}});
+    QVERIFY(server);
+    WsClient sub;
+    QVERIFY(sub.open(url()));
+    sub.send(subscribe("room.1"));
+    QVERIFY(sub.sync());
+    QNetworkAccessManager nam;
+    const QUrl publishUrl(QStringLiteral("http://127.0.0.1:%1/publish").arg(m_port));
+    QCOMPARE(httpRequest(nam, "POST", publishUrl, publish("room.1", "over http")).status, 200);
+    QVERIFY(sub.waitForMessages(1));
+    QCOMPARE(fields(headerOf(sub.received.first(), "position")).at(1), QByteArray("1"));
+    const HttpResult forged = httpRequest(
+        nam, "POST", publishUrl,
+        lhttpMessage("chat", {{"publish", "room.1"}, {"position", "room.1 99 abc"}}, "x"));
+    QCOMPARE(forged.status, 400);
+    QVERIFY(forged.body.contains("position"));
+    QVERIFY(sub.staysQuiet());
+    // A plain channel may carry any header, `position` included, as before.
+    WsClient plain;
+    QVERIFY(plain.open(url()));
+    plain.send(subscribe("lobby"));
+    QVERIFY(plain.sync());
+    QCOMPARE(httpRequest(nam, "POST", publishUrl,
+                         lhttpMessage("chat", {{"publish", "lobby"}, {"position", "x"}}, "y"))
+                 .status,
+             200);
+    QVERIFY(plain.waitForMessages(1));
 }
 
 namespace {
