@@ -46,6 +46,9 @@ public:
     QString clusterUrl();
     // Cluster routes to other members (their clusterUrl()); takes effect on the next start.
     void setRoutes(const QStringList &routes) { m_routes = routes; }
+    // JetStream (-js) with its store in `storeDir` (-sd); an empty one turns it off. Takes
+    // effect on the next start; a restart with the same directory keeps the streams.
+    void setJetStream(const QString &storeDir) { m_jetStreamDir = storeDir; }
 
     // GET http://127.0.0.1:<monitorPort><pathAndQuery> as JSON; empty on failure.
     QJsonObject monitor(const QString &pathAndQuery, int timeoutMs = 3'000) const;
@@ -63,4 +66,5 @@ private:
     quint16 m_monitorPort;
     quint16 m_clusterPort = 0;
     QStringList m_routes;
+    QString m_jetStreamDir;
 };
