@@ -101,9 +101,10 @@ struct NatsBridge {
     quint64 disconnects = 0;
     // History: one entry per namespace (sized by setHistory before any subscription exists).
     std::vector<NatsHistoryShared> history;
-    bool historyJobDone = false;     // the history worker finished a run
-    bool historyCheckWanted = false; // something suggests a stream changed or a subscription died
-    quint64 historyDropped = 0;      // history messages the full queue refused (read again)
+    bool historyJobDone = false;           // the history worker finished a run
+    bool historyCheckWanted = false;       // something suggests a stream changed
+    bool historyResubscribeWanted = false; // a history subscription reported an error
+    quint64 historyDropped = 0;            // history messages the full queue refused (read again)
     quint64 historyPublishFailures = 0;
     QString historyPublishError; // the last one, for the log
 
@@ -274,11 +275,12 @@ struct NatsBridge {
         const char *subject = sub ? natsSubscription_GetSubject(sub) : nullptr;
         if (status == NATS_SLOW_CONSUMER) {
             b->slowConsumer = true;
-        } else if (sub) {
-            // A JetStream subscription in trouble (missed heartbeats, a consumer nats.c could
-            // not recreate): have the streams checked.
+        } else if (subject && qstrncmp(subject, "_INBOX.", 7) == 0) {
+            // A history subscription (JetStream delivers to an inbox) in trouble: missed
+            // heartbeats, a consumer nats.c could not recreate. Check the streams and follow
+            // them anew from the last message delivered.
             QMutexLocker lock(&b->mutex);
-            b->historyCheckWanted = true;
+            b->historyResubscribeWanted = true;
             b->wakeLocked();
         }
         // nats.c reports each of these once per episode, not per message.

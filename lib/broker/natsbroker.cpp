@@ -154,6 +154,21 @@ void NatsBroker::HistoryJob::run() {
             jsStreamInfo_Destroy(si);
             continue;
         }
+        if (si->Created == 0) {
+            // Two nodes creating the stream at once: the one whose request the server found
+            // already done gets an answer without a creation time. Ask again.
+            jsStreamInfo_Destroy(si);
+            si = nullptr;
+            s = js_GetStreamInfo(&si, js, cfg.Name, nullptr, &jerr);
+            if (s != NATS_OK || !si || si->Created == 0) {
+                it.problem =
+                    QStringLiteral("history stream %1 unavailable on %2: %3")
+                        .arg(streamName, server,
+                             s == NATS_OK ? QStringLiteral("no creation time") : lastNatsError(s));
+                jsStreamInfo_Destroy(si);
+                continue;
+            }
+        }
         const QByteArray epoch = NatsBroker::historyEpoch(si->Created);
         const quint64 lastSeq = si->State.LastSeq;
         const bool empty = si->State.Msgs == 0;
@@ -456,6 +471,7 @@ void NatsBroker::giveUpOrRestart(const QString &reason) {
 
 void NatsBroker::restartConnection() {
     stopHistory(); // the closed connection's history subscriptions
+    updateHistoryState();
     natsConnection *old = nullptr;
     jsCtx *js = nullptr;
     {
@@ -488,6 +504,7 @@ void NatsBroker::drain() {
     bool historyJobDone = false;
     bool historyCheck = false;
     bool historyOverflow = false;
+    bool historyResubscribe = false;
     QString historyPublishProblem;
     natsConnection *connection = nullptr;
     int connectStatus = NATS_OK;
@@ -510,6 +527,7 @@ void NatsBroker::drain() {
             m_historyPublishFailuresLogged = m_bridge->historyPublishFailures;
         }
         historyCheck = std::exchange(m_bridge->historyCheckWanted, false);
+        historyResubscribe = std::exchange(m_bridge->historyResubscribeWanted, false);
         const size_t n = std::min<size_t>(m_bridge->queue.size(), MaxDrainBatch);
         batch.reserve(n);
         for (size_t i = 0; i < n; ++i) {
@@ -580,8 +598,8 @@ void NatsBroker::drain() {
     }
     if (!m_history.empty()) {
         updateHistoryState();
-        if (historyOverflow || historyCheck)
-            requestHistoryJob(false);
+        if (historyOverflow || historyCheck || historyResubscribe)
+            requestHistoryJob(historyResubscribe);
     }
     logDrops();
 }
@@ -770,6 +788,11 @@ Error NatsBroker::publish(const QByteArray &channel, const Frame &frame) {
         // acknowledgement comes later (NatsBridge::onHistoryPublishError counts refusals).
         {
             QMutexLocker lock(&m_mutex);
+            if (m_options.strict && (!m_connection || natsConnection_Status(m_connection) !=
+                                                          NATS_CONN_STATUS_CONNECTED)) {
+                ++m_counters.rejected;
+                return unavailable;
+            }
             natsStatus s = NATS_CONNECTION_CLOSED;
             if (m_js) {
                 jsPubOptions po;
@@ -1059,8 +1082,10 @@ void NatsBroker::finishHistoryJob(bool restart) {
         QMutexLocker lock(&m_bridge->mutex);
         adoptHistoryGenerations();
     }
+    if (!restart)
+        return; // stopping: the caller says what follows
     updateHistoryState();
-    if (restart && std::exchange(m_historyJobAgain, false))
+    if (std::exchange(m_historyJobAgain, false))
         startHistoryJob();
 }
 

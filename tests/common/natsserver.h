@@ -37,6 +37,8 @@ public:
     // SIGKILL: the server dies as in a crash, without closing client connections cleanly.
     void kill();
     bool isRunning() const;
+    // The server's process id (0 when not running), for SIGSTOP/SIGCONT.
+    qint64 pid() const { return m_process ? m_process->processId() : 0; }
 
     quint16 port() const { return m_port; }
     quint16 monitorPort() const { return m_monitorPort; }

@@ -8,13 +8,17 @@
 #include "natsbroker.h"
 #include "natsserver.h"
 
+#include <QDeadlineTimer>
+#include <QElapsedTimer>
 #include <QFileInfo>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QThread>
 
 #include <nats/nats.h>
 
+#include <csignal>
 #include <memory>
 
 using namespace lhttp;
@@ -146,9 +150,11 @@ private Q_SLOTS:
     void twoBrokersShareOneStream();
     void laterBrokerCatchesUp();
     void limitsAppliedAndUpdated();
+    void fullQueueReadsAgain();
     void noJetStreamNoFallback();
     void streamRecreatedNewEpoch();
     void serverRestartKeepsHistory();
+    void destroyedWhileStreamsAreChecked();
 
 private:
     static NatsOptions options(const NatsServer &nats, const QString &name) {
@@ -285,15 +291,23 @@ void tst_JetStream::laterBrokerCatchesUp() {
     QCOMPARE(c.recorder->stored.size(), 6);
     for (const Stored &s : std::as_const(c.recorder->stored))
         QVERIFY(!s.live);
+    // Each stream in its order (the two streams' consumers deliver independently).
+    QList<Stored> news;
+    QList<Stored> chat;
+    for (const Stored &s : std::as_const(c.recorder->stored))
+        (s.channel == "news" ? news : chat).append(s);
+    QCOMPARE(news.size(), 5);
+    QCOMPARE(chat.size(), 1);
     for (int i = 0; i < 5; ++i) {
-        QCOMPARE(c.recorder->stored.at(i).channel, QByteArray("news"));
-        QCOMPARE(c.recorder->stored.at(i).offset, quint64(i + 1));
-        QCOMPARE(c.recorder->stored.at(i).payload, numbered("news", i));
+        QCOMPARE(news.at(i).offset, quint64(i + 1));
+        QCOMPARE(news.at(i).payload, numbered("news", i));
+        QCOMPARE(news.at(i).epoch, a.broker->historyEpochOf(0));
     }
-    QCOMPARE(c.recorder->stored.at(5).channel, QByteArray("chat.x"));
-    // Two namespaces, two streams: offsets per stream.
-    QCOMPARE(c.recorder->stored.at(5).offset, quint64(1));
-    QVERIFY(c.recorder->stored.at(5).epoch != c.recorder->stored.at(0).epoch);
+    QCOMPARE(chat.at(0).channel, QByteArray("chat.x"));
+    // Two namespaces, two streams: offsets and epochs per stream.
+    QCOMPARE(chat.at(0).offset, quint64(1));
+    QCOMPARE(chat.at(0).epoch, a.broker->historyEpochOf(1));
+    QVERIFY(chat.at(0).epoch != news.at(0).epoch);
     QVERIFY(c.broker->historyProblem().isEmpty());
 
     // Then live.
@@ -301,7 +315,7 @@ void tst_JetStream::laterBrokerCatchesUp() {
     QVERIFY(c.recorder->waitForStored(7));
     QVERIFY(c.recorder->stored.at(6).live);
     QCOMPARE(c.recorder->stored.at(6).offset, quint64(6));
-    QCOMPARE(c.recorder->stored.at(6).epoch, a.recorder->stored.at(0).epoch);
+    QCOMPARE(c.recorder->stored.at(6).epoch, a.broker->historyEpochOf(0));
 }
 
 void tst_JetStream::limitsAppliedAndUpdated() {
@@ -363,6 +377,48 @@ void tst_JetStream::limitsAppliedAndUpdated() {
         ReadyMs));
     QVERIFY(!overlap.broker->historyReady());
     QVERIFY(!StreamInfo(raw.info(NatsBroker::historyStreamName("OTHER", "chat.*"))));
+}
+
+void tst_JetStream::fullQueueReadsAgain() {
+    constexpr int Burst = 300;
+    QTemporaryDir dir;
+    NatsServer nats;
+    QVERIFY(startJs(nats, dir));
+    const QList<HistoryNamespace> history{{"burst", 1'000, 0}};
+    Node a = node(options(nats, QStringLiteral("a")), history);
+    NatsOptions o = options(nats, QStringLiteral("c"));
+    o.queueLimit = 10;
+    Node c = node(o, history);
+    QVERIFY(a.waitReady());
+    QVERIFY(c.waitReady());
+    for (int i = 0; i < Burst; ++i)
+        QVERIFY(a.publish("burst", numbered("burst", i)));
+    // The Qt thread (this one, for both brokers) does not drain meanwhile: c's hand-off queue
+    // fills up after 10 messages. The rest is not lost but read from the stream again.
+    QDeadlineTimer received(DeliverMs);
+    while (c.broker->counters().historyRequeued == 0 && !received.hasExpired())
+        QThread::msleep(5);
+    QVERIFY(c.broker->counters().historyRequeued > 0);
+    QVERIFY(c.recorder->waitForStored(Burst, 10'000));
+    QVERIFY(a.recorder->waitForStored(Burst));
+    QTest::qWait(200);
+    if (c.recorder->stored.size() != Burst) {
+        QByteArray offs;
+        for (const Stored &s : std::as_const(c.recorder->stored))
+            offs += QByteArray::number(s.offset) + (s.live ? "" : "s") + ' ';
+        qWarning() << offs;
+    }
+    QCOMPARE(c.recorder->stored.size(), Burst);
+    for (int i = 0; i < Burst; ++i) {
+        const Stored &s = c.recorder->stored.at(i);
+        QCOMPARE(s.offset, quint64(i + 1));
+        QCOMPARE(s.payload, numbered("burst", i));
+        QVERIFY(s.live);
+    }
+    qInfo() << "requeued" << c.broker->counters().historyRequeued << "subscribes"
+            << c.broker->counters().historySubscribes;
+    QVERIFY(c.broker->counters().historySubscribes > 1);
+    QCOMPARE(c.broker->stats().drops, quint64(0));
 }
 
 void tst_JetStream::noJetStreamNoFallback() {
@@ -458,6 +514,25 @@ void tst_JetStream::serverRestartKeepsHistory() {
     QVERIFY(c.waitReady());
     QCOMPARE(c.recorder->stored.size(), 4);
     QCOMPARE(c.recorder->stored.at(3).epoch, epoch);
+}
+
+void tst_JetStream::destroyedWhileStreamsAreChecked() {
+    QTemporaryDir dir;
+    NatsServer nats;
+    QVERIFY(startJs(nats, dir));
+    Node a = node(options(nats, QStringLiteral("a")), {{"room.>", 10, 0}, {"news", 10, 0}});
+    QVERIFY(a.waitReady());
+    // A server that stops answering (SIGSTOP) while the node checks its streams (every 300 ms
+    // here): the check's requests wait for answers that do not come. Destroying the broker
+    // still takes no longer than closing the connection.
+    QVERIFY(::kill(pid_t(nats.pid()), SIGSTOP) == 0);
+    QTest::qWait(600);
+    QElapsedTimer timer;
+    timer.start();
+    a.broker.reset();
+    const qint64 took = timer.elapsed();
+    QVERIFY(::kill(pid_t(nats.pid()), SIGCONT) == 0);
+    QVERIFY2(took < 1'000, QByteArray::number(took).constData());
 }
 
 QTEST_MAIN(tst_JetStream)
