@@ -54,6 +54,9 @@ struct NatsBroker::HistoryJob {
         QString problem;
         bool subscribed = false;
         bool subscribeFailed = false;
+        QByteArray epoch;     // of the stream as read now; empty when it could not be read
+        quint64 firstSeq = 0; // its first message now
+        quint64 msgs = 0;     // how many it holds now
     };
     std::vector<Item> items;
     jsCtx *js = nullptr;
@@ -172,6 +175,9 @@ void NatsBroker::HistoryJob::run() {
         const QByteArray epoch = NatsBroker::historyEpoch(si->Created);
         const quint64 lastSeq = si->State.LastSeq;
         const bool empty = si->State.Msgs == 0;
+        it.epoch = epoch;
+        it.firstSeq = si->State.FirstSeq;
+        it.msgs = si->State.Msgs;
         jsStreamInfo_Destroy(si);
         if (it.sub && !it.resubscribe && it.subEpoch == epoch)
             continue; // following it already
@@ -791,7 +797,8 @@ Error NatsBroker::publish(const QByteArray &channel, const Frame &frame) {
             if (m_options.strict && (!m_connection || natsConnection_Status(m_connection) !=
                                                           NATS_CONN_STATUS_CONNECTED)) {
                 ++m_counters.rejected;
-                return unavailable;
+                return Error::make(Status::ServiceUnavailable,
+                                   "history unavailable (NATS not connected): not published");
             }
             natsStatus s = NATS_CONNECTION_CLOSED;
             if (m_js) {
@@ -812,7 +819,8 @@ Error NatsBroker::publish(const QByteArray &channel, const Frame &frame) {
         }
         noteProblem(problem);
         return Error::make(Status::ServiceUnavailable,
-                           "history unavailable (JetStream did not take the message)");
+                           "history unavailable (JetStream did not take the message): not "
+                           "published");
     }
     {
         QMutexLocker lock(&m_mutex);
@@ -1081,6 +1089,14 @@ void NatsBroker::finishHistoryJob(bool restart) {
     {
         QMutexLocker lock(&m_bridge->mutex);
         adoptHistoryGenerations();
+    }
+    for (const HistoryJob::Item &it : job->items) {
+        // Catching up waits for the stream's last message when the node started following
+        // it; if that and all before it expired meanwhile (TTL, limits), nothing more comes.
+        HistoryState &h = m_history[size_t(it.index)];
+        if (h.catchingUp && !it.epoch.isEmpty() && it.epoch == h.epoch &&
+            (it.msgs == 0 || it.firstSeq > h.catchUpTarget))
+            h.catchingUp = false;
     }
     if (!restart)
         return; // stopping: the caller says what follows

@@ -365,6 +365,19 @@ void tst_JetStream::limitsAppliedAndUpdated() {
     QVERIFY(memInfo);
     QCOMPARE(memInfo->Config->Storage, js_MemoryStorage);
     QCOMPARE(memInfo->Config->MaxAge, int64_t(1'000) * 1'000'000);
+    // The TTL: gone from the stream after a second; a node that starts then has nothing to
+    // read back and is ready at once.
+    QVERIFY(mem.publish("mem.a", numbered("mem.a", 0)));
+    QVERIFY(mem.recorder->waitForStored(1));
+    QVERIFY(QTest::qWaitFor(
+        [&] {
+            StreamInfo i(raw.info(NatsBroker::historyStreamName("OTHER", "mem.*")));
+            return i && i->State.Msgs == 0;
+        },
+        3'000));
+    Node late = node(m, {{"mem.*", 2, 1'000}});
+    QVERIFY(late.waitReady());
+    QVERIFY(late.recorder->stored.isEmpty());
 
     // Another prefix for the same subjects: they overlap with LHTTP_HISTORY_chat_2E_2A, so
     // there is no second stream, and no history on that node.
