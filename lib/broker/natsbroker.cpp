@@ -103,7 +103,7 @@ void NatsBroker::HistoryJob::run() {
         if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) {
             jerr = jsErrCode(0);
             s = js_AddStream(&si, js, &cfg, nullptr, &jerr);
-            if (s == NATS_OK) {
+            if (s == NATS_OK && si && si->Created != 0) { // 0: another node made it first
                 infos << QStringLiteral("created history stream %1 for %2")
                              .arg(streamName, QString::fromUtf8(it.subject));
             } else if (jerr == JSStreamNameExistErr) { // another node was first
