@@ -172,7 +172,7 @@ void NatsBroker::HistoryJob::run() {
                 continue;
             }
         }
-        const QByteArray epoch = NatsBroker::historyEpoch(si->Created);
+        const QByteArray epoch = NatsBroker::streamEpoch(si->Created);
         const quint64 lastSeq = si->State.LastSeq;
         const bool empty = si->State.Msgs == 0;
         it.epoch = epoch;
@@ -963,14 +963,17 @@ QByteArray NatsBroker::historyStreamName(const QByteArray &streamPrefix,
     return name;
 }
 
-QByteArray NatsBroker::historyEpoch(qint64 createdNs) {
+QByteArray NatsBroker::streamEpoch(qint64 createdNs) {
     return QByteArray::number(quint64(createdNs), 36);
 }
 
-QByteArray NatsBroker::historyEpochOf(int index) const {
-    if (index < 0 || size_t(index) >= m_history.size())
-        return {};
-    return m_history[size_t(index)].epoch;
+QByteArray NatsBroker::historyEpoch(const QByteArray &pattern) const {
+    QMutexLocker lock(&m_epochMutex);
+    for (size_t i = 0; i < m_historyPatterns.size() && i < m_historyEpochs.size(); ++i) {
+        if (m_historyPatterns[i] == pattern)
+            return m_historyEpochs[i];
+    }
+    return {};
 }
 
 QString NatsBroker::historyProblem() const {
@@ -1000,6 +1003,10 @@ void NatsBroker::setHistory(const QList<HistoryNamespace> &namespaces) {
         st.subject = m_prefixDot + ns.pattern;
         m_history.push_back(std::move(st));
         m_historyPatterns.push_back(ns.pattern);
+    }
+    {
+        QMutexLocker lock(&m_epochMutex);
+        m_historyEpochs.resize(m_history.size());
     }
     {
         QMutexLocker lock(&m_bridge->mutex);
@@ -1130,6 +1137,10 @@ void NatsBroker::adoptHistoryGenerations() {
             // A stream this node had not followed yet (its first, or a recreated one): what
             // it holds up to its last sequence now is read back as stored, not live.
             h.epoch = shared.epoch;
+            {
+                QMutexLocker lock(&m_epochMutex); // after the bridge's mutex, never before
+                m_historyEpochs[i] = h.epoch;
+            }
             h.lastDelivered = 0;
             h.catchUpTarget = shared.catchUpTarget;
             h.catchingUp = shared.catchUpNeeded;

@@ -96,11 +96,12 @@ public:
     // character other than a letter, digit or '-' written as '_' and two hex digits
     // (`room.*` → `LHTTP_HISTORY_room_2E_2A`): the same on every node, different per pattern.
     static QByteArray historyStreamName(const QByteArray &streamPrefix, const QByteArray &pattern);
+    // The epoch of the stream namespace `pattern`'s deliveries come from (the one given to
+    // deliverStored); empty before it was first read. Any thread.
+    QByteArray historyEpoch(const QByteArray &pattern) const override;
     // The epoch of a stream created at `createdNs` (nanoseconds since 1970, as JetStream
     // reports it): base 36, at most 13 letters and digits.
-    static QByteArray historyEpoch(qint64 createdNs);
-    // The epoch of namespace `index` as last read from its stream; empty before.
-    QByteArray historyEpochOf(int index) const;
+    static QByteArray streamEpoch(qint64 createdNs);
 
     const NatsOptions &options() const { return m_options; }
     // The URL of the NATS server currently connected to; empty when not connected.
@@ -185,6 +186,8 @@ private:
     QTimer m_restartTimer;
     std::vector<HistoryState> m_history;
     std::vector<QByteArray> m_historyPatterns; // read by publish() in any thread; set once
+    mutable QMutex m_epochMutex;               // guards m_historyEpochs (historyEpoch())
+    std::vector<QByteArray> m_historyEpochs;   // per namespace, the adopted epoch
     jsCtx *m_js = nullptr;                     // guarded by m_mutex for publish()
     std::thread m_historyWorker;
     std::shared_ptr<HistoryJob> m_historyJob; // the running one

@@ -209,7 +209,7 @@ void tst_JetStream::twoBrokersShareOneStream() {
     QCOMPARE(si->Config->MaxMsgsPerSubject, int64_t(100));
     QCOMPARE(si->Config->MaxAge, int64_t(0));
     QCOMPARE(si->Config->Storage, js_FileStorage);
-    const QByteArray epoch = NatsBroker::historyEpoch(si->Created);
+    const QByteArray epoch = NatsBroker::streamEpoch(si->Created);
     QVERIFY(!epoch.isEmpty() && epoch.size() <= 32);
 
     // A core NATS subscriber (an original Go node) still gets history publishes.
@@ -301,12 +301,12 @@ void tst_JetStream::laterBrokerCatchesUp() {
     for (int i = 0; i < 5; ++i) {
         QCOMPARE(news.at(i).offset, quint64(i + 1));
         QCOMPARE(news.at(i).payload, numbered("news", i));
-        QCOMPARE(news.at(i).epoch, a.broker->historyEpochOf(0));
+        QCOMPARE(news.at(i).epoch, a.broker->historyEpoch("news"));
     }
     QCOMPARE(chat.at(0).channel, QByteArray("chat.x"));
     // Two namespaces, two streams: offsets and epochs per stream.
     QCOMPARE(chat.at(0).offset, quint64(1));
-    QCOMPARE(chat.at(0).epoch, a.broker->historyEpochOf(1));
+    QCOMPARE(chat.at(0).epoch, a.broker->historyEpoch("chat.*"));
     QVERIFY(chat.at(0).epoch != news.at(0).epoch);
     QVERIFY(c.broker->historyProblem().isEmpty());
 
@@ -315,7 +315,7 @@ void tst_JetStream::laterBrokerCatchesUp() {
     QVERIFY(c.recorder->waitForStored(7));
     QVERIFY(c.recorder->stored.at(6).live);
     QCOMPARE(c.recorder->stored.at(6).offset, quint64(6));
-    QCOMPARE(c.recorder->stored.at(6).epoch, a.broker->historyEpochOf(0));
+    QCOMPARE(c.recorder->stored.at(6).epoch, a.broker->historyEpoch("news"));
 }
 
 void tst_JetStream::limitsAppliedAndUpdated() {
@@ -468,7 +468,7 @@ void tst_JetStream::streamRecreatedNewEpoch() {
     QVERIFY(a.publish("room.1", numbered("room.1", 0)));
     QVERIFY(a.publish("room.1", numbered("room.1", 1)));
     QVERIFY(a.recorder->waitForStored(2));
-    const QByteArray oldEpoch = a.broker->historyEpochOf(0);
+    const QByteArray oldEpoch = a.broker->historyEpoch("room.>");
     QCOMPARE(a.recorder->stored.at(1).epoch, oldEpoch);
 
     // An operator deletes the stream: the node notices, creates it again and follows the new
@@ -479,14 +479,14 @@ void tst_JetStream::streamRecreatedNewEpoch() {
     QVERIFY(raw.deleteStream(stream));
     QVERIFY(QTest::qWaitFor(
         [&] {
-            const QByteArray e = a.broker->historyEpochOf(0);
+            const QByteArray e = a.broker->historyEpoch("room.>");
             return !e.isEmpty() && e != oldEpoch && a.broker->historyReady();
         },
         ReadyMs));
-    const QByteArray newEpoch = a.broker->historyEpochOf(0);
+    const QByteArray newEpoch = a.broker->historyEpoch("room.>");
     StreamInfo si(raw.info(stream));
     QVERIFY(si);
-    QCOMPARE(NatsBroker::historyEpoch(si->Created), newEpoch);
+    QCOMPARE(NatsBroker::streamEpoch(si->Created), newEpoch);
     QVERIFY(a.publish("room.1", numbered("room.1", 2)));
     QVERIFY(a.recorder->waitForStored(3));
     QCOMPARE(a.recorder->stored.at(2).epoch, newEpoch);
@@ -504,7 +504,7 @@ void tst_JetStream::serverRestartKeepsHistory() {
     for (int i = 0; i < 3; ++i)
         QVERIFY(a.publish("room.1", numbered("room.1", i)));
     QVERIFY(a.recorder->waitForStored(3));
-    const QByteArray epoch = a.broker->historyEpochOf(0);
+    const QByteArray epoch = a.broker->historyEpoch("room.>");
 
     nats.stop();
     QVERIFY(QTest::qWaitFor([&] { return a.broker->state() != Broker::State::Connected; }, 5'000));
@@ -512,7 +512,7 @@ void tst_JetStream::serverRestartKeepsHistory() {
     QVERIFY(
         QTest::qWaitFor([&] { return a.broker->state() == Broker::State::Connected; }, ReadyMs));
     QVERIFY(a.waitReady());
-    QCOMPARE(a.broker->historyEpochOf(0), epoch);
+    QCOMPARE(a.broker->historyEpoch("room.>"), epoch);
     // Following goes on after the restart: the next message, same epoch, next offset, once.
     QVERIFY(QTest::qWaitFor([&] { return a.publish("room.1", numbered("room.1", 3)); }, 5'000));
     QVERIFY(a.recorder->waitForStored(4));
