@@ -5,8 +5,11 @@
 // directly, their deliveries recorded by a LocalDelivery of the test's own.
 
 #include "frame.h"
+#include "message.h"
 #include "natsbroker.h"
 #include "natsserver.h"
+#include "server.h"
+#include "wsclient.h"
 
 #include <QDeadlineTimer>
 #include <QElapsedTimer>
@@ -155,6 +158,7 @@ private Q_SLOTS:
     void streamRecreatedNewEpoch();
     void serverRestartKeepsHistory();
     void destroyedWhileStreamsAreChecked();
+    void serversRecoverAcrossNodes();
 
 private:
     static NatsOptions options(const NatsServer &nats, const QString &name) {
@@ -546,6 +550,93 @@ void tst_JetStream::destroyedWhileStreamsAreChecked() {
     const qint64 took = timer.elapsed();
     QVERIFY(::kill(pid_t(nats.pid()), SIGCONT) == 0);
     QVERIFY2(took < 1'000, QByteArray::number(took).constData());
+}
+
+namespace {
+
+QByteArray headerOf(const QByteArray &raw, QByteArrayView name) {
+    Error error;
+    return Message::parse(raw, Limits(), &error).header(name).toByteArray();
+}
+
+QByteArray bodyOf(const QByteArray &raw) {
+    Error error;
+    return Message::parse(raw, Limits(), &error).body().toByteArray();
+}
+
+// Qt 6.4's ~QWebSocket leaks when it closes a live connection itself: abort first.
+struct ClientCloser {
+    void operator()(WsClient *c) const {
+        c->socket.abort();
+        delete c;
+    }
+};
+using Client = std::unique_ptr<WsClient, ClientCloser>;
+
+} // namespace
+
+// The whole node: two Servers joined through NATS with JetStream, WebSocket clients on both.
+// Positions come from the stream, so a client recovers on another node than the one it left.
+void tst_JetStream::serversRecoverAcrossNodes() {
+    QTemporaryDir dir;
+    NatsServer nats;
+    QVERIFY(startJs(nats, dir));
+    ServerOptions so;
+    so.address = QHostAddress::LocalHost;
+    so.port = 0;
+    so.history = {{"room.*", 100, 0}};
+    std::unique_ptr<Server> nodes[2];
+    NatsBroker *brokers[2] = {};
+    for (int i = 0; i < 2; ++i) {
+        nodes[i] = std::make_unique<Server>(so);
+        auto broker = std::make_unique<NatsBroker>(options(nats, QStringLiteral("n%1").arg(i)));
+        brokers[i] = broker.get();
+        nodes[i]->setBroker(std::move(broker));
+        QVERIFY(nodes[i]->listen());
+    }
+    QVERIFY(QTest::qWaitFor(
+        [&] { return brokers[0]->historyReady() && brokers[1]->historyReady(); }, ReadyMs));
+    const QByteArray epoch = brokers[0]->historyEpoch("room.*");
+    QCOMPARE(brokers[1]->historyEpoch("room.*"), epoch);
+    const auto url = [&](int i) {
+        return QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(nodes[i]->serverPort()));
+    };
+    const auto subscribe = [](const QByteArray &recover) {
+        return lhttpMessage("chat", {{"subscribe", "room.1"}, {"recover", recover}});
+    };
+
+    Client sub(new WsClient);
+    Client pub(new WsClient);
+    QVERIFY(sub->open(url(1)));
+    QVERIFY(pub->open(url(0)));
+    sub->send(subscribe("room.1"));
+    QVERIFY(sub->waitForMessages(1));
+    QCOMPARE(headerOf(sub->received.at(0), "recovered"), "room.1 true 0 0 " + epoch);
+    for (int i = 1; i <= 3; ++i)
+        pub->send(lhttpMessage("chat", {{"publish", "room.1"}}, QByteArray::number(i)));
+    QVERIFY(sub->waitForMessages(4));
+    for (int i = 1; i <= 3; ++i) {
+        QCOMPARE(headerOf(sub->received.at(i), "position"),
+                 "room.1 " + QByteArray::number(i) + ' ' + epoch);
+        QCOMPARE(bodyOf(sub->received.at(i)), QByteArray::number(i));
+    }
+    sub.reset();
+    for (int i = 4; i <= 5; ++i)
+        pub->send(lhttpMessage("chat", {{"publish", "room.1"}}, QByteArray::number(i)));
+    QVERIFY(pub->sync());
+
+    // Back on the publisher's node: what it missed, then live.
+    Client back(new WsClient);
+    QVERIFY(back->open(url(0)));
+    back->send(subscribe("room.1 3 " + epoch));
+    QVERIFY(back->waitForMessages(3));
+    QCOMPARE(headerOf(back->received.at(0), "recovered"), "room.1 true 2 5 " + epoch);
+    QCOMPARE(bodyOf(back->received.at(1)), QByteArray("4"));
+    QCOMPARE(bodyOf(back->received.at(2)), QByteArray("5"));
+    pub->send(lhttpMessage("chat", {{"publish", "room.1"}}, "6"));
+    QVERIFY(back->waitForMessages(4));
+    QCOMPARE(headerOf(back->received.at(3), "position"), "room.1 6 " + epoch);
+    QVERIFY(back->staysQuiet(200));
 }
 
 QTEST_MAIN(tst_JetStream)
