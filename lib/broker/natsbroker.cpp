@@ -18,6 +18,9 @@ namespace {
 // Messages handed to the hub per turn of the event loop: a burst from NATS must not starve
 // the WebSocket traffic of this node.
 constexpr int MaxDrainBatch = 1024;
+// A history stream keeps this many messages per channel beyond the namespace's size (or the size
+// again, when larger): see fillConfig().
+constexpr int HistoryStreamMargin = 1000;
 // The most one kind of warning is logged (drops, refused publishes).
 constexpr int ProblemLogIntervalMs = 1'000;
 // nats.c pings every 2 minutes; a half-open TCP connection to a dead NATS host would go
@@ -80,7 +83,10 @@ void NatsBroker::HistoryJob::fillConfig(jsStreamConfig &cfg, const Item &it,
     subjects[0] = it.subject.constData();
     cfg.Subjects = subjects;
     cfg.SubjectsLen = 1;
-    cfg.MaxMsgsPerSubject = it.ns.size;
+    // Room beyond the history size: a burst of more than `size` messages on one channel must
+    // not push its newest out of the stream before every node's consumer delivered them
+    // live. Each node keeps `size` of them (HistoryStore).
+    cfg.MaxMsgsPerSubject = historyStreamLimit(it.ns.size);
     cfg.MaxAge = it.ns.ttlMs * 1'000'000; // nanoseconds; 0: no limit
     cfg.Storage = memoryStorage ? js_MemoryStorage : js_FileStorage;
     cfg.Replicas = std::max(1, replicas);
@@ -583,6 +589,8 @@ void NatsBroker::drain() {
             to->deliverStored(in.channel, in.sequence, h.epoch, Frame(std::move(in.payload)), live);
             continue;
         }
+        if (!in.pattern.isEmpty() && isHistoryChannel(in.channel))
+            continue; // a wildcard subscription's copy: the stored one comes with its position
         const Frame frame(std::move(in.payload));
         if (!in.pattern.isEmpty()) {
             // NATS sends a message once per matching subscription of this connection: one
@@ -979,6 +987,10 @@ QByteArray NatsBroker::historyEpoch(const QByteArray &pattern) const {
 QString NatsBroker::historyProblem() const {
     QMutexLocker lock(&m_mutex);
     return m_historyProblem;
+}
+
+qint64 NatsBroker::historyStreamLimit(int size) {
+    return qint64(size) + std::max(size, HistoryStreamMargin);
 }
 
 bool NatsBroker::isHistoryChannel(QByteArrayView channel) const {

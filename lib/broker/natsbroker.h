@@ -95,6 +95,10 @@ public:
     // The JetStream stream of a history namespace: `streamPrefix` + '_' + the pattern with every
     // character other than a letter, digit or '-' written as '_' and two hex digits
     // (`room.*` → `LHTTP_HISTORY_room_2E_2A`): the same on every node, different per pattern.
+    // The per-channel message limit of a history stream for namespace size `size`: the size
+    // plus a margin (the size again, at least 1,000), so that a burst on one channel cannot push
+    // its newest messages out before the nodes delivered them; each node keeps `size`.
+    static qint64 historyStreamLimit(int size);
     static QByteArray historyStreamName(const QByteArray &streamPrefix, const QByteArray &pattern);
     // The epoch of the stream namespace `pattern`'s deliveries come from (the one given to
     // deliverStored); empty before it was first read. Any thread.
