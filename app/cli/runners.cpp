@@ -121,12 +121,36 @@ void Runner::followConnection(const QString &url) {
             });
 }
 
+void Runner::printMessage(const lhttp::Message &m) {
+    // Deliveries on history channels carry `position:<channel> <offset> <epoch>` first.
+    if (m_options.positions && !m.headers().isEmpty() && m.headers().first().name == "position")
+        print(stdout, m.headers().first().value.toByteArray() + '\n');
+    print(stdout, m_options.printer.message(m));
+}
+
 // --- sub ---
 
 void SubRunner::start() {
     const QString url = m_options.url.toString();
     // Remembered now, sent by the client on every (re)connect.
-    m_client.subscribe(m_options.channels);
+    if (m_options.recover)
+        m_client.subscribeWithRecovery(m_options.channels);
+    else
+        m_client.subscribe(m_options.channels);
+    connect(&m_client, &Client::recovered, this,
+            [this](const QByteArray &channel, bool complete, int count) {
+                if (m_finishing)
+                    return;
+                const lhttp::Position at = m_client.position(channel);
+                if (!complete)
+                    complain(QStringLiteral("not recovered: %1 lost messages while "
+                                            "disconnected; continuing at %2")
+                                 .arg(QString::fromUtf8(channel), QString::fromUtf8(at.toText())));
+                else if (count > 0)
+                    say(QStringLiteral("recovered %1: %2 messages")
+                            .arg(QString::fromUtf8(channel))
+                            .arg(count));
+            });
     m_client.setAutoReconnect(false); // a first connection that fails is an error, not a wait
     connect(&m_client, &Client::connected, this, [this, url] {
         if (!m_everConnected) {
@@ -145,7 +169,7 @@ void SubRunner::start() {
     connect(&m_client, &Client::messageReceived, this, [this](const lhttp::Message &m) {
         if (m_finishing)
             return; // exactly --count messages
-        print(stdout, m_options.printer.message(m));
+        printMessage(m);
         if (m_options.count > 0 && ++m_received >= m_options.count)
             finish(0);
     });
@@ -156,6 +180,55 @@ void SubRunner::start() {
         finish(1);
     });
     followConnection(url);
+    m_client.open(m_options.url);
+}
+
+// --- history ---
+
+void HistoryRunner::start() {
+    const QString url = m_options.url.toString();
+    const QByteArray channel = m_options.channels.first();
+    m_client.setAutoReconnect(false);
+    m_deadline.setSingleShot(true);
+    connect(&m_deadline, &QTimer::timeout, this, [this] {
+        complain(QStringLiteral("no answer from the server within %1 ms").arg(m_options.timeoutMs));
+        finish(1);
+    });
+    connect(&m_client, &Client::connected, this, [this, channel] {
+        lhttp::HistoryReply *reply = m_client.history(channel, m_options.limit, m_options.after);
+        connect(reply, &lhttp::HistoryReply::finished, this, [this, reply, channel] {
+            if (m_finishing)
+                return;
+            if (!reply->isSuccess()) {
+                complain(reply->errorString());
+                finish(1);
+                return;
+            }
+            for (const lhttp::Message &m : reply->messages())
+                printMessage(m);
+            const QByteArray at = reply->position().toText();
+            if (m_options.positions)
+                print(stdout, channel + ' ' + at + '\n');
+            say(QStringLiteral("history %1: %2 messages, position %3")
+                    .arg(QString::fromUtf8(channel))
+                    .arg(reply->messages().size())
+                    .arg(QString::fromUtf8(at)));
+            finish(0);
+        });
+    });
+    // The reply reports an error reply to the read; nothing else is sent.
+    connect(&m_client, &Client::connectionFailed, this, [this, url](const QString &why) {
+        complain(QStringLiteral("cannot connect to %1: %2").arg(url, why));
+        finish(1);
+    });
+    connect(&m_client, &Client::disconnected, this, [this] {
+        if (m_finishing)
+            return;
+        complain(QStringLiteral("connection lost before the server answered: %1")
+                     .arg(m_client.errorString()));
+        finish(1);
+    });
+    m_deadline.start(m_options.timeoutMs);
     m_client.open(m_options.url);
 }
 
