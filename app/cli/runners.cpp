@@ -128,15 +128,7 @@ void Runner::printMessage(const lhttp::Message &m) {
     print(stdout, m_options.printer.message(m));
 }
 
-// --- sub ---
-
-void SubRunner::start() {
-    const QString url = m_options.url.toString();
-    // Remembered now, sent by the client on every (re)connect.
-    if (m_options.recover)
-        m_client.subscribeWithRecovery(m_options.channels);
-    else
-        m_client.subscribe(m_options.channels);
+void Runner::followRecovery() {
     connect(&m_client, &Client::recovered, this,
             [this](const QByteArray &channel, bool complete, int count) {
                 if (m_finishing)
@@ -151,6 +143,18 @@ void SubRunner::start() {
                             .arg(QString::fromUtf8(channel))
                             .arg(count));
             });
+}
+
+// --- sub ---
+
+void SubRunner::start() {
+    const QString url = m_options.url.toString();
+    // Remembered now, sent by the client on every (re)connect.
+    if (m_options.recover)
+        m_client.subscribeWithRecovery(m_options.channels);
+    else
+        m_client.subscribe(m_options.channels);
+    followRecovery();
     m_client.setAutoReconnect(false); // a first connection that fails is an error, not a wait
     connect(&m_client, &Client::connected, this, [this, url] {
         if (!m_everConnected) {
@@ -327,6 +331,7 @@ void ShellRunner::start() {
     followConnection(url);
     connect(&m_client, &Client::messageReceived, this,
             [this](const lhttp::Message &m) { print(stdout, m_options.printer.message(m)); });
+    followRecovery();
     connect(&m_client, &Client::errorReceived, this, [this](int code, const QByteArray &reason) {
         const Printer &p = m_options.printer;
         print(p.errorsToStderr() ? stderr : stdout, p.error(code, reason));
@@ -361,6 +366,18 @@ const QList<ShellRunner::Command> &ShellRunner::commands() {
          "join channels (joined again after a reconnect)",
          &ShellRunner::runSubscribe},
         {"unsubscribe", {}, "CHANNEL...", "leave channels", &ShellRunner::runUnsubscribe},
+        {"recover",
+         {},
+         "CHANNEL...",
+         "join history channels with recovery: after a reconnect, what was\n"
+         "published meanwhile is replayed (sub --recover)",
+         &ShellRunner::runRecover},
+        {"history",
+         {},
+         "CHANNEL [LIMIT [OFFSET EPOCH]]",
+         "print the last LIMIT (default 100) messages of a history channel,\n"
+         "or those after a position",
+         &ShellRunner::runHistory},
         {"publish",
          {"pub"},
          "CHANNEL TEXT",
@@ -498,6 +515,47 @@ bool ShellRunner::runUnsubscribe(QByteArray arguments) {
     return true;
 }
 
+bool ShellRunner::runRecover(QByteArray arguments) {
+    if (arguments.trimmed().isEmpty())
+        return false;
+    if (!m_client.subscribeWithRecovery(arguments.simplified().split(' ')))
+        complain(m_client.errorString());
+    else if (!m_client.isConnected())
+        say(QStringLiteral("not connected: sent when the connection is back"));
+    return true;
+}
+
+bool ShellRunner::runHistory(QByteArray arguments) {
+    const QByteArrayList words = arguments.simplified().split(' ');
+    if (words.first().isEmpty() || words.size() == 3 || words.size() > 4)
+        return false;
+    bool ok = true;
+    const int limit = words.size() > 1 ? words.at(1).toInt(&ok) : CliOptions::DefaultHistoryLimit;
+    std::optional<lhttp::Position> after;
+    if (words.size() == 4) {
+        after = lhttp::Position{0, words.at(3)};
+        after->offset = words.at(2).toULongLong(ok ? &ok : nullptr);
+    }
+    if (!ok)
+        return false;
+    const QByteArray channel = words.first();
+    lhttp::HistoryReply *reply = m_client.history(channel, limit, after);
+    connect(reply, &lhttp::HistoryReply::finished, this, [this, reply, channel] {
+        if (reply->isSuccess()) {
+            for (const lhttp::Message &m : reply->messages())
+                print(stdout, m_options.printer.message(m));
+            say(QStringLiteral("history %1: %2 messages, position %3")
+                    .arg(QString::fromUtf8(channel))
+                    .arg(reply->messages().size())
+                    .arg(QString::fromUtf8(reply->position().toText())));
+        } else if (reply->errorCode() == 0) {
+            // An error reply from the server was printed as such already.
+            complain(reply->errorString());
+        }
+    });
+    return true;
+}
+
 bool ShellRunner::runPublish(QByteArray arguments) {
     const QByteArray channel = takeWord(&arguments);
     QByteArray body;
@@ -612,6 +670,12 @@ bool ShellRunner::runStatus(QByteArray) {
     const char *state = QMetaEnum::fromType<Client::State>().valueToKey(int(m_client.state()));
     QByteArray out = "-- " + QByteArray(state) + ' ' + m_options.url.toEncoded() + '\n';
     out += "-- channels: " + m_client.channels().join(' ') + '\n';
+    for (const QByteArray &channel : m_client.recoveringChannels()) {
+        out += "-- recovering " + channel + " at " +
+               (m_client.hasPosition(channel) ? m_client.position(channel).toText()
+                                              : QByteArray("no position yet")) +
+               '\n';
+    }
     out += "-- command: " + m_options.command + '\n';
     for (const auto &[name, value] : std::as_const(m_options.headers))
         out += "-- header " + name + ':' + escapeBytes(value) + '\n';

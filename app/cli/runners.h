@@ -34,6 +34,8 @@ protected:
     void followConnection(const QString &url);
     // A received message, after its position line with --positions.
     void printMessage(const lhttp::Message &message);
+    // Tells the outcome of recoveries (sub --recover, the shell's recover) on stderr.
+    void followRecovery();
 
     CliOptions m_options;
     lhttp::Client m_client;
@@ -113,6 +115,8 @@ private:
     bool runQuit(QByteArray arguments);
     bool runSubscribe(QByteArray arguments);
     bool runUnsubscribe(QByteArray arguments);
+    bool runRecover(QByteArray arguments);
+    bool runHistory(QByteArray arguments);
     bool runPublish(QByteArray arguments);
     bool runSend(QByteArray arguments);
     bool runUpstream(QByteArray arguments);

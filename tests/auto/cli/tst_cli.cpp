@@ -290,6 +290,7 @@ private Q_SLOTS:
     void shellProblemsKeepItRunning();
     void shellShortForms();
     void shellConnectionRefused();
+    void shellRecoverAndHistory();
     void shellLineEditingOnTerminal();
     void shellCommandOutputOnTerminal();
 
@@ -1042,6 +1043,38 @@ void tst_Cli::shellConnectionRefused() {
     Cli cli({QStringLiteral("127.0.0.1:%1").arg(freePort())});
     CHECK_EXIT(cli, 1);
     QVERIFY2(cli.err.contains("cannot connect"), qPrintable(cli.diagnostics()));
+}
+
+// The shell's recover and history commands against a node with history channels.
+void tst_Cli::shellRecoverAndHistory() {
+    LhttpdProcess node;
+    QVERIFY(startHistoryNode(node, 100));
+    WsClient w;
+    QVERIFY(w.open(node.wsUrl()));
+    for (int i = 1; i <= 3; ++i)
+        w.send("LHTTP/1.0 chat\r\npublish:room.1\r\n\r\nm" + QByteArray::number(i));
+    QVERIFY(w.sync());
+    Cli cli({node.wsUrl().toString(), QStringLiteral("-f"), QStringLiteral("body")});
+    QVERIFY2(cli.errContains("connected to"), qPrintable(cli.diagnostics()));
+    cli.process.write("history room.1 2\n");
+    QVERIFY2(cli.errContains("-- history room.1: 2 messages, position 3 "),
+             qPrintable(cli.diagnostics()));
+    QCOMPARE(cli.out, QByteArray("m2\nm3\n"));
+    cli.process.write("recover room.1\n");
+    cli.process.write("status\n");
+    QVERIFY2(cli.outContains("-- recovering room.1 at 3 "), qPrintable(cli.diagnostics()));
+    w.send("LHTTP/1.0 chat\r\npublish:room.1\r\n\r\nlive");
+    QVERIFY2(cli.outContains("live\n"), qPrintable(cli.diagnostics()));
+    cli.process.write("history plain\n"
+                      "history room.1 x\n"
+                      "history\n"
+                      "recover room.*\n");
+    QVERIFY2(cli.errContains("!! error 404: "), qPrintable(cli.diagnostics()));
+    QVERIFY2(cli.errContains("usage: history CHANNEL [LIMIT [OFFSET EPOCH]]", 2),
+             qPrintable(cli.diagnostics()));
+    QVERIFY2(cli.errContains("wildcard"), qPrintable(cli.diagnostics()));
+    cli.process.write("quit\n");
+    CHECK_EXIT(cli, 0);
 }
 
 void tst_Cli::shellLineEditingOnTerminal() {
