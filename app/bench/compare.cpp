@@ -41,7 +41,7 @@ struct Leg {
     QStringList args = {};  // lhttpd-qt: flags after the harness's own (--lhttpd-args, variant)
 };
 
-enum class Shape { Compare, Cluster, IdleSubscribed };
+enum class Shape { Compare, Cluster, IdleSubscribed, History };
 
 struct Workload {
     QString key;
@@ -77,6 +77,10 @@ const QString Nats = QStringLiteral("nats-server");
 const QString PostSuffix = QStringLiteral(" POST");
 const QString ClusterSuffix = QStringLiteral(" cluster");
 const QString SubscribedSuffix = QStringLiteral(" subscribed");
+const QString HistorySuffix = QStringLiteral(" history");
+// The history leg's namespaces: every channel the workloads use ("room", "room.<n>").
+const QStringList HistoryArgs = {QStringLiteral("--history"), QStringLiteral("room=1000"),
+                                 QStringLiteral("--history"), QStringLiteral("room.>=1000")};
 const QString GoSuffix = QStringLiteral(" (go client)");
 // --clients
 const QString OwnClient = QStringLiteral("lhttp-bench");
@@ -113,6 +117,13 @@ QList<Workload> allWorkloads(int idleConnections, int chatConnections, int restC
                         "flight"),
          Metric::Throughput, 100, 10000, 0, true, QStringLiteral("report it"), 0, Shape::Compare,
          32},
+        // Issue 14: the same fan-out with the channel in a history namespace (every message
+        // numbered, stored and sent with its position) against a plain channel.
+        {QStringLiteral("fanouthistory"),
+         QStringLiteral("100 subscribers x 2,000 messages on a history channel (--history "
+                        "room=1000) vs a plain one"),
+         Metric::Throughput, 100, 2000, 0, false, QStringLiteral(">= 0.85 (history vs plain)"),
+         0.85, Shape::History},
         {QStringLiteral("cluster100"),
          QStringLiteral("100 subscribers x 2,000 messages, publisher on node A, subscribers on "
                         "node B, through nats-server"),
@@ -227,6 +238,15 @@ QList<Leg> legsOf(const Workload &w, const CompareOptions &o) {
             legs.append(lhttpdLeg(s, SubscribedSuffix, false, false, true));
         return legs;
     }
+    if (w.shape == Shape::History) {
+        for (const Subject &s : subjects) {
+            legs.append(lhttpdLeg(s));
+            Leg history = lhttpdLeg(s, HistorySuffix);
+            history.args += HistoryArgs;
+            legs.append(history);
+        }
+        return legs;
+    }
     if (threeServers(w)) {
         // This tool's client runs every one of them, the Go client the chat ones (paced,
         // connect, rate search, at rest).
@@ -273,6 +293,9 @@ QList<Ratio> ratiosOf(const Workload &w, const CompareOptions &o) {
         switch (w.shape) {
         case Shape::IdleSubscribed:
             out.append({s + SubscribedSuffix, QString(), false});
+            break;
+        case Shape::History:
+            out.append({s + HistorySuffix, s, true});
             break;
         case Shape::Cluster:
             out.append({s + ClusterSuffix, s, false});

@@ -5,6 +5,7 @@
 
 #include "compare.h"
 #include "loadrun.h"
+#include "recoverrun.h"
 #include "referenceserver.h"
 
 #include <QCommandLineParser>
@@ -38,7 +39,8 @@ const Flag Flags[] = {
      "load: lhttp (lhttpd-qt, the reference) or nats (NATS protocol over WebSocket, for "
      "nats-server's WebSocket listener) (default lhttp)."},
     {"rooms", "n",
-     "load: spread the subscribers over N rooms <channel>.0 … <channel>.N-1 (subscriber i in "
+     "load, recover: spread the subscribers over N rooms <channel>.0 … <channel>.N-1 (subscriber i "
+     "in "
      "room i mod N); publishers send round-robin over the rooms (default 0: one channel)."},
     {"subscribers", "n", "load: subscriber connections (default 100)."},
     {"publishers", "n", "load: publisher connections (default 1)."},
@@ -80,7 +82,7 @@ const Flag Flags[] = {
     {"on-ready", "command",
      "load: shell command run right before the measured phase (e.g. callgrind_control -z)."},
     {"on-done", "command", "load: shell command run right after the measured phase."},
-    {"connections", "n", "idle: connections to open (default 10000)."},
+    {"connections", "n", "idle: connections to open (default 10000); recover: clients (5000)."},
     {"idle-subscribe", nullptr, "idle: connections also subscribe to the channel."},
     {"burst", nullptr,
      "idle: after the warm-up, all connections start their handshake at once (a mass "
@@ -125,6 +127,13 @@ const Flag Flags[] = {
      "compare, smoke: the Go client (app/bench/goclient, scripts/bench-chat.sh builds it); adds "
      "its "
      "legs to the chat workloads."},
+    {"kill", "command",
+     "recover: shell command that stops the node the clients are on (waited for)."},
+    {"start", "command",
+     "recover: shell command that starts it again and returns once it listens."},
+    {"pid-file", "file", "recover: where --start writes the new node's PID (its peak RSS)."},
+    {"before", "n", "recover: messages per room before the restart (default 5)."},
+    {"during", "n", "recover: messages per room while the node is down (default 5)."},
     {"chat-connections", "n",
      "compare: subscriber connections of the rooms, connect and maxrate workloads (default "
      "10000; rooms of 10)."},
@@ -163,11 +172,14 @@ int main(int argc, char *argv[]) {
         "             alternating, in rounds\n"
         "  smoke      a quick correctness run of every mode on every server (the test\n"
         "             suite runs it; nats-server legs when it is installed)\n"
+        "  recover    N clients on history rooms, a node restart (--kill, --start), the time\n"
+        "             until every client recovered what it missed and is live again\n"
         "  list       the compare workloads"));
     parser.addHelpOption();
     parser.addVersionOption();
-    parser.addPositionalArgument(QStringLiteral("mode"),
-                                 QStringLiteral("load, idle, reference, compare, smoke, list"));
+    parser.addPositionalArgument(
+        QStringLiteral("mode"),
+        QStringLiteral("load, idle, reference, compare, smoke, recover, list"));
     for (const Flag &f : Flags) {
         const QString name = QString::fromLatin1(f.name);
         if (f.valueName)
@@ -364,6 +376,27 @@ int main(int argc, char *argv[]) {
         if (!o.candidatePath.isEmpty() && !QFileInfo(o.candidatePath).isExecutable())
             return fail(QStringLiteral("no executable at %1 (--candidate)").arg(o.candidatePath));
         return mode == u"compare" ? runCompare(o) : runSmoke(o);
+    }
+    if (mode == u"recover") {
+        RecoverOptions o;
+        o.url = baseUrl;
+        o.publishUrl = url("publish-url", baseUrl);
+        o.channel = parser.isSet(QStringLiteral("channel")) ? channel : QByteArray("room");
+        o.clients = int(number("connections", 5000, 1, 1e6));
+        o.rooms = int(number("rooms", 500, 1, 1e6));
+        o.before = int(number("before", 5, 1, 1e6));
+        o.during = int(number("during", 5, 0, 1e6));
+        o.killCommand = parser.value(QStringLiteral("kill"));
+        o.startCommand = parser.value(QStringLiteral("start"));
+        o.pidFile = parser.value(QStringLiteral("pid-file"));
+        o.timeoutSeconds = int(number("timeout", 120, 1, 86400));
+        if (!ok)
+            return 2;
+        if (o.killCommand.isEmpty() || o.startCommand.isEmpty())
+            return fail(QStringLiteral("recover needs --kill and --start"));
+        const RecoverResult r = runRecover(o);
+        std::printf("%s\n", qPrintable(r.summary()));
+        return r.ok ? 0 : 1;
     }
     if (mode == u"list") {
         for (const QString &k : workloadKeys())

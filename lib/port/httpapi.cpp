@@ -7,6 +7,7 @@
 #include "http.h"
 #include "message.h"
 #include "publisher.h"
+#include "router.h"
 #include "serveroptions.h"
 #include "token.h"
 #include "upstream.h"
@@ -119,8 +120,13 @@ void HttpApi::health(HttpResponse &response) {
     const bool listening = node.isListening();
     const Broker::State state = broker->state();
     const bool brokerOk = state == Broker::State::Embedded || state == Broker::State::Connected;
+    const HistoryStore &history = node.router().history();
+    // Clustered history that cannot be served (JetStream missing, streams not read yet) is a
+    // degraded node: recoveries and reads get 503 meanwhile.
+    const bool historyOk = !history.isEnabled() || !history.isClustered() || broker->historyReady();
     QJsonObject o{
-        {QStringLiteral("status"), brokerOk ? QStringLiteral("ok") : QStringLiteral("degraded")},
+        {QStringLiteral("status"),
+         brokerOk && historyOk ? QStringLiteral("ok") : QStringLiteral("degraded")},
         {QStringLiteral("listening"), listening},
         {QStringLiteral("version"), QStringLiteral(LHTTP_VERSION)},
         {QStringLiteral("connections"), node.connectionCount()},
@@ -131,6 +137,21 @@ void HttpApi::health(HttpResponse &response) {
                      {QStringLiteral("url"), broker->stats().serverUrl},
                      {QStringLiteral("subscriptions"), broker->stats().subscriptions}}},
     };
+    if (history.isEnabled()) {
+        const HistoryStore::Stats hs = history.stats();
+        QJsonObject h{
+            {QStringLiteral("store"),
+             history.isClustered() ? QStringLiteral("jetstream") : QStringLiteral("embedded")},
+            {QStringLiteral("ready"), historyOk},
+            {QStringLiteral("namespaces"), hs.namespaces},
+            {QStringLiteral("channels"), hs.channels},
+            {QStringLiteral("messages"), double(hs.messages)},
+            {QStringLiteral("bytes"), double(hs.bytes)},
+        };
+        if (!historyOk)
+            h.insert(QStringLiteral("problem"), broker->historyProblem());
+        o.insert(QStringLiteral("history"), h);
+    }
     response.status = listening ? 200 : 503;
     response.contentType = "application/json";
     response.body = QJsonDocument(o).toJson(QJsonDocument::Compact) + '\n';
@@ -236,6 +257,38 @@ void HttpApi::metrics(HttpResponse &response) {
              double(bs.publishFailures));
     w.single("broker_subscriptions", "gauge", "Subscriptions held on the bus (one per channel).",
              bs.subscriptions);
+    w.single("broker_history_publish_failures_total", "counter",
+             "History messages the cluster's store (JetStream) did not take.",
+             double(bs.historyPublishFailures));
+    const Router &router = node.router();
+    if (router.history().isEnabled()) {
+        const HistoryStore::Stats hs = router.history().stats();
+        const Router::HistoryCounters &hc = router.historyCounters();
+        w.single("history_channels", "gauge", "History channels this node holds a stream of.",
+                 hs.channels);
+        w.single("history_messages", "gauge", "Messages held by this node's history store.",
+                 double(hs.messages));
+        w.single("history_bytes", "gauge", "Bytes held by this node's history store.",
+                 double(hs.bytes));
+        w.single("history_evicted_total", "counter",
+                 "History messages removed by the memory cap (history-memory).",
+                 double(hs.evicted));
+        w.single("history_expired_total", "counter", "History messages removed by their TTL.",
+                 double(hs.expired));
+        w.family("history_recoveries_total", "counter", "Recoveries (recover headers) by outcome.");
+        w.sample("history_recoveries_total", double(hc.recovered.load()), "outcome=\"recovered\"");
+        w.sample("history_recoveries_total", double(hc.notRecovered.load()),
+                 "outcome=\"not_recovered\"");
+        w.single("history_recovered_messages_total", "counter", "Messages replayed by recoveries.",
+                 double(hc.recoveredMessages.load()));
+        w.single("history_reads_total", "counter", "History reads answered.",
+                 double(hc.reads.load()));
+        w.single("history_read_messages_total", "counter", "Messages sent by history reads.",
+                 double(hc.readMessages.load()));
+        w.single("history_unavailable_total", "counter",
+                 "Recoveries and reads answered 503 (clustered history not ready).",
+                 double(hc.unavailable.load()));
+    }
     w.single("process_resident_memory_bytes", "gauge", "Resident set size of the process.",
              double(residentBytes()));
 

@@ -17,6 +17,8 @@ struct ServerOptions;
 
 // What /healthz and /metrics show of the whole node, all its event loops together: the node
 // implements it, any loop's HTTP API reads it from its own thread.
+class Router;
+
 class NodeStatus {
 public:
     virtual ~NodeStatus();
@@ -28,6 +30,7 @@ public:
     virtual Upstream::Stats upstreamStats() const = 0;
     virtual int upstreamInFlight() const = 0;
     virtual const Broker *broker() const = 0;
+    virtual const Router &router() const = 0;
 };
 
 // The plain-HTTP side of the port: POST /publish, GET /healthz, GET /metrics and static files

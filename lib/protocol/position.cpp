@@ -5,8 +5,6 @@
 
 #include <QVarLengthArray>
 
-#include <algorithm>
-
 namespace lhttp {
 
 QByteArray Position::toText() const {
@@ -58,9 +56,7 @@ Error bad(QByteArrayView header, const QByteArray &what) {
 Error parsePosition(QByteArrayView header, QByteArrayView offset, QByteArrayView epoch,
                     Position *out) {
     if (!parseUnsigned(offset, &out->offset))
-        return bad(header, "offset '" +
-                               offset.first(std::min<qsizetype>(offset.size(), 32)).toByteArray() +
-                               "' is not a decimal number from 0 to 18446744073709551615");
+        return bad(header, "offset is not a decimal number from 0 to 18446744073709551615");
     if (!isValidEpoch(epoch))
         return bad(header, "epoch must be 1 to " + QByteArray::number(MaxEpochLength) +
                                " letters and digits");

@@ -69,7 +69,8 @@ void PubSubFilter::afterMessage(Session &session) {
     Error error =
         validateAll(subscribe, ChannelName::Use::Subscribe, options.allowWildcards, maxLength);
     if (!error)
-        error = validateAll(publish, ChannelName::Use::Publish, false, maxLength);
+        error = publish.isEmpty() ? Error()
+                                  : m_publisher.check(publish, message.hasHeader(PositionHeader));
     if (!error) // leaving needs no permission: unsubscribing from `>` is always fine
         error = validateAll(unsubscribe, ChannelName::Use::Subscribe, true, maxLength);
     if (const Claims *claims = session.claims(); claims && !error) {
@@ -132,17 +133,6 @@ void PubSubFilter::afterMessage(Session &session) {
         error = HistoryHeaders::parseRead(historyValue, options.historyReadMax, &read);
         if (!error)
             error = historyChannel(HistoryHeader, read.channel, &readNs);
-    }
-    if (!error && !publish.isEmpty() && message.hasHeader(PositionHeader)) {
-        for (QByteArrayView c : publish) {
-            if (m_router.historyNamespace(c)) {
-                error = Error::make(Status::BadRequest,
-                                    "position is set by the server: a publish to history "
-                                    "channel '" +
-                                        c.toByteArray() + "' may not carry one");
-                break;
-            }
-        }
     }
     if (error) {
         session.replyError(error);

@@ -6,6 +6,7 @@
 #include "counters.h"
 #include "frame.h"
 #include "nodeevents.h"
+#include "position.h"
 #include "router.h"
 #include "serveroptions.h"
 
@@ -20,14 +21,27 @@ Publisher::Publisher(ChannelHub &hub, Router &router, int loop, const ServerOpti
     , m_counters(counters)
     , m_events(events) {}
 
-Error Publisher::publish(const Channels &channels, const Frame &frame, const Session *from) {
+Error Publisher::check(const Channels &channels, bool carriesPosition) const {
     if (channels.isEmpty())
         return Error::make(Status::BadRequest, "no channel to publish to");
     for (QByteArrayView c : channels) {
         if (Error e = ChannelName::validate(c, ChannelName::Use::Publish, false,
                                             m_options.limits.maxChannelLength))
             return e;
+        if (carriesPosition && m_router.historyNamespace(c))
+            return Error::make(Status::BadRequest,
+                               "position is set by the server: a publish to history channel '" +
+                                   c.toByteArray() + "' may not carry one");
     }
+    return {};
+}
+
+Error Publisher::publish(const Channels &channels, const Frame &frame, const Session *from) {
+    // The position scan only when some namespace could apply.
+    const bool carriesPosition =
+        m_router.history().isEnabled() && HistoryHeaders::hasHeader(frame.bytes(), "position");
+    if (Error e = check(channels, carriesPosition))
+        return e;
     Error remote;
     for (QByteArrayView c : channels) {
         const QByteArray channel = m_hub.channelName(c); // no allocation when subscribed here

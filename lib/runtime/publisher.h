@@ -32,6 +32,9 @@ public:
     // (the message reached this node's subscribers, not the others) is returned after every
     // channel has been served; the first one wins.
     Error publish(const Channels &channels, const Frame &frame, const Session *from = nullptr);
+    // What publish() checks before anything is sent: every channel valid to publish to (400),
+    // and no client-set `position` header (`carriesPosition`) on a history channel (400).
+    Error check(const Channels &channels, bool carriesPosition) const;
 
 private:
     ChannelHub &m_hub;

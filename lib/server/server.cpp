@@ -82,6 +82,7 @@ public:
     UpstreamStats upstreamStats() const override { return m_server.upstreamStats(); }
     int upstreamInFlight() const override { return m_server.upstreamInFlight(); }
     const Broker *broker() const override { return m_server.broker(); }
+    const Router &router() const override { return m_server.m_router; }
 
 private:
     const Server &m_server;

@@ -100,6 +100,12 @@ public:
         return m_router.subscriberCount(channel);
     }
     qsizetype subscriptionCount() const;
+    // History (PROTOCOL.md "History channels"): `channel`'s namespace size, messages held on
+    // this node and newest position; `exists` false when it is not a history channel or
+    // nothing was published or recovered on it yet. From any thread.
+    HistoryStore::ChannelInfo historyInfo(const QByteArray &channel) const {
+        return m_router.history().info(channel);
+    }
     Counters::Values counters() const;
     // Upstream requests of all loops: statistics and those still in flight.
     UpstreamStats upstreamStats() const;

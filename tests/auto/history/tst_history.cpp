@@ -6,6 +6,7 @@
 // subscribers cut off at random moments from an lhttpd-qt process, every message once, in order.
 
 #include "history.h"
+#include "httpclient.h"
 #include "lhttpdprocess.h"
 #include "message.h"
 #include "server.h"
@@ -74,6 +75,8 @@ private Q_SLOTS:
     void ageLimit();
     void memoryCap();
     void publishWhileRecovering();
+    void metricsAndHealth();
+    void httpPublish();
     void recoveryUnderChurn();
 
 private:
@@ -504,6 +507,70 @@ void tst_History::publishWhileRecovering() {
         }
         QCOMPARE(expected, quint64(Total));
     }
+}
+
+void tst_History::metricsAndHealth() {
+    const auto server = start({{"room.*", 2, 0}});
+    QVERIFY(server);
+    WsClient c;
+    QVERIFY(c.open(url()));
+    c.send(subscribe("room.1", "room.1"));
+    QVERIFY(c.waitForMessages(1));
+    const QByteArray epoch = fields(headerOf(c.received.first(), "recovered")).at(4);
+    for (int i = 0; i < 4; ++i)
+        c.send(publish("room.1", "m"));
+    QVERIFY(c.waitForMessages(5));
+    c.send(subscribe("room.1", "room.1 3 " + epoch)); // recovered: 1 message
+    c.send(subscribe("room.1", "room.1 1 " + epoch)); // not recovered: 2 was dropped
+    c.send(lhttpMessage("h", {{"history", "room.1 5"}}));
+    QVERIFY(c.waitForMessages(5 + 2 + 1 + 3));
+    QNetworkAccessManager nam;
+    const HttpResult metrics =
+        httpRequest(nam, "GET", QUrl(QStringLiteral("http://127.0.0.1:%1/metrics").arg(m_port)));
+    QCOMPARE(metrics.status, 200);
+    for (const char *line :
+         {"lhttp_history_channels 1\n", "lhttp_history_messages 2\n",
+          "lhttp_history_recoveries_total{outcome=\"recovered\"} 2\n",
+          "lhttp_history_recoveries_total{outcome=\"not_recovered\"} 1\n",
+          "lhttp_history_recovered_messages_total 1\n", "lhttp_history_reads_total 1\n",
+          "lhttp_history_read_messages_total 2\n"})
+        QVERIFY2(metrics.body.contains(line), line);
+    const HttpResult health =
+        httpRequest(nam, "GET", QUrl(QStringLiteral("http://127.0.0.1:%1/healthz").arg(m_port)));
+    QVERIFY2(health.body.contains("\"history\":{"), health.body.constData());
+    QVERIFY(health.body.contains("\"store\":\"embedded\""));
+    QVERIFY(health.body.contains("\"status\":\"ok\""));
+}
+
+// POST /publish goes the same way: numbered and stored, and a position of its own refused.
+void tst_History::httpPublish() {
+    const auto server = start({{"room.*", 10, 0}});
+    QVERIFY(server);
+    WsClient sub;
+    QVERIFY(sub.open(url()));
+    sub.send(subscribe("room.1"));
+    QVERIFY(sub.sync());
+    QNetworkAccessManager nam;
+    const QUrl publishUrl(QStringLiteral("http://127.0.0.1:%1/publish").arg(m_port));
+    QCOMPARE(httpRequest(nam, "POST", publishUrl, publish("room.1", "over http")).status, 200);
+    QVERIFY(sub.waitForMessages(1));
+    QCOMPARE(fields(headerOf(sub.received.first(), "position")).at(1), QByteArray("1"));
+    const HttpResult forged = httpRequest(
+        nam, "POST", publishUrl,
+        lhttpMessage("chat", {{"publish", "room.1"}, {"position", "room.1 99 abc"}}, "x"));
+    QCOMPARE(forged.status, 400);
+    QVERIFY(forged.body.contains("position"));
+    QVERIFY(sub.staysQuiet());
+    // A plain channel may carry any header, `position` included, as before.
+    WsClient plain;
+    QVERIFY(plain.open(url()));
+    plain.send(subscribe("lobby"));
+    QVERIFY(plain.sync());
+    QCOMPARE(httpRequest(nam, "POST", publishUrl,
+                         lhttpMessage("chat", {{"publish", "lobby"}, {"position", "x"}}, "y"))
+                 .status,
+             200);
+    QVERIFY(plain.waitForMessages(1));
 }
 
 namespace {
