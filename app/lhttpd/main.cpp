@@ -106,6 +106,10 @@ int main(int argc, char *argv[]) {
             return;
         }
         applyLogLevel(fresh.logLevel);
+        if (fresh.server.history != config.server.history ||
+            fresh.server.historyMemory != config.server.historyMemory)
+            qWarning("history namespaces and history-memory changed in the file: they take a "
+                     "restart, the running ones stay");
         server.reload(fresh.server);
         config = fresh;
         qInfo("configuration reloaded (log level %s)", qPrintable(config.logLevel));
