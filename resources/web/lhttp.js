@@ -975,7 +975,7 @@ function () {
     Lhttp.LhttpError = LhttpError;
     Lhttp.Lhttp = Lhttp;
     Lhttp.PROTOCOL = PROTOCOL;
-    Lhttp.version = "1.0.0";
+    Lhttp.version = "1.1.0"; // 1.1: history channels (recover, on_recovery, history, position)
     Lhttp.sdk = "lhttp-qt";
     return Lhttp;
 });
