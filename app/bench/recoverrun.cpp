@@ -38,13 +38,7 @@ public:
         : m_url(url)
         , m_room(std::move(room)) {
         m_socket.setParent(this);
-        connect(&m_socket, &QWebSocket::connected, this, [this] {
-            const QByteArray recover =
-                m_epoch.isEmpty() ? m_room
-                                  : m_room + ' ' + QByteArray::number(m_last) + ' ' + m_epoch;
-            m_socket.sendTextMessage(QString::fromUtf8("LHTTP/1.0 chat\r\nsubscribe:" + m_room +
-                                                       "\r\nrecover:" + recover + "\r\n\r\n"));
-        });
+        connect(&m_socket, &QWebSocket::connected, this, [this] { sendSubscribe(); });
         connect(&m_socket, &QWebSocket::textMessageReceived, this,
                 [this](const QString &text) { receive(text.toUtf8()); });
         connect(&m_socket, &QWebSocket::disconnected, this, [this] {
@@ -65,12 +59,19 @@ public:
     bool replied() const { return m_replied; }
     int repliesTrue = 0;
     int repliesFalse = 0;
+    int retriedRequests = 0; // error replies (503: history not read yet) answered by asking again
     bool gap = false;
     qint64 liveAt = -1; // ms on the run's clock when it had everything after the restart
     const QElapsedTimer *clock = nullptr;
     quint64 expected = 0;
 
 private:
+    void sendSubscribe() {
+        const QByteArray recover =
+            m_epoch.isEmpty() ? m_room : m_room + ' ' + QByteArray::number(m_last) + ' ' + m_epoch;
+        m_socket.sendTextMessage(QString::fromUtf8("LHTTP/1.0 chat\r\nsubscribe:" + m_room +
+                                                   "\r\nrecover:" + recover + "\r\n\r\n"));
+    }
     void receive(const QByteArray &m) {
         const QByteArray rec = headerValue(m, "recovered");
         if (!rec.isEmpty()) {
@@ -82,6 +83,15 @@ private:
                 m_last = f.value(3).toULongLong();
             }
             check();
+            return;
+        }
+        if (m.startsWith("LHTTP/1.0 error\r\n")) {
+            // 503 while the node reads the cluster's history: nothing was applied, ask again.
+            ++retriedRequests;
+            QTimer::singleShot(int(QRandomGenerator::global()->bounded(100, 300)), this, [this] {
+                if (m_socket.state() == QAbstractSocket::ConnectedState)
+                    sendSubscribe();
+            });
             return;
         }
         const QByteArray pos = headerValue(m, "position");
@@ -240,6 +250,7 @@ RecoverResult runRecover(const RecoverOptions &o) {
         r.recovered += c->repliesTrue;
         r.notRecovered += c->repliesFalse;
         r.gaps += c->gap ? 1 : 0;
+        r.retried += c->retriedRequests;
     }
     std::sort(times.begin(), times.end());
     if (!times.isEmpty()) {
@@ -258,14 +269,15 @@ QString RecoverResult::summary() const {
     if (!error.isEmpty())
         return QStringLiteral("recover: error: %1").arg(error);
     return QStringLiteral("recover: %1 clients, %2 live with every message after the restart; "
-                          "recovered %3, not recovered %4, with a gap or duplicate %5; all live "
-                          "%6 s after the node was back (p50 %7 s, p99 %8 s); restarted node's "
-                          "peak RSS %9 MiB")
+                          "recovered %3, not recovered %4, with a gap or duplicate %5, asked "
+                          "again after an error %6; all live %7 s after the node was back (p50 "
+                          "%8 s, p99 %9 s); restarted node's peak RSS %10 MiB")
         .arg(clients)
         .arg(live)
         .arg(recovered)
         .arg(notRecovered)
         .arg(gaps)
+        .arg(retried)
         .arg(allLiveSeconds, 0, 'f', 2)
         .arg(p50Seconds, 0, 'f', 2)
         .arg(p99Seconds, 0, 'f', 2)

@@ -40,7 +40,8 @@ struct RecoverResult {
     int live = 0;         // recovered and holding every message at the end
     int recovered = 0;    // `recovered … true` replies after the restart
     int notRecovered = 0; // `… false`
-    int gaps = 0;         // clients that saw an offset jump or a message twice
+    int gaps = 0;         // clients that saw a message twice
+    int retried = 0;      // requests asked again after an error reply (503 while loading)
     double allLiveSeconds = 0;
     double p50Seconds = 0;
     double p99Seconds = 0;

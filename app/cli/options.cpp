@@ -122,8 +122,14 @@ ParseResult parseArguments(const QStringList &arguments, CliOptions *o, QString 
     const QCommandLineOption quiet({QStringLiteral("q"), QStringLiteral("quiet")}, {});
     const QCommandLineOption cacert(QStringLiteral("cacert"), {}, QStringLiteral("file"));
     const QCommandLineOption insecure({QStringLiteral("k"), QStringLiteral("insecure")}, {});
-    p.addOptions({help, version, command, header, escapes, http, apiKey, count, format, timeout,
-                  noReconnect, noColor, noEdit, quiet, cacert, insecure});
+    const QCommandLineOption recover(QStringLiteral("recover"), {});
+    const QCommandLineOption positions(QStringLiteral("positions"), {});
+    const QCommandLineOption limit({QStringLiteral("l"), QStringLiteral("limit")}, {},
+                                   QStringLiteral("n"));
+    const QCommandLineOption after(QStringLiteral("after"), {}, QStringLiteral("position"));
+    p.addOptions({help,   version,  command, header,      escapes, http,   apiKey,
+                  count,  format,   timeout, noReconnect, noColor, noEdit, quiet,
+                  cacert, insecure, recover, positions,   limit,   after});
     if (!p.parse(arguments)) {
         *error = p.errorText();
         return ParseResult::UsageError;
@@ -145,6 +151,11 @@ ParseResult parseArguments(const QStringList &arguments, CliOptions *o, QString 
         args.removeFirst();
         if (args.size() < 2)
             return usage(QStringLiteral("sub needs a URL and at least one channel"));
+    } else if (modeWord == u"history") {
+        o->mode = CliOptions::Mode::History;
+        args.removeFirst();
+        if (args.size() != 2)
+            return usage(QStringLiteral("history needs a URL and one channel"));
     } else if (modeWord == u"pub" || modeWord == u"publish") {
         o->mode = CliOptions::Mode::Pub;
         args.removeFirst();
@@ -166,6 +177,7 @@ ParseResult parseArguments(const QStringList &arguments, CliOptions *o, QString 
     const bool sub = o->mode == CliOptions::Mode::Sub;
     const bool pub = o->mode == CliOptions::Mode::Pub;
     const bool shell = o->mode == CliOptions::Mode::Interactive;
+    const bool history = o->mode == CliOptions::Mode::History;
 
     // Options that mean nothing in the chosen mode are refused rather than silently ignored.
     struct Applies {
@@ -176,8 +188,12 @@ ParseResult parseArguments(const QStringList &arguments, CliOptions *o, QString 
     for (const Applies &a :
          {Applies{count, sub, "sub"}, Applies{http, pub, "pub"}, Applies{apiKey, pub, "pub --http"},
           Applies{header, pub, "pub"}, Applies{escapes, pub, "pub"},
-          Applies{command, !sub, "pub and the shell"}, Applies{format, !pub, "sub and the shell"},
-          Applies{noReconnect, !pub, "sub and the shell"}, Applies{noEdit, shell, "the shell"}}) {
+          Applies{command, pub || shell, "pub and the shell"},
+          Applies{format, !pub, "sub, history and the shell"},
+          Applies{noReconnect, sub || shell, "sub and the shell"},
+          Applies{noEdit, shell, "the shell"}, Applies{recover, sub, "sub"},
+          Applies{positions, sub || history, "sub and history"}, Applies{limit, history, "history"},
+          Applies{after, history, "history"}}) {
         if (p.isSet(a.option) && !a.ok)
             return usage(QStringLiteral("--%1 only applies to %2")
                              .arg(a.option.names().constLast(), QLatin1String(a.where)));
@@ -223,6 +239,30 @@ ParseResult parseArguments(const QStringList &arguments, CliOptions *o, QString 
         if (!ok || o->timeoutMs < 1)
             return usage(QStringLiteral("--timeout needs a number of milliseconds"));
     }
+    if (p.isSet(limit)) {
+        bool ok = false;
+        o->limit = p.value(limit).toInt(&ok);
+        if (!ok || o->limit < 1)
+            return usage(QStringLiteral("--limit needs a number of at least 1"));
+    }
+    if (p.isSet(after)) {
+        // OFFSET:EPOCH or "OFFSET EPOCH", as a position line prints it.
+        const QByteArrayList fields =
+            p.value(after).toUtf8().replace(':', ' ').simplified().split(' ');
+        lhttp::Position position;
+        bool ok = fields.size() == 2 && !fields.at(0).isEmpty() && fields.at(0).at(0) >= '0' &&
+                  fields.at(0).at(0) <= '9';
+        if (ok)
+            position.offset = fields.at(0).toULongLong(&ok);
+        if (!ok || !lhttp::HistoryHeaders::isValidEpoch(fields.value(1)))
+            return usage(QStringLiteral("--after needs OFFSET:EPOCH (a number, then 1 to 32 "
+                                        "letters and digits), got '%1'")
+                             .arg(p.value(after)));
+        position.epoch = fields.at(1);
+        o->after = position;
+    }
+    o->recover = p.isSet(recover);
+    o->positions = p.isSet(positions);
     o->reconnect = !p.isSet(noReconnect);
     o->quiet = p.isSet(quiet);
     o->lineEditor = !p.isSet(noEdit);
@@ -235,14 +275,24 @@ ParseResult parseArguments(const QStringList &arguments, CliOptions *o, QString 
                          ? qEnvironmentVariable("LHTTP_CLI_HISTORY")
                          : QDir::home().filePath(QStringLiteral(".lhttp_cli_history"));
 
-    if (sub) {
+    if (sub || history) {
         for (const QString &arg : std::as_const(args)) {
             for (const QByteArray &channel : splitChannels(arg)) {
                 if (!lhttp::isValidChannel(channel, false, error))
                     return ParseResult::UsageError;
+                // recover and history name one concrete channel each (PROTOCOL.md).
+                if ((history || o->recover) &&
+                    (channel.split('.').contains("*") || channel.split('.').contains(">")))
+                    return usage(
+                        QStringLiteral("%1 needs concrete channels, not the wildcard "
+                                       "'%2'")
+                            .arg(history ? QStringLiteral("history") : QStringLiteral("--recover"),
+                                 QString::fromUtf8(channel)));
                 o->channels.append(channel);
             }
         }
+        if (history && o->channels.size() != 1)
+            return usage(QStringLiteral("history reads one channel"));
     }
     if (pub) {
         o->channels = splitChannels(args.at(0));
@@ -277,6 +327,7 @@ QString helpText() {
   lhttp-cli [options] [URL]                 interactive shell (default URL ws://127.0.0.1:8081/)
   lhttp-cli sub [options] URL CHANNEL...    print the messages published to the channels
   lhttp-cli pub [options] URL CHANNEL TEXT  publish TEXT (- reads it from stdin)
+  lhttp-cli history [options] URL CHANNEL   print the last messages of a history channel
 
 LHTTP/1.0 command-line client for lhttpd-qt and the original lhttp server.
 URL is ws://HOST:PORT/PATH (wss:// for TLS); http(s):// and a bare HOST:PORT are accepted
@@ -289,8 +340,15 @@ Options:
       --http            publish with POST /publish instead of a WebSocket (pub)
       --api-key KEY     send 'Authorization: Bearer KEY' with --http (default: $LHTTP_API_KEY)
   -n, --count N         exit after N messages (sub; default: run until interrupted)
+      --recover         join the channels (history channels) with recovery: after every
+                        reconnect the server replays what was published meanwhile, each
+                        message printed once (sub)
+      --positions       print each message's position, CHANNEL OFFSET EPOCH, on a line of
+                        its own before it (sub, history)
+  -l, --limit N         read at most N messages (history; default: 100)
+      --after POSITION  read the messages after OFFSET:EPOCH (history; default: the last ones)
   -f, --format FORMAT   how received messages are printed: pretty, line, body or json
-                        (sub, shell; default: pretty)
+                        (sub, history, shell; default: pretty)
   -t, --timeout MS      connect timeout, and for pub the time to get the server's answer
                         (default: 10000)
       --no-reconnect    exit with status 1 when the connection drops instead of
@@ -321,13 +379,22 @@ Output:
             error replies: {"error":{"code":400,"reason":"..."}}
   sub prints "-- subscribed to CHANNEL..." on stderr once the server has the subscription.
   pub prints nothing on success.
+  History channels: sub --recover prints "-- recovered CHANNEL: N messages" after a
+  reconnect that replayed messages, and when messages were lost (the history no longer
+  holds them, or the server restarted) "lhttp-cli: not recovered: CHANNEL lost messages
+  while disconnected; continuing at OFFSET EPOCH" and keeps running (the exit status is not
+  affected). history prints the messages oldest first, then "-- history CHANNEL: N
+  messages, position OFFSET EPOCH" on stderr; with --positions that position is also the
+  last line of stdout, CHANNEL OFFSET EPOCH, to pass to --after next time.
 
 Exit status:
   0  success: pub was accepted (WebSocket: the server answered a ping sent after the
      message without an error reply; --http: a 2xx status); sub got --count messages or
-     was stopped by SIGINT/SIGTERM; the shell ended with quit or end of input
+     was stopped by SIGINT/SIGTERM; history printed what the server returned; the shell
+     ended with quit or end of input
   1  runtime failure, explained on stderr: connection refused or lost, an error reply from
-     the server (for sub and pub), an HTTP status other than 2xx, a timeout
+     the server (for sub, pub and history; e.g. 404 for a channel without history), an
+     HTTP status other than 2xx, a timeout
   2  usage error: unknown option, missing or invalid argument, invalid channel or header
   When whoever reads the output goes away (lhttp-cli sub ... | head -n 1), lhttp-cli closes
   the connection and ends by SIGPIPE, as other Unix filters do (status 141 in the shell).

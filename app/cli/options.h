@@ -10,10 +10,13 @@
 #include <QStringList>
 #include <QUrl>
 
+#include <optional>
+
 // Everything lhttp-cli was asked to do, checked: a CliOptions that parsed is runnable.
 struct CliOptions {
-    enum class Mode { Interactive, Sub, Pub };
+    enum class Mode { Interactive, Sub, Pub, History };
     static constexpr int DefaultTimeoutMs = 10'000;
+    static constexpr int DefaultHistoryLimit = 100;
 
     Mode mode = Mode::Interactive;
     QUrl url;     // ws:// or wss://
@@ -25,7 +28,11 @@ struct CliOptions {
     QByteArray message; // pub: the whole LHTTP message, built and checked
     bool http = false;
     QByteArray apiKey;
-    int count = 0; // sub: 0 = until interrupted
+    int count = 0;                        // sub: 0 = until interrupted
+    bool recover = false;                 // sub --recover
+    bool positions = false;               // sub, history: print each message's position line
+    int limit = DefaultHistoryLimit;      // history
+    std::optional<lhttp::Position> after; // history --after
     Printer printer;
     int timeoutMs = DefaultTimeoutMs;
     bool reconnect = true;

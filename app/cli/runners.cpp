@@ -121,12 +121,40 @@ void Runner::followConnection(const QString &url) {
             });
 }
 
+void Runner::printMessage(const lhttp::Message &m) {
+    // Deliveries on history channels carry `position:<channel> <offset> <epoch>` first.
+    if (m_options.positions && !m.headers().isEmpty() && m.headers().first().name == "position")
+        print(stdout, m.headers().first().value.toByteArray() + '\n');
+    print(stdout, m_options.printer.message(m));
+}
+
+void Runner::followRecovery() {
+    connect(&m_client, &Client::recovered, this,
+            [this](const QByteArray &channel, bool complete, int count) {
+                if (m_finishing)
+                    return;
+                const lhttp::Position at = m_client.position(channel);
+                if (!complete)
+                    complain(QStringLiteral("not recovered: %1 lost messages while "
+                                            "disconnected; continuing at %2")
+                                 .arg(QString::fromUtf8(channel), QString::fromUtf8(at.toText())));
+                else if (count > 0)
+                    say(QStringLiteral("recovered %1: %2 messages")
+                            .arg(QString::fromUtf8(channel))
+                            .arg(count));
+            });
+}
+
 // --- sub ---
 
 void SubRunner::start() {
     const QString url = m_options.url.toString();
     // Remembered now, sent by the client on every (re)connect.
-    m_client.subscribe(m_options.channels);
+    if (m_options.recover)
+        m_client.subscribeWithRecovery(m_options.channels);
+    else
+        m_client.subscribe(m_options.channels);
+    followRecovery();
     m_client.setAutoReconnect(false); // a first connection that fails is an error, not a wait
     connect(&m_client, &Client::connected, this, [this, url] {
         if (!m_everConnected) {
@@ -145,7 +173,7 @@ void SubRunner::start() {
     connect(&m_client, &Client::messageReceived, this, [this](const lhttp::Message &m) {
         if (m_finishing)
             return; // exactly --count messages
-        print(stdout, m_options.printer.message(m));
+        printMessage(m);
         if (m_options.count > 0 && ++m_received >= m_options.count)
             finish(0);
     });
@@ -156,6 +184,55 @@ void SubRunner::start() {
         finish(1);
     });
     followConnection(url);
+    m_client.open(m_options.url);
+}
+
+// --- history ---
+
+void HistoryRunner::start() {
+    const QString url = m_options.url.toString();
+    const QByteArray channel = m_options.channels.first();
+    m_client.setAutoReconnect(false);
+    m_deadline.setSingleShot(true);
+    connect(&m_deadline, &QTimer::timeout, this, [this] {
+        complain(QStringLiteral("no answer from the server within %1 ms").arg(m_options.timeoutMs));
+        finish(1);
+    });
+    connect(&m_client, &Client::connected, this, [this, channel] {
+        lhttp::HistoryReply *reply = m_client.history(channel, m_options.limit, m_options.after);
+        connect(reply, &lhttp::HistoryReply::finished, this, [this, reply, channel] {
+            if (m_finishing)
+                return;
+            if (!reply->isSuccess()) {
+                complain(reply->errorString());
+                finish(1);
+                return;
+            }
+            for (const lhttp::Message &m : reply->messages())
+                printMessage(m);
+            const QByteArray at = reply->position().toText();
+            if (m_options.positions)
+                print(stdout, channel + ' ' + at + '\n');
+            say(QStringLiteral("history %1: %2 messages, position %3")
+                    .arg(QString::fromUtf8(channel))
+                    .arg(reply->messages().size())
+                    .arg(QString::fromUtf8(at)));
+            finish(0);
+        });
+    });
+    // The reply reports an error reply to the read; nothing else is sent.
+    connect(&m_client, &Client::connectionFailed, this, [this, url](const QString &why) {
+        complain(QStringLiteral("cannot connect to %1: %2").arg(url, why));
+        finish(1);
+    });
+    connect(&m_client, &Client::disconnected, this, [this] {
+        if (m_finishing)
+            return;
+        complain(QStringLiteral("connection lost before the server answered: %1")
+                     .arg(m_client.errorString()));
+        finish(1);
+    });
+    m_deadline.start(m_options.timeoutMs);
     m_client.open(m_options.url);
 }
 
@@ -254,6 +331,7 @@ void ShellRunner::start() {
     followConnection(url);
     connect(&m_client, &Client::messageReceived, this,
             [this](const lhttp::Message &m) { print(stdout, m_options.printer.message(m)); });
+    followRecovery();
     connect(&m_client, &Client::errorReceived, this, [this](int code, const QByteArray &reason) {
         const Printer &p = m_options.printer;
         print(p.errorsToStderr() ? stderr : stdout, p.error(code, reason));
@@ -288,6 +366,18 @@ const QList<ShellRunner::Command> &ShellRunner::commands() {
          "join channels (joined again after a reconnect)",
          &ShellRunner::runSubscribe},
         {"unsubscribe", {}, "CHANNEL...", "leave channels", &ShellRunner::runUnsubscribe},
+        {"recover",
+         {},
+         "CHANNEL...",
+         "join history channels with recovery: after a reconnect, what was\n"
+         "published meanwhile is replayed (sub --recover)",
+         &ShellRunner::runRecover},
+        {"history",
+         {},
+         "CHANNEL [LIMIT [OFFSET EPOCH]]",
+         "print the last LIMIT (default 100) messages of a history channel,\n"
+         "or those after a position",
+         &ShellRunner::runHistory},
         {"publish",
          {"pub"},
          "CHANNEL TEXT",
@@ -425,6 +515,47 @@ bool ShellRunner::runUnsubscribe(QByteArray arguments) {
     return true;
 }
 
+bool ShellRunner::runRecover(QByteArray arguments) {
+    if (arguments.trimmed().isEmpty())
+        return false;
+    if (!m_client.subscribeWithRecovery(arguments.simplified().split(' ')))
+        complain(m_client.errorString());
+    else if (!m_client.isConnected())
+        say(QStringLiteral("not connected: sent when the connection is back"));
+    return true;
+}
+
+bool ShellRunner::runHistory(QByteArray arguments) {
+    const QByteArrayList words = arguments.simplified().split(' ');
+    if (words.first().isEmpty() || words.size() == 3 || words.size() > 4)
+        return false;
+    bool ok = true;
+    const int limit = words.size() > 1 ? words.at(1).toInt(&ok) : CliOptions::DefaultHistoryLimit;
+    std::optional<lhttp::Position> after;
+    if (words.size() == 4) {
+        after = lhttp::Position{0, words.at(3)};
+        after->offset = words.at(2).toULongLong(ok ? &ok : nullptr);
+    }
+    if (!ok)
+        return false;
+    const QByteArray channel = words.first();
+    lhttp::HistoryReply *reply = m_client.history(channel, limit, after);
+    connect(reply, &lhttp::HistoryReply::finished, this, [this, reply, channel] {
+        if (reply->isSuccess()) {
+            for (const lhttp::Message &m : reply->messages())
+                print(stdout, m_options.printer.message(m));
+            say(QStringLiteral("history %1: %2 messages, position %3")
+                    .arg(QString::fromUtf8(channel))
+                    .arg(reply->messages().size())
+                    .arg(QString::fromUtf8(reply->position().toText())));
+        } else if (reply->errorCode() == 0) {
+            // An error reply from the server was printed as such already.
+            complain(reply->errorString());
+        }
+    });
+    return true;
+}
+
 bool ShellRunner::runPublish(QByteArray arguments) {
     const QByteArray channel = takeWord(&arguments);
     QByteArray body;
@@ -539,6 +670,12 @@ bool ShellRunner::runStatus(QByteArray) {
     const char *state = QMetaEnum::fromType<Client::State>().valueToKey(int(m_client.state()));
     QByteArray out = "-- " + QByteArray(state) + ' ' + m_options.url.toEncoded() + '\n';
     out += "-- channels: " + m_client.channels().join(' ') + '\n';
+    for (const QByteArray &channel : m_client.recoveringChannels()) {
+        out += "-- recovering " + channel + " at " +
+               (m_client.hasPosition(channel) ? m_client.position(channel).toText()
+                                              : QByteArray("no position yet")) +
+               '\n';
+    }
     out += "-- command: " + m_options.command + '\n';
     for (const auto &[name, value] : std::as_const(m_options.headers))
         out += "-- header " + name + ':' + escapeBytes(value) + '\n';

@@ -32,6 +32,10 @@ protected:
     // connection that fails or a loss without reconnecting ends with status 1; reconnects,
     // their failures and invalid messages are told on stderr.
     void followConnection(const QString &url);
+    // A received message, after its position line with --positions.
+    void printMessage(const lhttp::Message &message);
+    // Tells the outcome of recoveries (sub --recover, the shell's recover) on stderr.
+    void followRecovery();
 
     CliOptions m_options;
     lhttp::Client m_client;
@@ -53,6 +57,17 @@ public:
 
 private:
     int m_received = 0;
+};
+
+// lhttp-cli history URL CHANNEL.
+class HistoryRunner : public Runner {
+    Q_OBJECT
+public:
+    using Runner::Runner;
+    void start() override;
+
+private:
+    QTimer m_deadline;
 };
 
 // lhttp-cli pub URL CHANNEL TEXT, over the WebSocket or with --http.
@@ -100,6 +115,8 @@ private:
     bool runQuit(QByteArray arguments);
     bool runSubscribe(QByteArray arguments);
     bool runUnsubscribe(QByteArray arguments);
+    bool runRecover(QByteArray arguments);
+    bool runHistory(QByteArray arguments);
     bool runPublish(QByteArray arguments);
     bool runSend(QByteArray arguments);
     bool runUpstream(QByteArray arguments);

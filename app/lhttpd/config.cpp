@@ -147,6 +147,13 @@ bool isSubjectPrefix(const QString &v) {
                                          lhttp::Limits::DefaultMaxChannelLength);
 }
 
+bool isStreamPrefix(const QString &v) {
+    return !v.isEmpty() && v.size() <= 64 && std::all_of(v.begin(), v.end(), [](QChar c) {
+        return (c >= u'a' && c <= u'z') || (c >= u'A' && c <= u'Z') || (c >= u'0' && c <= u'9') ||
+               c == u'-' || c == u'_';
+    });
+}
+
 bool isHistorySpec(const QString &v) {
     return lhttp::parseHistorySpec(v).has_value();
 }
@@ -289,6 +296,23 @@ const std::vector<Option> &options() {
          field([](auto &c) -> auto & { return c.server.historyMemory; })},
         {"history-read-max", "count", "Most messages one history read may ask for",
          integer(1, 1'000'000), field([](auto &c) -> auto & { return c.server.historyReadMax; })},
+        {"history-storage",
+         "kind",
+         "Clustered history (with --nats): JetStream storage of the history streams",
+         words("file memory"),
+         {[](const DaemonConfig &c) -> Value {
+              return c.nats.historyMemoryStorage ? QStringLiteral("memory")
+                                                 : QStringLiteral("file");
+          },
+          [](DaemonConfig &c, const Value &v) {
+              c.nats.historyMemoryStorage = std::get<QString>(v) == u"memory";
+          }}},
+        {"history-stream-prefix", "name",
+         "Clustered history: JetStream stream names start with this (one stream per namespace)",
+         text(nullptr, {isStreamPrefix, "letters, digits, - and _"}),
+         field([](auto &c) -> auto & { return c.nats.historyStreamPrefix; })},
+        {"history-replicas", "count", "Clustered history: JetStream replicas of each stream",
+         integer(1, 5), field([](auto &c) -> auto & { return c.nats.historyReplicas; })},
         {"max-outgoing-bytes", "bytes",
          "Close a connection as a slow consumer past this many unsent bytes, 0 off",
          integer(0, 1LL << 34), field([](auto &c) -> auto & { return c.server.maxOutgoingBytes; })},

@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <deque>
+#include <vector>
 
 namespace lhttp {
 
@@ -30,9 +31,16 @@ inline const QEvent::Type DrainEvent = QEvent::Type(QEvent::registerEventType())
 inline QString lastNatsError(natsStatus status) {
     natsStatus last = NATS_OK;
     const char *text = nats_GetLastError(&last);
-    if (text && *text)
-        return QString::fromUtf8(text);
-    return QString::fromUtf8(natsStatus_GetText(status));
+    if (!text || !*text)
+        return QString::fromUtf8(natsStatus_GetText(status));
+    QString error = QString::fromUtf8(text);
+    // nats.c puts where it failed first, "(jsm.c:1033): ": not for an operator's eyes.
+    if (error.startsWith(u'(')) {
+        const qsizetype end = error.indexOf(QLatin1String("): "));
+        if (end > 0 && error.left(end).contains(u':'))
+            error = error.mid(end + 3);
+    }
+    return error;
 }
 
 // A message from NATS on its way to the Qt thread.
@@ -40,6 +48,33 @@ struct NatsIncoming {
     QByteArray channel; // the subject, prefix removed
     QByteArray pattern; // the wildcard channel it matched; empty for an exact subscription
     QByteArray payload;
+    // A message of a history stream: its namespace (index in Broker::setHistory's list), the
+    // generation of the subscription it came through, its stream sequence and how many more
+    // the consumer had to deliver after it. -1: a core NATS message.
+    int history = -1;
+    quint32 generation = 0;
+    quint64 sequence = 0;
+    quint64 pending = 0;
+};
+
+// What the history worker (natsbroker.cpp) and the Qt thread share about one namespace's
+// stream, under NatsBridge::mutex. The worker sets a new generation whenever it subscribes
+// anew; messages of older generations are dropped from then on (the new subscription starts
+// after the last message the Qt thread delivered, so they come again).
+struct NatsHistoryShared {
+    quint32 generation = 0;
+    QByteArray epoch;           // of the stream the current generation reads
+    quint64 catchUpTarget = 0;  // the stream's last sequence when it was first followed
+    bool catchUpNeeded = false; // the stream held messages then
+    quint64 lastDelivered = 0;  // written by the Qt thread after each batch
+    bool overflowed = false;    // a message was dropped (queue full): resubscribe
+};
+
+// The closure of one history subscription (owned by nats.c's completion callback).
+struct NatsHistorySub {
+    struct NatsBridge *bridge;
+    int ns;
+    quint32 generation;
 };
 
 // What nats.c's threads share with the broker. It is reference-counted because nats.c may
@@ -64,6 +99,14 @@ struct NatsBridge {
     quint64 dropped = 0;
     quint64 highWater = 0;
     quint64 disconnects = 0;
+    // History: one entry per namespace (sized by setHistory before any subscription exists).
+    std::vector<NatsHistoryShared> history;
+    bool historyJobDone = false;           // the history worker finished a run
+    bool historyCheckWanted = false;       // something suggests a stream changed
+    bool historyResubscribeWanted = false; // a history subscription reported an error
+    quint64 historyDropped = 0;            // history messages the full queue refused (read again)
+    quint64 historyPublishFailures = 0;
+    QString historyPublishError; // the last one, for the log
 
     // Set once before any nats.c thread can run, read-only afterwards.
     int queueLimit = 0;
@@ -92,9 +135,22 @@ struct NatsBridge {
     void push(NatsIncoming &&in) {
         const qsizetype size = in.channel.size() + in.pattern.size() + in.payload.size();
         QMutexLocker lock(&mutex);
+        NatsHistoryShared *h = nullptr;
+        if (in.history >= 0) {
+            h = &history[size_t(in.history)];
+            if (in.generation != h->generation || h->overflowed)
+                return; // a replaced subscription, or one being replaced: read again later
+        }
         ++received;
         if (qsizetype(queue.size()) >= queueLimit || queuedBytes + size > queueBytes) {
-            ++dropped; // the newest goes: what is queued is older and already paid for
+            if (h) {
+                // Never lost: the stream keeps it. The broker subscribes again after the last
+                // message it delivered once it has drained the queue.
+                ++historyDropped;
+                h->overflowed = true;
+            } else {
+                ++dropped; // the newest goes: what is queued is older and already paid for
+            }
         } else {
             queue.push_back(std::move(in));
             queuedBytes += size;
@@ -147,6 +203,51 @@ struct NatsBridge {
         b->push(std::move(in));
     }
 
+    // A message of a history stream (an ordered JetStream consumer).
+    static void onHistoryMessage(natsConnection *, natsSubscription *, natsMsg *msg,
+                                 void *closure) {
+        auto *hs = static_cast<NatsHistorySub *>(closure);
+        NatsBridge *b = hs->bridge;
+        const char *subject = natsMsg_GetSubject(msg);
+        const qsizetype length = qsizetype(qstrlen(subject));
+        jsMsgMetaData *meta = nullptr;
+        if (length <= b->prefixLength || natsMsg_GetMetaData(&meta, msg) != NATS_OK) {
+            natsMsg_Destroy(msg);
+            return;
+        }
+        NatsIncoming in;
+        in.channel = QByteArray(subject + b->prefixLength, length - b->prefixLength);
+        in.payload = QByteArray(natsMsg_GetData(msg), natsMsg_GetDataLength(msg));
+        in.history = hs->ns;
+        in.generation = hs->generation;
+        in.sequence = meta->Sequence.Stream;
+        in.pending = meta->NumPending;
+        jsMsgMetaData_Destroy(meta);
+        natsMsg_Destroy(msg);
+        b->push(std::move(in));
+    }
+
+    static void onHistorySubscriptionComplete(void *closure) {
+        auto *hs = static_cast<NatsHistorySub *>(closure);
+        NatsBridge *b = hs->bridge;
+        delete hs;
+        b->release();
+    }
+
+    // An asynchronous history publish that JetStream refused or did not acknowledge in time.
+    static void onHistoryPublishError(jsCtx *, jsPubAckErr *pae, void *closure) {
+        auto *b = static_cast<NatsBridge *>(closure);
+        QMutexLocker lock(&b->mutex);
+        ++b->historyPublishFailures;
+        b->historyPublishError =
+            QString::fromUtf8(pae->ErrText ? pae->ErrText : natsStatus_GetText(pae->Err));
+        // No stream answered: it may have been deleted. Look.
+        if (pae->Err == NATS_NO_RESPONDERS || pae->ErrCode == JSStreamNotFoundErr)
+            b->historyCheckWanted = true;
+        b->stateDirty = true;
+        b->wakeLocked();
+    }
+
     static void onConnected(natsConnection *, void *closure) {
         static_cast<NatsBridge *>(closure)->markStateDirty();
     }
@@ -172,8 +273,16 @@ struct NatsBridge {
     static void onError(natsConnection *, natsSubscription *sub, natsStatus status, void *closure) {
         auto *b = static_cast<NatsBridge *>(closure);
         const char *subject = sub ? natsSubscription_GetSubject(sub) : nullptr;
-        if (status == NATS_SLOW_CONSUMER)
+        if (status == NATS_SLOW_CONSUMER) {
             b->slowConsumer = true;
+        } else if (subject && qstrncmp(subject, "_INBOX.", 7) == 0) {
+            // A history subscription (JetStream delivers to an inbox) in trouble: missed
+            // heartbeats, a consumer nats.c could not recreate. Check the streams and follow
+            // them anew from the last message delivered.
+            QMutexLocker lock(&b->mutex);
+            b->historyResubscribeWanted = true;
+            b->wakeLocked();
+        }
         // nats.c reports each of these once per episode, not per message.
         qCWarning(lcBroker).nospace()
             << "NATS: " << natsStatus_GetText(status) << (subject ? " on subject " : "")

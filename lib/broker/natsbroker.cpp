@@ -18,6 +18,9 @@ namespace {
 // Messages handed to the hub per turn of the event loop: a burst from NATS must not starve
 // the WebSocket traffic of this node.
 constexpr int MaxDrainBatch = 1024;
+// A history stream keeps this many messages per channel beyond the namespace's size (or the size
+// again, when larger): see fillConfig().
+constexpr int HistoryStreamMargin = 1000;
 // The most one kind of warning is logged (drops, refused publishes).
 constexpr int ProblemLogIntervalMs = 1'000;
 // nats.c pings every 2 minutes; a half-open TCP connection to a dead NATS host would go
@@ -28,8 +31,221 @@ constexpr int MaxPingsOut = 2;
 // least this, doubling while it keeps happening (a refused password), up to the maximum.
 constexpr int MinRestartDelayMs = 1'000;
 constexpr int MaxRestartDelayMs = 30'000;
+// How long a JetStream API request (stream info, create, subscribe) may take, on the history
+// worker thread.
+constexpr int JetStreamApiWaitMs = 5'000;
+
+bool jetStreamMissing(natsStatus s, jsErrCode jerr) {
+    return s == NATS_NO_RESPONDERS || jerr == JSNotEnabledErr || jerr == JSNotEnabledForAccountErr;
+}
 
 } // namespace
+
+// One run of the history worker: makes sure every namespace's stream exists with its limits,
+// reads its epoch and (re)subscribes where needed. Runs on its own thread; the broker reads
+// the items back after joining it.
+struct NatsBroker::HistoryJob {
+    struct Item {
+        int index = 0;
+        QByteArray stream;
+        QByteArray subject;
+        HistoryNamespace ns;
+        natsSubscription *sub = nullptr; // in: the current one; out: the one to keep
+        QByteArray subEpoch;
+        bool resubscribe = false;
+        // Out.
+        QString problem;
+        bool subscribed = false;
+        bool subscribeFailed = false;
+        QByteArray epoch;     // of the stream as read now; empty when it could not be read
+        quint64 firstSeq = 0; // its first message now
+        quint64 msgs = 0;     // how many it holds now
+    };
+    std::vector<Item> items;
+    jsCtx *js = nullptr;
+    NatsBridge *bridge = nullptr;
+    QString server;
+    bool memoryStorage = false;
+    int replicas = 1;
+    int pendingMsgs = 0;
+    int pendingBytes = 0;
+    QStringList infos;
+    QStringList warnings;
+
+    void run();
+    void fillConfig(jsStreamConfig &cfg, const Item &it, const char **subjects) const;
+};
+
+void NatsBroker::HistoryJob::fillConfig(jsStreamConfig &cfg, const Item &it,
+                                        const char **subjects) const {
+    jsStreamConfig_Init(&cfg);
+    cfg.Name = it.stream.constData();
+    subjects[0] = it.subject.constData();
+    cfg.Subjects = subjects;
+    cfg.SubjectsLen = 1;
+    // Room beyond the history size: a burst of more than `size` messages on one channel must
+    // not push its newest out of the stream before every node's consumer delivered them
+    // live. Each node keeps `size` of them (HistoryStore).
+    cfg.MaxMsgsPerSubject = historyStreamLimit(it.ns.size);
+    cfg.MaxAge = it.ns.ttlMs * 1'000'000; // nanoseconds; 0: no limit
+    cfg.Storage = memoryStorage ? js_MemoryStorage : js_FileStorage;
+    cfg.Replicas = std::max(1, replicas);
+}
+
+void NatsBroker::HistoryJob::run() {
+    QString missing; // JetStream is not there: the same answer for every namespace
+    for (Item &it : items) {
+        if (!missing.isEmpty()) {
+            it.problem = missing;
+            continue;
+        }
+        const QString streamName = QString::fromUtf8(it.stream);
+        const char *subjects[1] = {nullptr};
+        jsStreamConfig cfg;
+        fillConfig(cfg, it, subjects);
+        jsStreamInfo *si = nullptr;
+        jsErrCode jerr = jsErrCode(0);
+        natsStatus s = js_GetStreamInfo(&si, js, cfg.Name, nullptr, &jerr);
+        if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) {
+            jerr = jsErrCode(0);
+            s = js_AddStream(&si, js, &cfg, nullptr, &jerr);
+            if (s == NATS_OK && si && si->Created != 0) { // 0: another node made it first
+                infos << QStringLiteral("created history stream %1 for %2")
+                             .arg(streamName, QString::fromUtf8(it.subject));
+            } else if (jerr == JSStreamNameExistErr) { // another node was first
+                jerr = jsErrCode(0);
+                s = js_GetStreamInfo(&si, js, cfg.Name, nullptr, &jerr);
+            }
+        } else if (s == NATS_OK && si && si->Config) {
+            const jsStreamConfig *have = si->Config;
+            const bool sameSubjects = have->SubjectsLen == 1 && have->Subjects &&
+                                      qstrcmp(have->Subjects[0], cfg.Subjects[0]) == 0;
+            if (have->Storage != cfg.Storage) {
+                warnings << QStringLiteral("history stream %1 keeps its %2 storage (a stream's "
+                                           "storage cannot be changed)")
+                                .arg(streamName, have->Storage == js_MemoryStorage
+                                                     ? QStringLiteral("memory")
+                                                     : QStringLiteral("file"));
+                cfg.Storage = have->Storage;
+            }
+            if (!sameSubjects || have->MaxMsgsPerSubject != cfg.MaxMsgsPerSubject ||
+                have->MaxAge != cfg.MaxAge || have->Replicas != cfg.Replicas) {
+                jsStreamInfo *updated = nullptr;
+                jerr = jsErrCode(0);
+                const natsStatus u = js_UpdateStream(&updated, js, &cfg, nullptr, &jerr);
+                if (u == NATS_OK && updated) {
+                    infos << QStringLiteral("history stream %1 updated: %2 messages per channel "
+                                            "(was %3), max age %4 ms (was %5)")
+                                 .arg(streamName)
+                                 .arg(cfg.MaxMsgsPerSubject)
+                                 .arg(have->MaxMsgsPerSubject)
+                                 .arg(cfg.MaxAge / 1'000'000)
+                                 .arg(have->MaxAge / 1'000'000);
+                    jsStreamInfo_Destroy(si);
+                    si = updated;
+                } else {
+                    it.problem = QStringLiteral("history stream %1 exists with other limits and "
+                                                "cannot be updated: %2")
+                                     .arg(streamName, lastNatsError(u));
+                    jsStreamInfo_Destroy(updated);
+                    jsStreamInfo_Destroy(si);
+                    continue;
+                }
+            }
+        }
+        if (s != NATS_OK || !si) {
+            if (jetStreamMissing(s, jerr)) {
+                missing = it.problem = QStringLiteral("JetStream is not enabled on %1").arg(server);
+            } else {
+                it.problem = QStringLiteral("history stream %1 unavailable on %2: %3")
+                                 .arg(streamName, server, lastNatsError(s));
+            }
+            jsStreamInfo_Destroy(si);
+            continue;
+        }
+        if (si->Created == 0) {
+            // Two nodes creating the stream at once: the one whose request the server found
+            // already done gets an answer without a creation time. Ask again.
+            jsStreamInfo_Destroy(si);
+            si = nullptr;
+            s = js_GetStreamInfo(&si, js, cfg.Name, nullptr, &jerr);
+            if (s != NATS_OK || !si || si->Created == 0) {
+                it.problem =
+                    QStringLiteral("history stream %1 unavailable on %2: %3")
+                        .arg(streamName, server,
+                             s == NATS_OK ? QStringLiteral("no creation time") : lastNatsError(s));
+                jsStreamInfo_Destroy(si);
+                continue;
+            }
+        }
+        const QByteArray epoch = NatsBroker::streamEpoch(si->Created);
+        const quint64 lastSeq = si->State.LastSeq;
+        const bool empty = si->State.Msgs == 0;
+        it.epoch = epoch;
+        it.firstSeq = si->State.FirstSeq;
+        it.msgs = si->State.Msgs;
+        jsStreamInfo_Destroy(si);
+        if (it.sub && !it.resubscribe && it.subEpoch == epoch)
+            continue; // following it already
+
+        // Subscribe (again): after the last message the node delivered when it is the same
+        // stream, from the start otherwise. From here on the old subscription's messages are
+        // dropped (their generation is old).
+        quint64 start = 1;
+        quint32 generation = 0;
+        {
+            QMutexLocker lock(&bridge->mutex);
+            NatsHistoryShared &h = bridge->history[size_t(it.index)];
+            if (h.epoch == epoch) {
+                start = h.lastDelivered + 1;
+            } else {
+                h.epoch = epoch;
+                h.catchUpTarget = lastSeq;
+                h.catchUpNeeded = !empty;
+                h.lastDelivered = 0;
+            }
+            generation = ++h.generation;
+            h.overflowed = false;
+        }
+        jsSubOptions so;
+        jsSubOptions_Init(&so);
+        so.Stream = cfg.Name;
+        so.Ordered = true;
+        if (start > 1) {
+            so.Config.DeliverPolicy = js_DeliverByStartSequence;
+            so.Config.OptStartSeq = start;
+        } else {
+            so.Config.DeliverPolicy = js_DeliverAll;
+        }
+        auto *closure = new NatsHistorySub{bridge, it.index, generation};
+        bridge->retain();
+        natsSubscription *sub = nullptr;
+        jerr = jsErrCode(0);
+        s = js_Subscribe(&sub, js, cfg.Subjects[0], &NatsBridge::onHistoryMessage, closure, nullptr,
+                         &so, &jerr);
+        if (s != NATS_OK) {
+            delete closure;
+            bridge->release();
+            it.problem = QStringLiteral("cannot follow history stream %1: %2")
+                             .arg(streamName, lastNatsError(s));
+            it.subscribeFailed = true;
+            sub = nullptr;
+        } else {
+            if (natsSubscription_SetOnCompleteCB(sub, &NatsBridge::onHistorySubscriptionComplete,
+                                                 closure) != NATS_OK) {
+                bridge->release(); // closed already: no callback comes
+                delete closure;
+            }
+            natsSubscription_SetPendingLimits(sub, pendingMsgs, pendingBytes);
+            it.subscribed = true;
+        }
+        // Its consumer is deleted with it (a request: this is why it is done here).
+        if (it.sub)
+            natsSubscription_Destroy(it.sub);
+        it.sub = sub;
+        it.subEpoch = sub ? epoch : QByteArray();
+    }
+}
 
 NatsBroker::NatsBroker(NatsOptions options, QObject *parent)
     : Broker(parent)
@@ -45,6 +261,10 @@ NatsBroker::NatsBroker(NatsOptions options, QObject *parent)
     connect(&m_dropLogTimer, &QTimer::timeout, this, &NatsBroker::logDrops);
     m_restartTimer.setSingleShot(true);
     connect(&m_restartTimer, &QTimer::timeout, this, &NatsBroker::restartConnection);
+    connect(&m_historyCheckTimer, &QTimer::timeout, this, [this] {
+        if (m_state == State::Connected)
+            requestHistoryJob(false);
+    });
     startConnecting();
 }
 
@@ -66,13 +286,16 @@ NatsBroker::~NatsBroker() {
         m_bridge->handover = nullptr;
     }
     // Closing first flushes what was published and drops every subscription on the server
-    // at once, instead of one UNSUB per channel.
+    // at once, instead of one UNSUB per channel. It also ends the history worker's requests.
     if (connection)
         natsConnection_Close(connection);
+    stopHistory();
     for (natsSubscription *sub : std::as_const(m_subscriptions)) {
         if (sub)
             natsSubscription_Destroy(sub);
     }
+    if (m_js)
+        jsCtx_Destroy(m_js);
     if (connection)
         natsConnection_Destroy(connection);
     m_bridge->release();
@@ -204,9 +427,20 @@ void NatsBroker::adoptConnection(natsConnection *connection, int status) {
         giveUpOrRestart(error);
         return;
     }
+    // The JetStream context of the connection (no request yet): history publishes and the
+    // history worker use it.
+    jsOptions jo;
+    jsOptions_Init(&jo);
+    jo.Wait = JetStreamApiWaitMs;
+    jo.PublishAsync.ErrHandler = &NatsBridge::onHistoryPublishError;
+    jo.PublishAsync.ErrHandlerClosure = m_bridge;
+    jsCtx *js = nullptr;
+    if (natsConnection_JetStream(&js, connection, &jo) != NATS_OK)
+        js = nullptr;
     {
         QMutexLocker lock(&m_mutex);
         m_connection = connection;
+        m_js = js;
     }
     if (status == NATS_NOT_YET_CONNECTED) {
         m_unreachable = true;
@@ -248,11 +482,17 @@ void NatsBroker::giveUpOrRestart(const QString &reason) {
 }
 
 void NatsBroker::restartConnection() {
+    stopHistory(); // the closed connection's history subscriptions
+    updateHistoryState();
     natsConnection *old = nullptr;
+    jsCtx *js = nullptr;
     {
         QMutexLocker lock(&m_mutex);
         old = std::exchange(m_connection, nullptr);
+        js = std::exchange(m_js, nullptr);
     }
+    if (js)
+        jsCtx_Destroy(js);
     if (old)
         natsConnection_Destroy(old); // closed already; its subscriptions are gone
     m_connectFailed = false;
@@ -273,10 +513,33 @@ void NatsBroker::drain() {
     std::vector<NatsIncoming> batch;
     bool adopt = false;
     bool stateDirty = false;
+    bool historyJobDone = false;
+    bool historyCheck = false;
+    bool historyOverflow = false;
+    bool historyResubscribe = false;
+    QString historyPublishProblem;
     natsConnection *connection = nullptr;
     int connectStatus = NATS_OK;
     {
         QMutexLocker lock(&m_bridge->mutex);
+        // Generations made since the last batch apply to the messages taken now.
+        adoptHistoryGenerations();
+        for (size_t i = 0; i < m_bridge->history.size(); ++i) {
+            if (m_bridge->history[i].overflowed && !m_history[i].resubscribe) {
+                m_history[i].resubscribe = true;
+                historyOverflow = true;
+            }
+        }
+        historyJobDone = std::exchange(m_bridge->historyJobDone, false);
+        if (m_bridge->historyPublishFailures != m_historyPublishFailuresLogged) {
+            historyPublishProblem =
+                QStringLiteral("%1 history publishes not stored (JetStream: %2)")
+                    .arg(m_bridge->historyPublishFailures - m_historyPublishFailuresLogged)
+                    .arg(m_bridge->historyPublishError);
+            m_historyPublishFailuresLogged = m_bridge->historyPublishFailures;
+        }
+        historyCheck = std::exchange(m_bridge->historyCheckWanted, false);
+        historyResubscribe = std::exchange(m_bridge->historyResubscribeWanted, false);
         const size_t n = std::min<size_t>(m_bridge->queue.size(), MaxDrainBatch);
         batch.reserve(n);
         for (size_t i = 0; i < n; ++i) {
@@ -301,11 +564,33 @@ void NatsBroker::drain() {
         adoptConnection(connection, connectStatus);
     if (stateDirty)
         refreshState();
+    if (historyJobDone && m_historyJob)
+        finishHistoryJob(true);
+    noteProblem(historyPublishProblem);
 
     LocalDelivery *to = local();
+    bool historyDelivered = false;
     for (NatsIncoming &in : batch) {
         if (!to)
             break;
+        if (in.history >= 0) {
+            // In the stream's order; a copy read again after a resubscription is skipped.
+            HistoryState &h = m_history[size_t(in.history)];
+            if (in.generation != h.generation || in.sequence <= h.lastDelivered)
+                continue;
+            h.lastDelivered = in.sequence;
+            historyDelivered = true;
+            bool live = true;
+            if (h.catchingUp) {
+                live = in.sequence > h.catchUpTarget;
+                if (in.sequence >= h.catchUpTarget || in.pending == 0)
+                    h.catchingUp = false;
+            }
+            to->deliverStored(in.channel, in.sequence, h.epoch, Frame(std::move(in.payload)), live);
+            continue;
+        }
+        if (!in.pattern.isEmpty() && isHistoryChannel(in.channel))
+            continue; // a wildcard subscription's copy: the stored one comes with its position
         const Frame frame(std::move(in.payload));
         if (!in.pattern.isEmpty()) {
             // NATS sends a message once per matching subscription of this connection: one
@@ -316,6 +601,19 @@ void NatsBroker::drain() {
         } else {
             to->deliver(in.channel, frame);
         }
+    }
+    if (historyDelivered) {
+        QMutexLocker lock(&m_bridge->mutex);
+        for (size_t i = 0; i < m_history.size(); ++i) {
+            // Only for the generation the worker knows: after a new epoch it starts afresh.
+            if (m_bridge->history[i].generation == m_history[i].generation)
+                m_bridge->history[i].lastDelivered = m_history[i].lastDelivered;
+        }
+    }
+    if (!m_history.empty()) {
+        updateHistoryState();
+        if (historyOverflow || historyCheck || historyResubscribe)
+            requestHistoryJob(historyResubscribe);
     }
     logDrops();
 }
@@ -418,6 +716,10 @@ void NatsBroker::refreshState() {
             if (!it.value())
                 createSubscription(it.key(), &it.value());
         }
+        // The streams may have changed meanwhile (a restart, an operator); the consumers of
+        // a restarted server are gone. Follow each from where this node left off.
+        if (!m_history.empty())
+            requestHistoryJob(true);
     }
 }
 
@@ -459,6 +761,8 @@ void NatsBroker::destroySubscription(natsSubscription *sub) {
 }
 
 void NatsBroker::subscribe(const QByteArray &channel) {
+    if (isHistoryChannel(channel))
+        return; // its namespace's stream brings its messages
     auto it = m_subscriptions.find(channel);
     if (it != m_subscriptions.end())
         return;
@@ -469,6 +773,8 @@ void NatsBroker::subscribe(const QByteArray &channel) {
 }
 
 void NatsBroker::unsubscribe(const QByteArray &channel) {
+    if (isHistoryChannel(channel))
+        return;
     const auto it = m_subscriptions.find(channel);
     if (it == m_subscriptions.end())
         return;
@@ -491,6 +797,39 @@ Error NatsBroker::publish(const QByteArray &channel, const Frame &frame) {
                     "cluster unavailable (NATS not connected): delivered on this node only");
     QString problem;
     Error result;
+    if (isHistoryChannel(channel)) {
+        // Stored by JetStream, which hands it back to every node, this one included. The
+        // acknowledgement comes later (NatsBridge::onHistoryPublishError counts refusals).
+        {
+            QMutexLocker lock(&m_mutex);
+            if (m_options.strict && (!m_connection || natsConnection_Status(m_connection) !=
+                                                          NATS_CONN_STATUS_CONNECTED)) {
+                ++m_counters.rejected;
+                return Error::make(Status::ServiceUnavailable,
+                                   "history unavailable (NATS not connected): not published");
+            }
+            natsStatus s = NATS_CONNECTION_CLOSED;
+            if (m_js) {
+                jsPubOptions po;
+                jsPubOptions_Init(&po);
+                po.MaxWait = std::max(1, m_options.historyPublishTimeoutMs);
+                s = js_PublishAsync(m_js, subject.constData(), frame.bytes().constData(),
+                                    int(frame.size()), &po);
+            }
+            if (s == NATS_OK) {
+                ++m_messagesOut;
+                return {};
+            }
+            ++m_historyPublishFailures;
+            problem = QStringLiteral("history publish to '%1' not stored: %2")
+                          .arg(QString::fromUtf8(channel),
+                               m_js ? lastNatsError(s) : QStringLiteral("NATS not set up yet"));
+        }
+        noteProblem(problem);
+        return Error::make(Status::ServiceUnavailable,
+                           "history unavailable (JetStream did not take the message): not "
+                           "published");
+    }
     {
         QMutexLocker lock(&m_mutex);
         if (m_options.strict &&
@@ -538,12 +877,14 @@ Broker::Stats NatsBroker::stats() const {
         QMutexLocker lock(&m_bridge->mutex);
         s.messagesIn = m_bridge->received;
         s.drops = m_bridge->dropped;
+        s.historyPublishFailures += m_bridge->historyPublishFailures;
     }
     {
         QMutexLocker lock(&m_mutex);
         s.messagesOut = m_messagesOut;
         s.publishFailures = m_counters.publishFailures + m_counters.rejected;
         s.serverUrl = m_serverUrl;
+        s.historyPublishFailures += m_historyPublishFailures;
     }
     s.subscriptions = m_liveSubscriptions.load(std::memory_order_relaxed);
     // nats.c's own drops (a subscription over its pending limits) only after it reported a
@@ -572,6 +913,7 @@ NatsBroker::Counters NatsBroker::counters() const {
     }
     QMutexLocker lock(&m_bridge->mutex);
     c.queueHighWater = m_bridge->highWater;
+    c.historyRequeued = m_bridge->historyDropped;
     return c;
 }
 
@@ -607,6 +949,262 @@ void NatsBroker::logDrops() {
                         << "incoming messages," << dropped << "in total";
     m_dropsLogged = dropped;
     m_lastDropLog.restart();
+}
+
+// --- history ---
+
+QByteArray NatsBroker::historyStreamName(const QByteArray &streamPrefix,
+                                         const QByteArray &pattern) {
+    static const char hex[] = "0123456789ABCDEF";
+    QByteArray name = streamPrefix + '_';
+    for (const char c : pattern) {
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-') {
+            name += c;
+        } else {
+            const auto u = uchar(c);
+            name += '_';
+            name += hex[u >> 4];
+            name += hex[u & 0xF];
+        }
+    }
+    return name;
+}
+
+QByteArray NatsBroker::streamEpoch(qint64 createdNs) {
+    return QByteArray::number(quint64(createdNs), 36);
+}
+
+QByteArray NatsBroker::historyEpoch(const QByteArray &pattern) const {
+    QMutexLocker lock(&m_epochMutex);
+    for (size_t i = 0; i < m_historyPatterns.size() && i < m_historyEpochs.size(); ++i) {
+        if (m_historyPatterns[i] == pattern)
+            return m_historyEpochs[i];
+    }
+    return {};
+}
+
+QString NatsBroker::historyProblem() const {
+    QMutexLocker lock(&m_mutex);
+    return m_historyProblem;
+}
+
+qint64 NatsBroker::historyStreamLimit(int size) {
+    return qint64(size) + std::max(size, HistoryStreamMargin);
+}
+
+bool NatsBroker::isHistoryChannel(QByteArrayView channel) const {
+    for (const QByteArray &pattern : m_historyPatterns) {
+        if (ChannelName::matches(pattern, channel))
+            return true;
+    }
+    return false;
+}
+
+void NatsBroker::setHistory(const QList<HistoryNamespace> &namespaces) {
+    if (!m_history.empty()) {
+        qCWarning(lcBroker) << "NATS: history namespaces are set once; ignoring a change";
+        return;
+    }
+    if (namespaces.isEmpty())
+        return;
+    for (const HistoryNamespace &ns : namespaces) {
+        HistoryState st;
+        st.ns = ns;
+        st.stream = historyStreamName(m_options.historyStreamPrefix, ns.pattern);
+        st.subject = m_prefixDot + ns.pattern;
+        m_history.push_back(std::move(st));
+        m_historyPatterns.push_back(ns.pattern);
+    }
+    {
+        QMutexLocker lock(&m_epochMutex);
+        m_historyEpochs.resize(m_history.size());
+    }
+    {
+        QMutexLocker lock(&m_bridge->mutex);
+        m_bridge->history.resize(m_history.size());
+    }
+    m_historyCheckTimer.start(std::max(100, m_options.historyCheckIntervalMs));
+    updateHistoryState();
+    if (m_state == State::Connected)
+        requestHistoryJob(true);
+}
+
+void NatsBroker::requestHistoryJob(bool resubscribeAll) {
+    if (resubscribeAll) {
+        for (HistoryState &h : m_history)
+            h.resubscribe = true;
+    }
+    startHistoryJob();
+}
+
+void NatsBroker::startHistoryJob() {
+    if (m_historyJob) { // one at a time; the next one starts when it is done
+        m_historyJobAgain = true;
+        return;
+    }
+    if (m_history.empty() || !m_js || m_state != State::Connected)
+        return; // done once connected
+    auto job = std::make_shared<HistoryJob>();
+    job->js = m_js;
+    job->bridge = m_bridge;
+    job->server = m_serverUrl;
+    job->memoryStorage = m_options.historyMemoryStorage;
+    job->replicas = m_options.historyReplicas;
+    job->pendingMsgs = m_options.pendingMsgs;
+    job->pendingBytes = m_options.pendingBytes;
+    for (size_t i = 0; i < m_history.size(); ++i) {
+        HistoryState &h = m_history[i];
+        HistoryJob::Item it;
+        it.index = int(i);
+        it.stream = h.stream;
+        it.subject = h.subject;
+        it.ns = h.ns;
+        it.sub = std::exchange(h.sub, nullptr); // the worker's until it is done
+        it.subEpoch = h.subEpoch;
+        it.resubscribe = std::exchange(h.resubscribe, false);
+        job->items.push_back(std::move(it));
+    }
+    m_historyJob = job;
+    if (m_historyWorker.joinable())
+        m_historyWorker.join();
+    NatsBridge *bridge = m_bridge;
+    bridge->retain();
+    m_historyWorker = std::thread([job, bridge] {
+        job->run();
+        {
+            QMutexLocker lock(&bridge->mutex);
+            bridge->historyJobDone = true;
+            bridge->wakeLocked();
+        }
+        bridge->release();
+        nats_ReleaseThreadMemory();
+    });
+}
+
+void NatsBroker::finishHistoryJob(bool restart) {
+    if (!m_historyJob)
+        return;
+    if (m_historyWorker.joinable())
+        m_historyWorker.join();
+    const std::shared_ptr<HistoryJob> job = std::move(m_historyJob);
+    for (HistoryJob::Item &it : job->items) {
+        HistoryState &h = m_history[size_t(it.index)];
+        h.sub = it.sub;
+        h.following = it.sub != nullptr;
+        h.subEpoch = it.subEpoch;
+        h.problem = it.problem;
+        if (it.subscribeFailed || !it.sub)
+            h.resubscribe = true;
+        if (it.subscribed) {
+            QMutexLocker lock(&m_mutex);
+            ++m_counters.historySubscribes;
+        }
+    }
+    for (const QString &line : std::as_const(job->infos))
+        qCInfo(lcBroker).noquote() << "NATS:" << line;
+    for (const QString &line : std::as_const(job->warnings))
+        qCWarning(lcBroker).noquote() << "NATS:" << line;
+    {
+        QMutexLocker lock(&m_bridge->mutex);
+        adoptHistoryGenerations();
+    }
+    for (const HistoryJob::Item &it : job->items) {
+        // Catching up waits for the stream's last message when the node started following
+        // it; if that and all before it expired meanwhile (TTL, limits), nothing more comes.
+        HistoryState &h = m_history[size_t(it.index)];
+        if (h.catchingUp && !it.epoch.isEmpty() && it.epoch == h.epoch &&
+            (it.msgs == 0 || it.firstSeq > h.catchUpTarget))
+            h.catchingUp = false;
+    }
+    if (!restart)
+        return; // stopping: the caller says what follows
+    updateHistoryState();
+    if (std::exchange(m_historyJobAgain, false))
+        startHistoryJob();
+}
+
+void NatsBroker::stopHistory() {
+    finishHistoryJob(false);
+    m_historyJobAgain = false;
+    for (HistoryState &h : m_history) {
+        if (h.sub)
+            natsSubscription_Destroy(std::exchange(h.sub, nullptr));
+        h.following = false;
+        h.subEpoch.clear();
+        h.resubscribe = true;
+    }
+    QMutexLocker lock(&m_bridge->mutex);
+    m_bridge->historyJobDone = false;
+}
+
+void NatsBroker::adoptHistoryGenerations() {
+    for (size_t i = 0; i < m_history.size(); ++i) {
+        const NatsHistoryShared &shared = m_bridge->history[i];
+        HistoryState &h = m_history[i];
+        if (shared.generation == h.generation)
+            continue;
+        h.generation = shared.generation;
+        if (shared.epoch != h.epoch) {
+            // A stream this node had not followed yet (its first, or a recreated one): what
+            // it holds up to its last sequence now is read back as stored, not live.
+            h.epoch = shared.epoch;
+            {
+                QMutexLocker lock(&m_epochMutex); // after the bridge's mutex, never before
+                m_historyEpochs[i] = h.epoch;
+            }
+            h.lastDelivered = 0;
+            h.catchUpTarget = shared.catchUpTarget;
+            h.catchingUp = shared.catchUpNeeded;
+        }
+    }
+}
+
+void NatsBroker::updateHistoryState() {
+    if (m_history.empty())
+        return;
+    QStringList problems;
+    bool ready = true;
+    bool catchingUp = false;
+    bool unread = false;
+    for (const HistoryState &h : m_history) {
+        if (!h.problem.isEmpty()) {
+            if (!problems.contains(h.problem))
+                problems << h.problem;
+            ready = false;
+        } else if (!h.following || h.generation == 0) {
+            ready = false;
+            unread = true;
+        } else if (h.catchingUp) {
+            ready = false;
+            catchingUp = true;
+        }
+    }
+    QString problem = problems.join(QStringLiteral("; "));
+    if (problem.isEmpty() && !ready) {
+        if (m_state != State::Connected)
+            problem = QStringLiteral("NATS not connected");
+        else if (unread)
+            problem = QStringLiteral("history streams not read yet");
+        else if (catchingUp)
+            problem = QStringLiteral("reading the history streams");
+    }
+    const bool wasReady = m_historyReady.load(std::memory_order_relaxed);
+    QString previous;
+    {
+        QMutexLocker lock(&m_mutex);
+        previous = std::exchange(m_historyProblem, problem);
+    }
+    if (ready == wasReady && problem == previous)
+        return;
+    m_historyReady.store(ready, std::memory_order_release);
+    // Real problems once each, not the passing states of a (re)connect.
+    if (!problems.isEmpty() && problem != previous)
+        qCWarning(lcBroker).noquote() << "NATS: history unavailable:" << problem;
+    else if (ready && !wasReady)
+        qCInfo(lcBroker).noquote()
+            << "NATS: history ready (" << m_history.size() << "JetStream stream(s))";
+    Q_EMIT historyStateChanged();
 }
 
 } // namespace lhttp

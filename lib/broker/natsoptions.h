@@ -52,6 +52,28 @@ struct NatsOptions {
     // Publishes while NATS is unreachable get error 503 (local delivery still happens).
     bool strict = false;
 
+    // Clustered history (Broker::setHistory, docs/CLUSTER.md "JetStream"): one JetStream
+    // stream per history namespace, named <historyStreamPrefix>_<pattern, escaped>. Every node
+    // of a cluster must use the same prefix (and the same subject prefix) to share the streams.
+    static constexpr const char *DefaultHistoryStreamPrefix = "LHTTP_HISTORY";
+    static constexpr int DefaultHistoryReplicas = 1;
+    static constexpr int DefaultHistoryCheckIntervalMs = 10'000;
+    static constexpr int DefaultHistoryPublishTimeoutMs = 5'000;
+    // Letters, digits, '_' and '-' only (a JetStream stream name).
+    QByteArray historyStreamPrefix = DefaultHistoryStreamPrefix;
+    // Streams kept in the servers' memory instead of files: faster, lost when a server restarts
+    // (the epoch then changes). Applies to streams this node creates; an existing stream's
+    // storage cannot be changed (reported as a history problem).
+    bool historyMemoryStorage = false;
+    // Copies of each stream in a clustered JetStream (1 – 5; 1 on a single server).
+    int historyReplicas = DefaultHistoryReplicas;
+    // How often the node checks that every stream still exists with its limits and epoch (a
+    // stream deleted or recreated by an operator); also done on every (re)connect.
+    int historyCheckIntervalMs = DefaultHistoryCheckIntervalMs;
+    // How long a history publish waits for JetStream's acknowledgement before it is counted as
+    // a failure (Broker::Stats::historyPublishFailures); publishing itself never waits.
+    int historyPublishTimeoutMs = DefaultHistoryPublishTimeoutMs;
+
     bool isEnabled() const { return !servers.isEmpty(); }
     bool usesTls() const {
         if (!tlsCaFile.isEmpty() || !tlsCertFile.isEmpty() || !tlsKeyFile.isEmpty())

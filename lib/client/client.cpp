@@ -7,6 +7,8 @@
 #include <QRandomGenerator>
 #include <QWebSocket>
 
+#include <utility>
+
 #include <limits>
 
 namespace lhttp {
@@ -37,7 +39,80 @@ QByteArrayList tokens(QByteArrayView value) {
     return out;
 }
 
+// The payload of the pings that follow history requests; never shown through pong().
+const QByteArray InternalPing = QByteArrayLiteral("\x01lhttp-client:");
+
+bool isWildcard(const QByteArray &channel) {
+    for (const QByteArray &token : channel.split('.')) {
+        if (token == "*" || token == ">")
+            return true;
+    }
+    return false;
+}
+
+bool parseOffset(QByteArrayView text, quint64 *out) {
+    if (text.isEmpty())
+        return false;
+    for (char c : text) {
+        if (c < '0' || c > '9')
+            return false;
+    }
+    bool ok = false;
+    *out = text.toULongLong(&ok);
+    return ok;
+}
+
+// `<offset> <epoch>` at fields[at], fields[at + 1].
+bool parsePosition(const QVarLengthArray<QByteArrayView, 4> &fields, qsizetype at, Position *out) {
+    if (fields.size() != at + 2 || !parseOffset(fields[at], &out->offset) ||
+        !HistoryHeaders::isValidEpoch(fields[at + 1]))
+        return false;
+    out->epoch = fields[at + 1].toByteArray();
+    return true;
+}
+
+bool parseCount(QByteArrayView text, int *out) {
+    quint64 n = 0;
+    if (!parseOffset(text, &n) || n > quint64(std::numeric_limits<int>::max()))
+        return false;
+    *out = int(n);
+    return true;
+}
+
 } // namespace
+
+// --- HistoryReply ---
+
+HistoryReply::HistoryReply(const QByteArray &channel, QObject *parent)
+    : QObject(parent)
+    , m_channel(channel) {}
+
+void HistoryReply::succeed() {
+    m_errorCode = -1;
+    finishLater();
+}
+
+void HistoryReply::fail(int code, const QString &why) {
+    m_errorCode = code;
+    m_errorString = why;
+    m_messages.clear();
+    finishLater();
+}
+
+void HistoryReply::finishLater() {
+    if (m_finishing)
+        return;
+    m_finishing = true;
+    // Always from the event loop: connecting after Client::history() returned is safe.
+    QTimer::singleShot(0, this, [this] {
+        m_finished = true;
+        Q_EMIT finished();
+        if (m_autoDelete)
+            deleteLater();
+    });
+}
+
+// --- Client ---
 
 Client::Client(QObject *parent)
     : QObject(parent) {
@@ -133,7 +208,7 @@ void Client::connectNow() {
     connect(m_socket, &QWebSocket::textMessageReceived, this,
             [this](const QString &text) { onIncoming(text.toUtf8()); });
     connect(m_socket, &QWebSocket::binaryMessageReceived, this, &Client::onIncoming);
-    connect(m_socket, &QWebSocket::pong, this, &Client::pong);
+    connect(m_socket, &QWebSocket::pong, this, &Client::onPong);
     setState(State::Connecting);
     m_connectTimer.start(m_connectTimeoutMs);
     m_socket->open(m_request);
@@ -143,6 +218,7 @@ void Client::detachSocket(bool graceful) {
     QWebSocket *socket = m_socket;
     if (!socket)
         return;
+    dropPending(QStringLiteral("connection closed"));
     m_socket = nullptr;
     disconnect(socket, nullptr, this, nullptr);
     if (graceful && socket->state() == QAbstractSocket::ConnectedState) {
@@ -187,6 +263,7 @@ void Client::onSocketGone() {
     disconnect(socket, nullptr, this, nullptr);
     socket->deleteLater();
     m_socket = nullptr;
+    dropPending(QStringLiteral("connection lost: ") + why);
 
     if (was == State::Closing) {
         setState(State::Disconnected);
@@ -245,11 +322,274 @@ void Client::onIncoming(const QByteArray &bytes) {
     }
     if (message.command() == "error" && message.hasHeader("code") &&
         !message.hasHeader("publish")) {
-        Q_EMIT errorReceived(message.header("code").toInt(),
-                             message.header("reason").toByteArray());
+        ++m_errorReplies;
+        m_lastErrorCode = message.header("code").toInt();
+        m_lastErrorReason = message.header("reason").toByteArray();
+        Q_EMIT errorReceived(m_lastErrorCode, m_lastErrorReason);
         return;
     }
+    if (!message.hasHeader("publish") && onReply(message))
+        return;
+    if (onHistoryMessage(message))
+        return;
     Q_EMIT messageReceived(message);
+}
+
+bool Client::onReply(const Message &message) {
+    const QByteArrayView recoverValue = message.header("recovered");
+    const QByteArrayView readValue = message.header("history");
+    const bool isRecover = !recoverValue.isNull();
+    if (!isRecover && readValue.isNull())
+        return false;
+    // recovered:<channel> <true|false> <count> <offset> <epoch>
+    // history:<channel> <count> <offset> <epoch>
+    const auto fields = splitTokens(isRecover ? recoverValue : readValue);
+    const qsizetype countAt = isRecover ? 2 : 1;
+    int count = 0;
+    Position top;
+    if (fields.size() <= countAt || !parseCount(fields[countAt], &count) ||
+        !parsePosition(fields, countAt + 1, &top) ||
+        (isRecover && fields[1] != "true" && fields[1] != "false"))
+        return false;
+    const Pending::Kind kind = isRecover ? Pending::Kind::Recover : Pending::Kind::History;
+    for (qsizetype i = 0; i < m_pending.size(); ++i) {
+        Pending &p = m_pending[i];
+        if (p.kind != kind || p.answered || p.channel != fields[0])
+            continue;
+        p.answered = true;
+        p.complete = isRecover && fields[1] == "true";
+        p.count = p.remaining = (isRecover && !p.complete) ? 0 : count;
+        p.top = top;
+        if (p.remaining == 0)
+            finishPending(i);
+        return true;
+    }
+    return false; // not ours (sent raw): an ordinary message
+}
+
+bool Client::onHistoryMessage(const Message &message) {
+    // Deliveries on history channels carry `position:<channel> <offset> <epoch>` first.
+    const Message::HeaderList &headers = message.headers();
+    if (headers.isEmpty() || headers.first().name != "position")
+        return false;
+    const auto fields = splitTokens(headers.first().value);
+    Position position;
+    if (fields.isEmpty() || !parsePosition(fields, 1, &position))
+        return false;
+    const QByteArray channel = fields[0].toByteArray();
+    quint64 replayDone = 0; // the pending whose last replayed message this is
+    for (qsizetype i = 0; i < m_pending.size(); ++i) {
+        Pending &p = m_pending[i];
+        if (!p.answered || p.remaining <= 0 || p.channel != channel)
+            continue;
+        if (p.kind == Pending::Kind::History) {
+            // A history read: for the reply, not for messageReceived().
+            if (p.reply)
+                p.reply->m_messages.append(message);
+            if (--p.remaining == 0)
+                finishPending(i);
+            return true;
+        }
+        if (--p.remaining == 0)
+            replayDone = p.id;
+        break;
+    }
+    bool deliver = true;
+    if (m_recovering.contains(channel)) {
+        // Recovery never doubles a message: not beyond the last one seen, same epoch.
+        const auto it = m_positions.constFind(channel);
+        deliver =
+            it == m_positions.cend() || it->epoch != position.epoch || position.offset > it->offset;
+    }
+    notePosition(channel, position);
+    if (deliver)
+        Q_EMIT messageReceived(message);
+    if (replayDone) {
+        // A slot may have closed or reopened meanwhile (the pending is gone then).
+        for (qsizetype i = 0; i < m_pending.size(); ++i) {
+            if (m_pending.at(i).id == replayDone) {
+                finishPending(i);
+                break;
+            }
+        }
+    }
+    return true;
+}
+
+void Client::finishPending(qsizetype index) {
+    const Pending p = m_pending.takeAt(index);
+    notePosition(p.channel, p.top);
+    if (p.kind == Pending::Kind::History) {
+        if (p.reply) {
+            p.reply->m_position = p.top;
+            p.reply->succeed();
+        }
+        return;
+    }
+    Q_EMIT recovered(p.channel, p.complete, p.count);
+}
+
+void Client::onPong(quint64 elapsedMs, const QByteArray &payload) {
+    if (!payload.startsWith(InternalPing)) {
+        Q_EMIT pong(elapsedMs, payload);
+        return;
+    }
+    const quint64 id = payload.mid(InternalPing.size()).toULongLong();
+    qsizetype index = -1;
+    for (qsizetype i = 0; i < m_pending.size(); ++i) {
+        if (m_pending.at(i).id == id)
+            index = i;
+    }
+    // Answered (the pending stays until its messages are in) or gone with a reconnect.
+    if (index < 0 || m_pending.at(index).answered)
+        return;
+    // No reply header before the pong: the server refused the request, and its error reply,
+    // the last one before the pong, says why; or it ignored the header (no history support).
+    const Pending p = m_pending.takeAt(index);
+    const bool refused = m_errorReplies > p.errorsAtSend;
+    const QString why =
+        refused ? QStringLiteral("server error %1: %2")
+                      .arg(m_lastErrorCode)
+                      .arg(QString::fromUtf8(m_lastErrorReason))
+                : QStringLiteral("the server did not answer the %1 header (no history support)")
+                      .arg(p.kind == Pending::Kind::History ? QStringLiteral("history")
+                                                            : QStringLiteral("recover"));
+    if (p.kind == Pending::Kind::History) {
+        if (p.reply)
+            p.reply->fail(refused ? m_lastErrorCode : 0, why);
+        return;
+    }
+    m_errorString = why;
+    // Nothing of a refused message is applied: join the channel without recovery.
+    if (refused && m_recovering.contains(p.channel))
+        sendBytes("LHTTP/1.0 " + p.command + "\r\nsubscribe:" + p.channel + "\r\n\r\n");
+    Q_EMIT recovered(p.channel, false, 0);
+}
+
+void Client::trackPending(Pending pending) {
+    pending.id = m_nextPendingId++;
+    pending.errorsAtSend = m_errorReplies;
+    const quint64 id = pending.id;
+    m_pending.append(std::move(pending));
+    m_socket->ping(InternalPing + QByteArray::number(id));
+}
+
+void Client::dropPending(const QString &why) {
+    // Recoveries are sent again on the next connection; history reads fail.
+    const QList<Pending> pending = std::exchange(m_pending, {});
+    for (const Pending &p : pending) {
+        if (p.kind == Pending::Kind::History && p.reply)
+            p.reply->fail(0, why);
+    }
+}
+
+void Client::notePosition(const QByteArray &channel, const Position &position) {
+    if (!HistoryHeaders::isValidEpoch(position.epoch))
+        return;
+    const auto it = m_positions.find(channel);
+    if (it == m_positions.end())
+        m_positions.insert(channel, position);
+    else if (it->epoch != position.epoch || position.offset > it->offset)
+        *it = position;
+}
+
+void Client::setPosition(const QByteArray &channel, const Position &position) {
+    if (HistoryHeaders::isValidEpoch(position.epoch))
+        m_positions.insert(channel, position);
+    else
+        m_positions.remove(channel);
+}
+
+QByteArrayList Client::recoveringChannels() const {
+    QByteArrayList out;
+    for (const QByteArray &channel : m_channels) {
+        if (m_recovering.contains(channel))
+            out.append(channel);
+    }
+    return out;
+}
+
+void Client::sendRecover(const QByteArray &channel) {
+    const QByteArray command = m_channelCommand.value(channel, QByteArrayLiteral("subscribe"));
+    QByteArray recover = channel;
+    if (const auto it = m_positions.constFind(channel); it != m_positions.cend())
+        recover += ' ' + it->toText();
+    if (!sendBytes("LHTTP/1.0 " + command + "\r\nsubscribe:" + channel + "\r\nrecover:" + recover +
+                   "\r\n\r\n"))
+        return;
+    Pending p;
+    p.kind = Pending::Kind::Recover;
+    p.channel = channel;
+    p.command = command;
+    trackPending(std::move(p));
+}
+
+bool Client::subscribeWithRecovery(const QByteArrayList &channels, const QByteArray &command) {
+    if (channels.isEmpty())
+        return fail(QStringLiteral("no channel to subscribe to"));
+    for (const QByteArray &channel : channels) {
+        if (!isValidChannel(channel, false, &m_errorString))
+            return false;
+        if (isWildcard(channel))
+            return fail(QStringLiteral("cannot recover wildcard channel '%1'")
+                            .arg(QString::fromUtf8(channel)));
+    }
+    QString why;
+    if (buildMessage(command, {{QByteArrayLiteral("subscribe"), channels.first()}}, {}, &why)
+            .isNull())
+        return fail(why);
+    remember(channels, command);
+    for (const QByteArray &channel : channels)
+        m_recovering.insert(channel);
+    if (m_state != State::Connected)
+        return true; // sent on connect by resubscribe()
+    for (const QByteArray &channel : channels)
+        sendRecover(channel);
+    return true;
+}
+
+HistoryReply *Client::history(const QByteArray &channel, int limit,
+                              const std::optional<Position> &after, const QByteArray &command) {
+    auto *reply = new HistoryReply(channel, this);
+    QString why;
+    if (!isValidChannel(channel, false, &why)) {
+        reply->fail(0, why);
+        return reply;
+    }
+    if (isWildcard(channel)) {
+        reply->fail(0, QStringLiteral("cannot read the history of wildcard channel '%1'")
+                           .arg(QString::fromUtf8(channel)));
+        return reply;
+    }
+    if (limit < 1) {
+        reply->fail(0, QStringLiteral("the limit must be at least 1"));
+        return reply;
+    }
+    QByteArray value = channel + ' ' + QByteArray::number(limit);
+    if (after) {
+        if (!HistoryHeaders::isValidEpoch(after->epoch)) {
+            reply->fail(0, QStringLiteral("an epoch is 1 to 32 letters and digits"));
+            return reply;
+        }
+        value += ' ' + after->toText();
+    }
+    const QByteArray bytes =
+        buildMessage(command, {{QByteArrayLiteral("history"), value}}, {}, &why);
+    if (bytes.isNull()) {
+        reply->fail(0, why);
+        return reply;
+    }
+    if (!sendBytes(bytes)) {
+        reply->fail(0, m_errorString);
+        return reply;
+    }
+    Pending p;
+    p.kind = Pending::Kind::History;
+    p.channel = channel;
+    p.command = command;
+    p.reply = reply;
+    trackPending(std::move(p));
+    return reply;
 }
 
 bool Client::fail(const QString &why) {
@@ -360,6 +700,7 @@ void Client::forget(const QByteArrayList &channels) {
     for (const QByteArray &channel : channels) {
         if (m_channelCommand.remove(channel))
             m_channels.removeOne(channel);
+        m_recovering.remove(channel);
     }
 }
 
@@ -368,6 +709,8 @@ void Client::resubscribe() {
     // comes near the server's limit.
     QByteArrayList commands;
     for (const QByteArray &channel : std::as_const(m_channels)) {
+        if (m_recovering.contains(channel))
+            continue;
         const QByteArray &command = m_channelCommand[channel];
         if (!commands.contains(command))
             commands.append(command);
@@ -383,7 +726,7 @@ void Client::resubscribe() {
             size = 0;
         };
         for (const QByteArray &channel : std::as_const(m_channels)) {
-            if (m_channelCommand.value(channel) != command)
+            if (m_channelCommand.value(channel) != command || m_recovering.contains(channel))
                 continue;
             if (size + channel.size() + 1 > MaxChannelListBytes)
                 flush();
@@ -391,6 +734,11 @@ void Client::resubscribe() {
             size += channel.size() + 1;
         }
         flush();
+    }
+    // History channels one message each: a message carries one recover header.
+    for (const QByteArray &channel : std::as_const(m_channels)) {
+        if (m_recovering.contains(channel))
+            sendRecover(channel);
     }
 }
 

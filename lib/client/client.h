@@ -3,6 +3,7 @@
 
 #include "message.h"
 #include "messagebuilder.h"
+#include "position.h"
 
 #include <QByteArray>
 #include <QByteArrayList>
@@ -13,14 +14,63 @@
 #include <QNetworkRequest>
 #include <QObject>
 #include <QPair>
+#include <QPointer>
+#include <QSet>
 #include <QSslConfiguration>
 #include <QString>
 #include <QTimer>
 #include <QUrl>
 
+#include <optional>
+
 class QWebSocket;
 
 namespace lhttp {
+
+class Client;
+
+// The answer to Client::history(): the messages of a history channel, oldest first, and the
+// channel's position (PROTOCOL.md "History read"). finished() is emitted exactly once, always
+// from the event loop; the reply is a child of the Client and deletes itself after finished()
+// unless setAutoDelete(false).
+class HistoryReply : public QObject {
+    Q_OBJECT
+public:
+    QByteArray channel() const { return m_channel; }
+    bool isFinished() const { return m_finished; }
+    bool isSuccess() const { return m_finished && m_errorCode < 0; }
+    // The server's `error` code (400, 403, 404, 410, 503); 0 when there was no answer (not
+    // connected, connection lost, a server that does not keep history); -1 on success.
+    int errorCode() const { return m_errorCode; }
+    QString errorString() const { return m_errorString; }
+    // Oldest first, each with its `position` header.
+    QList<Message> messages() const { return m_messages; }
+    // The channel's position when the server answered (the newest message's, or the one the
+    // next message will follow).
+    Position position() const { return m_position; }
+
+    bool autoDelete() const { return m_autoDelete; }
+    void setAutoDelete(bool on) { m_autoDelete = on; }
+
+Q_SIGNALS:
+    void finished();
+
+private:
+    friend class Client;
+    HistoryReply(const QByteArray &channel, QObject *parent);
+    void succeed();
+    void fail(int code, const QString &why);
+    void finishLater();
+
+    QByteArray m_channel;
+    QList<Message> m_messages;
+    Position m_position;
+    int m_errorCode = -1;
+    QString m_errorString;
+    bool m_finished = false;
+    bool m_finishing = false;
+    bool m_autoDelete = true;
+};
 
 // An LHTTP client for C++/Qt applications, over one QWebSocket.
 //
@@ -33,6 +83,12 @@ namespace lhttp {
 // header in anything it sent) and, when the connection drops, reconnects with exponential
 // backoff and jitter and subscribes to them again. Channels the server refused stay in the
 // set until unsubscribed: the client cannot tell which message an error answers.
+//
+// History channels (PROTOCOL.md "History channels"): the client remembers the position of the
+// last message it got on each channel (position()). Channels joined with
+// subscribeWithRecovery() are joined again after a reconnect with `recover:<channel> <offset>
+// <epoch>`: the server replays what was missed, messageReceived() delivers it in order as if
+// it had arrived live, never twice, and recovered() says whether anything was lost.
 class Client : public QObject {
     Q_OBJECT
     Q_PROPERTY(State state READ state NOTIFY stateChanged)
@@ -101,6 +157,32 @@ public:
     // Forgets the channels and, when connected, sends an `unsubscribe` message.
     bool unsubscribe(const QByteArrayList &channels,
                      const QByteArray &command = QByteArrayLiteral("unsubscribe"));
+    // Joins history channels (concrete names, no wildcards) with recovery: one message per
+    // channel, `subscribe:<channel>` and `recover:<channel> <offset> <epoch>` from the known
+    // position (position(), setPosition()), or `recover:<channel>` without one; again after
+    // every reconnect. Each answer ends in recovered(). A delivery on such a channel whose
+    // offset is not beyond the last one seen in the same epoch is dropped. When the server
+    // refuses the recover header (an error reply, e.g. 404 for a channel without history) the
+    // client joins the channel without it and reports recovered(channel, false, 0).
+    bool subscribeWithRecovery(const QByteArrayList &channels,
+                               const QByteArray &command = QByteArrayLiteral("subscribe"));
+    // The channels joined with subscribeWithRecovery(), in subscription order.
+    QByteArrayList recoveringChannels() const;
+    // The position of the last message received on `channel` (deliveries, recovered and
+    // history replies); an empty epoch when none is known.
+    Position position(const QByteArray &channel) const { return m_positions.value(channel); }
+    bool hasPosition(const QByteArray &channel) const { return m_positions.contains(channel); }
+    // Resume from a position kept elsewhere (e.g. saved before the application restarted):
+    // the next subscribeWithRecovery() or reconnect recovers from it. An invalid epoch
+    // forgets the channel's position.
+    void setPosition(const QByteArray &channel, const Position &position);
+    // Reads a history channel without subscribing: the last `limit` messages, or up to
+    // `limit` messages after `after`. Never null; invalid input and not being connected fail
+    // the reply (from the event loop). An error reply to the read also comes through
+    // errorReceived().
+    HistoryReply *history(const QByteArray &channel, int limit,
+                          const std::optional<Position> &after = std::nullopt,
+                          const QByteArray &command = QByteArrayLiteral("history"));
     // Publishes like the original SDKs: `publish:<channels>` first, then `headers`, then the
     // body. Returns false when not connected or when the input is invalid (errorString()).
     bool publish(const QByteArrayList &channels, const QByteArray &command,
@@ -132,6 +214,37 @@ Q_SIGNALS:
     // Something that is not an LHTTP message arrived.
     void invalidMessageReceived(const QByteArray &bytes, const QByteArray &reason);
     void pong(quint64 elapsedMs, const QByteArray &payload);
+    // The answer to a recover (subscribeWithRecovery(), reconnects), after the `count`
+    // replayed messages went through messageReceived(). complete: nothing was missed; false:
+    // messages were lost (another epoch, or older than the history holds; or the server
+    // refused the recover header): reload the channel from elsewhere, the client continues
+    // from position(channel).
+    void recovered(const QByteArray &channel, bool complete, int count);
+
+private:
+    // A message answered by a reply header (`recovered`, `history`) and then `count` messages,
+    // or by an error reply; a ping sent right after it tells which when no reply header came.
+    struct Pending {
+        enum class Kind { Recover, History } kind = Kind::Recover;
+        QByteArray channel;
+        QByteArray command;
+        quint64 id = 0;
+        quint64 errorsAtSend = 0;
+        bool answered = false;
+        int remaining = 0;
+        bool complete = false;
+        int count = 0;
+        Position top;
+        QPointer<HistoryReply> reply;
+    };
+    void sendRecover(const QByteArray &channel);
+    void trackPending(Pending pending);
+    void onPong(quint64 elapsedMs, const QByteArray &payload);
+    bool onReply(const Message &message);
+    bool onHistoryMessage(const Message &message);
+    void finishPending(qsizetype index);
+    void dropPending(const QString &why);
+    void notePosition(const QByteArray &channel, const Position &position);
 
 private:
     void connectNow();
@@ -164,8 +277,16 @@ private:
     QElapsedTimer m_connectedFor;
     QByteArrayList m_channels;
     QHash<QByteArray, QByteArray> m_channelCommand; // the command each channel was joined with
+    QSet<QByteArray> m_recovering;                  // joined with subscribeWithRecovery()
+    QHash<QByteArray, Position> m_positions;
+    QList<Pending> m_pending; // in the order sent
+    quint64 m_nextPendingId = 1;
+    quint64 m_errorReplies = 0; // error replies received, to tell which one answers a request
+    int m_lastErrorCode = 0;
+    QByteArray m_lastErrorReason;
 };
 
 } // namespace lhttp
 
 Q_DECLARE_METATYPE(lhttp::Message)
+Q_DECLARE_METATYPE(lhttp::Position)

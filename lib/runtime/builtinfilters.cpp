@@ -114,6 +114,8 @@ void PubSubFilter::afterMessage(Session &session) {
         if (!(*ns = m_router.historyNamespace(c)))
             return Error::make(Status::NotFound, header.toByteArray() + ": channel '" +
                                                      c.toByteArray() + "' keeps no history");
+        if (Error e = m_router.historyServable())
+            return e;
         if (const Claims *claims = session.claims(); claims && !claims->maySubscribe(c))
             return Error::make(Status::Forbidden,
                                "token does not allow subscribing to '" + c.toByteArray() + "'");

@@ -233,17 +233,25 @@ void Router::configureHistory(const QList<HistoryNamespace> &namespaces, qint64 
     m_history.setClustered(m_history.isEnabled() && broker && broker->keepsHistory());
 }
 
-Error Router::historyAvailable(const HistoryNamespace &ns) {
+Error Router::historyServable() {
     if (!m_history.isClustered())
         return {};
     const Broker *broker = m_broker.load(std::memory_order_acquire);
-    if (!broker->historyReady()) {
-        ++m_historyCounters.unavailable;
-        const QString why = broker->historyProblem();
-        return Error::make(Status::ServiceUnavailable,
-                           "history unavailable" +
-                               (why.isEmpty() ? QByteArray() : ": " + why.toUtf8()));
-    }
+    if (broker && broker->historyReady())
+        return {};
+    ++m_historyCounters.unavailable;
+    const QString why = broker ? broker->historyProblem() : QStringLiteral("no broker");
+    return Error::make(Status::ServiceUnavailable,
+                       "history unavailable" +
+                           (why.isEmpty() ? QByteArray() : ": " + why.toUtf8()));
+}
+
+Error Router::historyAvailable(const HistoryNamespace &ns) {
+    if (!m_history.isClustered())
+        return {};
+    if (Error e = historyServable())
+        return e;
+    const Broker *broker = m_broker.load(std::memory_order_acquire);
     m_history.setNamespaceEpoch(ns.pattern, broker->historyEpoch(ns.pattern));
     return {};
 }

@@ -98,6 +98,9 @@ public:
     // The last `limit` messages of `channel`, or those after `after`.
     HistoryAnswer read(const QByteArray &channel, const HistoryNamespace &ns, int limit,
                        const Position *after);
+    // 503 while clustered history cannot be served (the broker's store is not ready); checked
+    // before a recover or history request changes anything.
+    Error historyServable();
     // Drops messages past their age; the Server calls it about once a second.
     void expireHistory();
     struct HistoryCounters {

@@ -77,6 +77,8 @@ bool NatsServer::start(const QStringList &extraArgs, int timeoutMs) {
         args << QStringLiteral("-cluster") << clusterUrl() << QStringLiteral("-routes")
              << m_routes.join(QLatin1Char(','));
     }
+    if (!m_jetStreamDir.isEmpty())
+        args << QStringLiteral("-js") << QStringLiteral("-sd") << m_jetStreamDir;
     args << extraArgs;
     m_process = std::make_unique<QProcess>();
     if (qEnvironmentVariableIsSet("LHTTP_TEST_NATS_LOG"))

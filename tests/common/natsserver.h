@@ -37,6 +37,8 @@ public:
     // SIGKILL: the server dies as in a crash, without closing client connections cleanly.
     void kill();
     bool isRunning() const;
+    // The server's process id (0 when not running), for SIGSTOP/SIGCONT.
+    qint64 pid() const { return m_process ? m_process->processId() : 0; }
 
     quint16 port() const { return m_port; }
     quint16 monitorPort() const { return m_monitorPort; }
@@ -46,6 +48,9 @@ public:
     QString clusterUrl();
     // Cluster routes to other members (their clusterUrl()); takes effect on the next start.
     void setRoutes(const QStringList &routes) { m_routes = routes; }
+    // JetStream (-js) with its store in `storeDir` (-sd); an empty one turns it off. Takes
+    // effect on the next start; a restart with the same directory keeps the streams.
+    void setJetStream(const QString &storeDir) { m_jetStreamDir = storeDir; }
 
     // GET http://127.0.0.1:<monitorPort><pathAndQuery> as JSON; empty on failure.
     QJsonObject monitor(const QString &pathAndQuery, int timeoutMs = 3'000) const;
@@ -63,4 +68,5 @@ private:
     quint16 m_monitorPort;
     quint16 m_clusterPort = 0;
     QStringList m_routes;
+    QString m_jetStreamDir;
 };

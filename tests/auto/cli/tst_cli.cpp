@@ -4,6 +4,8 @@
 // pub modes, the shell driven through a pipe on stdin and on a pseudo-terminal (line editing
 // and history), output formats and exit statuses.
 
+#include "adminkick.h"
+#include "lhttpdprocess.h"
 #include "multipart.h"
 #include "ports.h"
 #include "processor.h"
@@ -270,6 +272,11 @@ private Q_SLOTS:
     void subReconnectsAndSubscribesAgain();
     void subNoReconnect();
 
+    void subRecoverAcrossKick();
+    void subRecoverNotRecovered();
+    void historyPrintsLastMessages();
+    void historyErrors();
+
     void pubOverWebSocket();
     void pubFromStdinWithEscapes();
     void pubErrorReply();
@@ -283,6 +290,7 @@ private Q_SLOTS:
     void shellProblemsKeepItRunning();
     void shellShortForms();
     void shellConnectionRefused();
+    void shellRecoverAndHistory();
     void shellLineEditingOnTerminal();
     void shellCommandOutputOnTerminal();
 
@@ -330,9 +338,26 @@ std::unique_ptr<WsClient> tst_Cli::subscriber(const QByteArray &channels) {
 void tst_Cli::helpAndVersion() {
     Cli help({QStringLiteral("--help")});
     CHECK_EXIT(help, 0);
-    for (const char *needle : {"sub [options] URL CHANNEL", "pub [options] URL CHANNEL TEXT",
-                               "--count", "--http", "--api-key", "--format", "pretty", "line",
-                               "body", "json", "Exit status", "multipart", "upstream", "send"})
+    for (const char *needle : {"sub [options] URL CHANNEL",
+                               "pub [options] URL CHANNEL TEXT",
+                               "--count",
+                               "--http",
+                               "--api-key",
+                               "--format",
+                               "pretty",
+                               "line",
+                               "body",
+                               "json",
+                               "Exit status",
+                               "multipart",
+                               "upstream",
+                               "send",
+                               "history [options] URL CHANNEL",
+                               "--recover",
+                               "--positions",
+                               "--limit",
+                               "--after",
+                               "not recovered"})
         QVERIFY2(help.out.contains(needle), needle);
     Cli version({QStringLiteral("--version")});
     CHECK_EXIT(version, 0);
@@ -399,6 +424,36 @@ void tst_Cli::usageErrors_data() {
          QStringLiteral("x"), QStringLiteral("--http"), QStringLiteral("--cacert"),
          QStringLiteral("/dev/null")},
         "no PEM certificate in --cacert file");
+    row("recover for pub",
+        {QStringLiteral("pub"), u, QStringLiteral("room"), QStringLiteral("x"),
+         QStringLiteral("--recover")},
+        "--recover only applies to sub");
+    row("recover a wildcard",
+        {QStringLiteral("sub"), u, QStringLiteral("room.*"), QStringLiteral("--recover")},
+        "--recover needs concrete channels");
+    row("limit for sub",
+        {QStringLiteral("sub"), u, QStringLiteral("room"), QStringLiteral("--limit"),
+         QStringLiteral("5")},
+        "--limit only applies to history");
+    row("history without channel", {QStringLiteral("history"), u}, "history needs a URL");
+    row("history of two channels", {QStringLiteral("history"), u, QStringLiteral("a b")},
+        "history reads one channel");
+    row("history limit zero",
+        {QStringLiteral("history"), u, QStringLiteral("room"), QStringLiteral("-l"),
+         QStringLiteral("0")},
+        "--limit needs a number");
+    row("history after without epoch",
+        {QStringLiteral("history"), u, QStringLiteral("room"), QStringLiteral("--after"),
+         QStringLiteral("17")},
+        "--after needs OFFSET:EPOCH");
+    row("history after bad epoch",
+        {QStringLiteral("history"), u, QStringLiteral("room"), QStringLiteral("--after"),
+         QStringLiteral("17:a-b")},
+        "--after needs OFFSET:EPOCH");
+    row("positions for pub",
+        {QStringLiteral("pub"), u, QStringLiteral("room"), QStringLiteral("x"),
+         QStringLiteral("--positions")},
+        "--positions only applies to sub and history");
     row("bad escape",
         {QStringLiteral("pub"), u, QStringLiteral("room"), QStringLiteral("a\\q"),
          QStringLiteral("--escapes")},
@@ -560,6 +615,156 @@ void tst_Cli::subNoReconnect() {
     server->close();
     CHECK_EXIT(cli, 1);
     QVERIFY(cli.err.contains("connection lost"));
+}
+
+namespace {
+
+const QByteArray AdminToken = "t0ken";
+
+bool startHistoryNode(LhttpdProcess &node, int size) {
+    return node.start({QStringLiteral("--history"), QStringLiteral("room.*=%1").arg(size),
+                       QStringLiteral("--admin-token"), QString::fromLatin1(AdminToken),
+                       QStringLiteral("--log-level"), QStringLiteral("warning")});
+}
+
+} // namespace
+
+// sub --recover -f body prints every message once, those published while it was kicked off
+// included, in order.
+void tst_Cli::subRecoverAcrossKick() {
+    LhttpdProcess node;
+    QVERIFY(startHistoryNode(node, 100));
+    const QString ws = node.wsUrl().toString();
+    Cli cli({QStringLiteral("sub"), QStringLiteral("--recover"), ws, QStringLiteral("room.1"),
+             QStringLiteral("-f"), QStringLiteral("body"), QStringLiteral("-n"),
+             QStringLiteral("4")});
+    QVERIFY2(cli.errContains("subscribed to room.1"), qPrintable(cli.diagnostics()));
+    WsClient w;
+    QVERIFY(w.open(node.wsUrl()));
+    w.send("LHTTP/1.0 chat\r\npublish:room.1\r\n\r\none");
+    QVERIFY2(cli.outContains("one\n"), qPrintable(cli.diagnostics()));
+
+    QCOMPARE(testadmin::kickSubscribers(node.wsUrl(QStringLiteral("/admin")), AdminToken, "room.1"),
+             1);
+    QVERIFY2(cli.errContains("connection lost"), qPrintable(cli.diagnostics()));
+    // While it waits for its reconnect (at least 500 ms).
+    w.send("LHTTP/1.0 chat\r\npublish:room.1\r\n\r\ntwo");
+    w.send("LHTTP/1.0 chat\r\npublish:room.1\r\n\r\nthree");
+    QVERIFY(w.sync());
+    QVERIFY2(cli.errContains("subscribed to room.1", 2), qPrintable(cli.diagnostics()));
+    QVERIFY2(cli.err.contains("-- recovered room.1: 2 messages"), qPrintable(cli.diagnostics()));
+    w.send("LHTTP/1.0 chat\r\npublish:room.1\r\n\r\nfour");
+    CHECK_EXIT(cli, 0);
+    QCOMPARE(cli.out, QByteArray("one\ntwo\nthree\nfour\n"));
+    QVERIFY2(!cli.err.contains("not recovered"), qPrintable(cli.diagnostics()));
+}
+
+// More messages than the history keeps were published while sub was away: it says so on
+// stderr and goes on with the live messages; --positions shows where each message is.
+void tst_Cli::subRecoverNotRecovered() {
+    LhttpdProcess node;
+    QVERIFY(startHistoryNode(node, 2));
+    const QString ws = node.wsUrl().toString();
+    Cli cli({QStringLiteral("sub"), QStringLiteral("--recover"), ws, QStringLiteral("room.1"),
+             QStringLiteral("-f"), QStringLiteral("body"), QStringLiteral("-n"),
+             QStringLiteral("2"), QStringLiteral("--positions")});
+    QVERIFY2(cli.errContains("subscribed to room.1"), qPrintable(cli.diagnostics()));
+    WsClient w;
+    QVERIFY(w.open(node.wsUrl()));
+    w.send("LHTTP/1.0 chat\r\npublish:room.1\r\n\r\nseen");
+    QVERIFY2(cli.outContains("seen\n"), qPrintable(cli.diagnostics()));
+    QCOMPARE(testadmin::kickSubscribers(node.wsUrl(QStringLiteral("/admin")), AdminToken, "room.1"),
+             1);
+    QVERIFY2(cli.errContains("connection lost"), qPrintable(cli.diagnostics()));
+    for (int i = 0; i < 3; ++i)
+        w.send("LHTTP/1.0 chat\r\npublish:room.1\r\n\r\nlost");
+    QVERIFY(w.sync());
+    QVERIFY2(cli.errContains("lhttp-cli: not recovered: room.1 lost messages while disconnected; "
+                             "continuing at 4 "),
+             qPrintable(cli.diagnostics()));
+    QVERIFY2(cli.errContains("subscribed to room.1", 2), qPrintable(cli.diagnostics()));
+    w.send("LHTTP/1.0 chat\r\npublish:room.1\r\n\r\nlive");
+    CHECK_EXIT(cli, 0);
+    const QByteArrayList lines = cli.out.split('\n');
+    QCOMPARE(lines.size(), 5);
+    QVERIFY2(lines.at(0).startsWith("room.1 1 "), qPrintable(cli.diagnostics()));
+    QCOMPARE(lines.at(1), QByteArray("seen"));
+    QCOMPARE(lines.at(2), "room.1 5 " + lines.at(0).mid(9));
+    QCOMPARE(lines.at(3), QByteArray("live"));
+}
+
+void tst_Cli::historyPrintsLastMessages() {
+    LhttpdProcess node;
+    QVERIFY(startHistoryNode(node, 100));
+    const QString ws = node.wsUrl().toString();
+    WsClient w;
+    QVERIFY(w.open(node.wsUrl()));
+    for (int i = 1; i <= 5; ++i)
+        w.send("LHTTP/1.0 chat\r\npublish:room.1\r\n\r\nm" + QByteArray::number(i));
+    QVERIFY(w.sync());
+
+    Cli last({QStringLiteral("history"), ws, QStringLiteral("room.1"), QStringLiteral("--limit"),
+              QStringLiteral("3"), QStringLiteral("-f"), QStringLiteral("body")});
+    CHECK_EXIT(last, 0);
+    QCOMPARE(last.out, QByteArray("m3\nm4\nm5\n"));
+    QVERIFY2(last.err.contains("-- history room.1: 3 messages, position 5 "),
+             qPrintable(last.diagnostics()));
+
+    // --positions: each message's, then the channel's, which --after takes.
+    Cli positions({QStringLiteral("history"), ws, QStringLiteral("room.1"), QStringLiteral("-l"),
+                   QStringLiteral("1"), QStringLiteral("-f"), QStringLiteral("body"),
+                   QStringLiteral("--positions")});
+    CHECK_EXIT(positions, 0);
+    const QByteArrayList lines = positions.out.split('\n');
+    QCOMPARE(lines.size(), 4);
+    const QByteArray epoch = lines.at(0).mid(QByteArray("room.1 5 ").size());
+    QCOMPARE(lines.at(0), "room.1 5 " + epoch);
+    QCOMPARE(lines.at(1), QByteArray("m5"));
+    QCOMPARE(lines.at(2), "room.1 5 " + epoch);
+
+    Cli after({QStringLiteral("history"), ws, QStringLiteral("room.1"), QStringLiteral("--after"),
+               QStringLiteral("2:") + QString::fromLatin1(epoch), QStringLiteral("-f"),
+               QStringLiteral("line")});
+    CHECK_EXIT(after, 0);
+    QCOMPARE(after.out, "LHTTP/1.0 chat\\r\\nposition:room.1 3 " + epoch +
+                            "\\r\\npublish:room.1\\r\\n\\r\\nm3\n"
+                            "LHTTP/1.0 chat\\r\\nposition:room.1 4 " +
+                            epoch +
+                            "\\r\\npublish:room.1\\r\\n\\r\\nm4\n"
+                            "LHTTP/1.0 chat\\r\\nposition:room.1 5 " +
+                            epoch + "\\r\\npublish:room.1\\r\\n\\r\\nm5\n");
+
+    Cli empty({QStringLiteral("history"), ws, QStringLiteral("room.2")});
+    CHECK_EXIT(empty, 0);
+    QVERIFY(empty.out.isEmpty());
+    QVERIFY2(empty.err.contains("-- history room.2: 0 messages, position 0 "),
+             qPrintable(empty.diagnostics()));
+}
+
+void tst_Cli::historyErrors() {
+    LhttpdProcess node;
+    QVERIFY(startHistoryNode(node, 100));
+    const QString ws = node.wsUrl().toString();
+    Cli plain({QStringLiteral("history"), ws, QStringLiteral("plain")});
+    CHECK_EXIT(plain, 1);
+    QVERIFY2(plain.err.contains("lhttp-cli: server error 404: "), qPrintable(plain.diagnostics()));
+    Cli tooMany({QStringLiteral("history"), ws, QStringLiteral("room.1"), QStringLiteral("-l"),
+                 QStringLiteral("5000")});
+    CHECK_EXIT(tooMany, 1);
+    QVERIFY2(tooMany.err.contains("lhttp-cli: server error 400: "),
+             qPrintable(tooMany.diagnostics()));
+    Cli gone({QStringLiteral("history"), ws, QStringLiteral("room.1"), QStringLiteral("--after"),
+              QStringLiteral("3 otherepoch")});
+    CHECK_EXIT(gone, 1);
+    QVERIFY2(gone.err.contains("lhttp-cli: server error 410: "), qPrintable(gone.diagnostics()));
+    // sub --recover of a channel without history is an error reply like any other.
+    Cli sub({QStringLiteral("sub"), QStringLiteral("--recover"), ws, QStringLiteral("plain")});
+    CHECK_EXIT(sub, 1);
+    QVERIFY2(sub.err.contains("server error 404"), qPrintable(sub.diagnostics()));
+    Cli refused({QStringLiteral("history"), QStringLiteral("ws://127.0.0.1:%1/").arg(freePort()),
+                 QStringLiteral("room.1")});
+    CHECK_EXIT(refused, 1);
+    QVERIFY2(refused.err.contains("cannot connect"), qPrintable(refused.diagnostics()));
 }
 
 void tst_Cli::pubOverWebSocket() {
@@ -838,6 +1043,38 @@ void tst_Cli::shellConnectionRefused() {
     Cli cli({QStringLiteral("127.0.0.1:%1").arg(freePort())});
     CHECK_EXIT(cli, 1);
     QVERIFY2(cli.err.contains("cannot connect"), qPrintable(cli.diagnostics()));
+}
+
+// The shell's recover and history commands against a node with history channels.
+void tst_Cli::shellRecoverAndHistory() {
+    LhttpdProcess node;
+    QVERIFY(startHistoryNode(node, 100));
+    WsClient w;
+    QVERIFY(w.open(node.wsUrl()));
+    for (int i = 1; i <= 3; ++i)
+        w.send("LHTTP/1.0 chat\r\npublish:room.1\r\n\r\nm" + QByteArray::number(i));
+    QVERIFY(w.sync());
+    Cli cli({node.wsUrl().toString(), QStringLiteral("-f"), QStringLiteral("body")});
+    QVERIFY2(cli.errContains("connected to"), qPrintable(cli.diagnostics()));
+    cli.process.write("history room.1 2\n");
+    QVERIFY2(cli.errContains("-- history room.1: 2 messages, position 3 "),
+             qPrintable(cli.diagnostics()));
+    QCOMPARE(cli.out, QByteArray("m2\nm3\n"));
+    cli.process.write("recover room.1\n");
+    cli.process.write("status\n");
+    QVERIFY2(cli.outContains("-- recovering room.1 at 3 "), qPrintable(cli.diagnostics()));
+    w.send("LHTTP/1.0 chat\r\npublish:room.1\r\n\r\nlive");
+    QVERIFY2(cli.outContains("live\n"), qPrintable(cli.diagnostics()));
+    cli.process.write("history plain\n"
+                      "history room.1 x\n"
+                      "history\n"
+                      "recover room.*\n");
+    QVERIFY2(cli.errContains("!! error 404: "), qPrintable(cli.diagnostics()));
+    QVERIFY2(cli.errContains("usage: history CHANNEL [LIMIT [OFFSET EPOCH]]", 2),
+             qPrintable(cli.diagnostics()));
+    QVERIFY2(cli.errContains("wildcard"), qPrintable(cli.diagnostics()));
+    cli.process.write("quit\n");
+    CHECK_EXIT(cli, 0);
 }
 
 void tst_Cli::shellLineEditingOnTerminal() {

@@ -3,6 +3,7 @@
 // lhttp::Client against a real in-process Server on loopback, and publishHttp() against a
 // real lhttpd-qt process.
 
+#include "adminkick.h"
 #include "client.h"
 #include "httppublisher.h"
 #include "lhttpdprocess.h"
@@ -63,6 +64,12 @@ private Q_SLOTS:
     void noAutoReconnect();
     void gracefulClose();
     void stateProperty();
+
+    void historyRecoverAfterKick();
+    void historyNotRecoveredAfterOverflow();
+    void historyRecoverRefused();
+    void historyRead();
+    void historyReadErrors();
 
     void publishHttpToLhttpd();
     void tlsTrust_data();
@@ -410,6 +417,346 @@ void tst_Client::stateProperty() {
         seen.append(args.at(0).value<Client::State>());
     QCOMPARE(seen, QList<Client::State>({Client::State::Connecting, Client::State::Connected,
                                          Client::State::Closing, Client::State::Disconnected}));
+}
+
+namespace {
+
+const QByteArray AdminToken = "t0ken";
+
+// An lhttpd-qt node with history channels `room.*` (SIZE messages) and an admin endpoint to
+// kick clients with.
+bool startHistoryNode(LhttpdProcess &node, int size, const QStringList &more = {}) {
+    return node.start(QStringList{QStringLiteral("--history"),
+                                  QStringLiteral("room.*=%1").arg(size),
+                                  QStringLiteral("--admin-token"), QString::fromLatin1(AdminToken),
+                                  QStringLiteral("--log-level"), QStringLiteral("warning")} +
+                      more);
+}
+
+QByteArrayList bodies(const QSignalSpy &spy) {
+    QByteArrayList out;
+    for (const auto &args : spy)
+        out.append(args.at(0).value<Message>().body().toByteArray());
+    return out;
+}
+
+QByteArrayList bodies(const QList<Message> &messages) {
+    QByteArrayList out;
+    for (const Message &m : messages)
+        out.append(m.body().toByteArray());
+    return out;
+}
+
+// Waits for recovered() number `n` (from 1) and returns its arguments.
+QVariantList waitForRecovered(QSignalSpy &spy, int n) {
+    if (!QTest::qWaitFor([&] { return spy.count() >= n; }, 10000))
+        return {};
+    return spy.at(n - 1);
+}
+
+// The reply stays after finished(), for the test to look at and delete.
+HistoryReply *kept(HistoryReply *reply) {
+    reply->setAutoDelete(false);
+    return reply;
+}
+
+// A finished reply (it stays: no auto-delete).
+bool waitFinished(HistoryReply *reply) {
+    reply->setAutoDelete(false);
+    return QTest::qWaitFor([&] { return reply->isFinished(); }, 10000);
+}
+
+} // namespace
+
+// The node closes the client's connection (an administrator's kick) while messages are
+// published: after its reconnect the client recovers them, delivers them in order and once,
+// and live messages follow without a gap or a double.
+void tst_Client::historyRecoverAfterKick() {
+    LhttpdProcess node;
+    QVERIFY(startHistoryNode(node, 100));
+    Client a;
+    a.setReconnectDelays(600, 1000); // time to publish while it is away
+    QSignalSpy received(&a, &Client::messageReceived);
+    QSignalSpy recovered(&a, &Client::recovered);
+    QSignalSpy connectedSpy(&a, &Client::connected);
+    QSignalSpy disconnectedSpy(&a, &Client::disconnected);
+    QSignalSpy pongs(&a, &Client::pong);
+    QSignalSpy errors(&a, &Client::errorReceived);
+    QVERIFY(a.subscribeWithRecovery({"room.1"}));
+    QVERIFY(a.subscribe({"plain"}));
+    QCOMPARE(a.recoveringChannels(), QByteArrayList({"room.1"}));
+    QVERIFY(!a.hasPosition("room.1"));
+    a.open(node.wsUrl());
+    // First join: `recover:room.1` without a position tells the current one.
+    QVariantList r = waitForRecovered(recovered, 1);
+    QCOMPARE(r, QVariantList({QByteArray("room.1"), true, 0}));
+    QVERIFY(a.hasPosition("room.1"));
+    QCOMPARE(a.position("room.1").offset, 0u);
+    const QByteArray epoch = a.position("room.1").epoch;
+    QVERIFY(!epoch.isEmpty());
+
+    WsClient w;
+    QVERIFY(w.open(node.wsUrl()));
+    w.send("LHTTP/1.0 chat\r\npublish:room.1\r\n\r\none");
+    w.send("LHTTP/1.0 chat\r\npublish:plain\r\n\r\nplain one");
+    QTRY_COMPARE(received.count(), 2);
+    QCOMPARE(messageAt(received, 0).headers().first().name, QByteArrayView("position"));
+    QCOMPARE(messageAt(received, 0).headers().first().value, QByteArrayView("room.1 1 " + epoch));
+    QCOMPARE(a.position("room.1").offset, 1u);
+    QVERIFY(!a.hasPosition("plain"));
+
+    QCOMPARE(testadmin::kickSubscribers(node.wsUrl(QStringLiteral("/admin")), AdminToken, "room.1"),
+             1);
+    QTRY_COMPARE(disconnectedSpy.count(), 1);
+    w.send("LHTTP/1.0 chat\r\npublish:room.1\r\n\r\ntwo");
+    w.send("LHTTP/1.0 chat\r\npublish:room.1\r\n\r\nthree");
+    w.send("LHTTP/1.0 chat\r\npublish:plain\r\n\r\nplain lost");
+    QVERIFY(w.sync());
+    QCOMPARE(a.state(), Client::State::Reconnecting); // they were published while it was away
+
+    r = waitForRecovered(recovered, 2);
+    QCOMPARE(r, QVariantList({QByteArray("room.1"), true, 2}));
+    QCOMPARE(connectedSpy.count(), 2);
+    // recovered() comes after the replayed messages.
+    QCOMPARE(bodies(received), QByteArrayList({"one", "plain one", "two", "three"}));
+    QCOMPARE(a.position("room.1").offset, 3u);
+    QCOMPARE(a.position("room.1").epoch, epoch);
+
+    QVERIFY(sync(a)); // the plain channel is joined again too
+    w.send("LHTTP/1.0 chat\r\npublish:room.1\r\n\r\nfour");
+    w.send("LHTTP/1.0 chat\r\npublish:plain\r\n\r\nplain two");
+    QTRY_COMPARE(received.count(), 6);
+    QVERIFY(sync(a));
+    QCOMPARE(bodies(received),
+             QByteArrayList({"one", "plain one", "two", "three", "four", "plain two"}));
+    QCOMPARE(a.position("room.1").offset, 4u);
+    // The client's own pings after recover messages never show as pong().
+    for (const auto &args : pongs)
+        QCOMPARE(args.at(1).toByteArray(), QByteArray("sync"));
+    QCOMPARE(errors.count(), 0);
+    QCOMPARE(recovered.count(), 2);
+
+    // Unsubscribing ends the recovery of the channel.
+    QVERIFY(a.unsubscribe({"room.1"}));
+    QVERIFY(a.recoveringChannels().isEmpty());
+}
+
+// More than SIZE messages were published while the client was away: the history no longer
+// holds the one after its position, so recovery is incomplete, and the client continues from
+// the channel's position without replaying anything.
+void tst_Client::historyNotRecoveredAfterOverflow() {
+    LhttpdProcess node;
+    QVERIFY(startHistoryNode(node, 3));
+    Client a;
+    a.setReconnectDelays(600, 1000);
+    QSignalSpy received(&a, &Client::messageReceived);
+    QSignalSpy recovered(&a, &Client::recovered);
+    QSignalSpy disconnectedSpy(&a, &Client::disconnected);
+    QVERIFY(a.subscribeWithRecovery({"room.1", "room.2"}));
+    a.open(node.wsUrl());
+    QVERIFY(!waitForRecovered(recovered, 2).isEmpty());
+    WsClient w;
+    QVERIFY(w.open(node.wsUrl()));
+    w.send("LHTTP/1.0 chat\r\npublish:room.1\r\n\r\nseen");
+    QTRY_COMPARE(received.count(), 1);
+
+    QCOMPARE(testadmin::kickSubscribers(node.wsUrl(QStringLiteral("/admin")), AdminToken, "room.1"),
+             1);
+    QTRY_COMPARE(disconnectedSpy.count(), 1);
+    for (int i = 1; i <= 5; ++i)
+        w.send("LHTTP/1.0 chat\r\npublish:room.1\r\n\r\nlost " + QByteArray::number(i));
+    w.send("LHTTP/1.0 chat\r\npublish:room.2\r\n\r\nkept");
+    QVERIFY(w.sync());
+    QCOMPARE(a.state(), Client::State::Reconnecting);
+
+    QVERIFY(!waitForRecovered(recovered, 4).isEmpty());
+    QCOMPARE(recovered.at(2), QVariantList({QByteArray("room.1"), false, 0}));
+    QCOMPARE(recovered.at(3), QVariantList({QByteArray("room.2"), true, 1}));
+    QCOMPARE(bodies(received), QByteArrayList({"seen", "kept"}));
+    QCOMPARE(a.position("room.1").offset, 6u); // where the channel is now
+
+    w.send("LHTTP/1.0 chat\r\npublish:room.1\r\n\r\nlive");
+    QTRY_COMPARE(received.count(), 3);
+    QCOMPARE(messageAt(received, 2).body(), QByteArrayView("live"));
+    QCOMPARE(a.position("room.1").offset, 7u);
+
+    // A restarted node is a new epoch: nothing can be recovered across it.
+    const QByteArray oldEpoch = a.position("room.1").epoch;
+    const quint16 port = node.port();
+    QVERIFY(node.stop());
+    QTRY_COMPARE(disconnectedSpy.count(), 2);
+    QVERIFY(node.startAsGiven({QStringLiteral("--listen"), QStringLiteral("127.0.0.1"),
+                               QStringLiteral("--port"), QString::number(port),
+                               QStringLiteral("--history"), QStringLiteral("room.*=3")}));
+    QVERIFY(!waitForRecovered(recovered, 6).isEmpty());
+    QCOMPARE(recovered.at(4), QVariantList({QByteArray("room.1"), false, 0}));
+    QCOMPARE(recovered.at(5), QVariantList({QByteArray("room.2"), false, 0}));
+    QVERIFY(a.position("room.1").epoch != oldEpoch);
+    QCOMPARE(a.position("room.1").offset, 0u);
+}
+
+// A recover the node refuses (a channel without history: 404) comes through errorReceived();
+// the client joins the channel without recovery and reports it as not recovered.
+void tst_Client::historyRecoverRefused() {
+    LhttpdProcess node;
+    QVERIFY(startHistoryNode(node, 10));
+    Client a;
+    QSignalSpy received(&a, &Client::messageReceived);
+    QSignalSpy recovered(&a, &Client::recovered);
+    QSignalSpy errors(&a, &Client::errorReceived);
+    QVERIFY(!a.subscribeWithRecovery({"room.*"})); // wildcards cannot be recovered
+    QVERIFY(a.errorString().contains(QStringLiteral("wildcard")));
+    QVERIFY(connectClient(a, node.port()));
+    QVERIFY(a.subscribeWithRecovery({"plain"}));
+    QCOMPARE(waitForRecovered(recovered, 1), QVariantList({QByteArray("plain"), false, 0}));
+    QCOMPARE(errors.count(), 1);
+    QCOMPARE(errors.at(0).at(0).toInt(), 404);
+    QVERIFY(a.errorString().contains(QStringLiteral("404")));
+    QVERIFY(sync(a));
+    WsClient w;
+    QVERIFY(w.open(node.wsUrl()));
+    w.send("LHTTP/1.0 chat\r\npublish:plain\r\n\r\nstill joined");
+    QTRY_COMPARE(received.count(), 1);
+}
+
+// history(): the last N messages, or those after a position, without subscribing.
+void tst_Client::historyRead() {
+    LhttpdProcess node;
+    QVERIFY(startHistoryNode(node, 100));
+    WsClient w;
+    QVERIFY(w.open(node.wsUrl()));
+    for (int i = 1; i <= 5; ++i)
+        w.send("LHTTP/1.0 chat\r\npublish:room.7\r\nk:v\r\n\r\nm" + QByteArray::number(i));
+    QVERIFY(w.sync());
+
+    Client a;
+    QSignalSpy received(&a, &Client::messageReceived);
+    QVERIFY(connectClient(a, node.port()));
+    HistoryReply *last = a.history("room.7", 3);
+    QCOMPARE(last->channel(), QByteArray("room.7"));
+    QSignalSpy done(last, &HistoryReply::finished);
+    QVERIFY(waitFinished(last));
+    QCOMPARE(done.count(), 1);
+    QVERIFY2(last->isSuccess(), qPrintable(last->errorString()));
+    QCOMPARE(last->errorCode(), -1);
+    QCOMPARE(bodies(last->messages()), QByteArrayList({"m3", "m4", "m5"}));
+    const QByteArray epoch = last->position().epoch;
+    QCOMPARE(last->position().offset, 5u);
+    QCOMPARE(headerList(last->messages().first()),
+             QByteArrayList({"position:room.7 3 " + epoch, "publish:room.7", "k:v"}));
+    // The reply's position is remembered, a read does not subscribe.
+    QCOMPARE(a.position("room.7").offset, 5u);
+    QVERIFY(a.channels().isEmpty());
+    delete last;
+
+    HistoryReply *after = a.history("room.7", 10, Position{1, epoch});
+    QVERIFY(waitFinished(after));
+    QVERIFY(after->isSuccess());
+    QCOMPARE(bodies(after->messages()), QByteArrayList({"m2", "m3", "m4", "m5"}));
+    delete after;
+
+    // Two reads at once are answered in order, each with its own messages.
+    HistoryReply *one = kept(a.history("room.7", 1));
+    HistoryReply *none = kept(a.history("room.8", 5));
+    QVERIFY(waitFinished(one));
+    QVERIFY(waitFinished(none));
+    QCOMPARE(bodies(one->messages()), QByteArrayList({"m5"}));
+    QVERIFY(none->isSuccess());
+    QVERIFY(none->messages().isEmpty());
+    QCOMPARE(none->position().offset, 0u);
+    delete one;
+    delete none;
+
+    // Then subscribing with recovery from the read's position misses nothing.
+    QSignalSpy recovered(&a, &Client::recovered);
+    w.send("LHTTP/1.0 chat\r\npublish:room.7\r\n\r\nm6");
+    QVERIFY(w.sync());
+    QVERIFY(a.subscribeWithRecovery({"room.7"}));
+    QCOMPARE(waitForRecovered(recovered, 1), QVariantList({QByteArray("room.7"), true, 1}));
+    QCOMPARE(bodies(received), QByteArrayList({"m6"}));
+
+    // An auto-deleting reply goes after finished().
+    QPointer<HistoryReply> gone = a.history("room.7", 1);
+    QTRY_VERIFY(gone.isNull());
+}
+
+void tst_Client::historyReadErrors() {
+    LhttpdProcess node;
+    QVERIFY(
+        startHistoryNode(node, 100, {QStringLiteral("--history-read-max"), QStringLiteral("50")}));
+    Client a;
+    QSignalSpy errors(&a, &Client::errorReceived);
+    QSignalSpy received(&a, &Client::messageReceived);
+
+    // Not connected, and input refused before anything is sent: code 0, from the event loop.
+    HistoryReply *offline = a.history("room.1", 5);
+    QVERIFY(!offline->isFinished());
+    QVERIFY(waitFinished(offline));
+    QCOMPARE(offline->errorCode(), 0);
+    QCOMPARE(offline->errorString(), QStringLiteral("not connected"));
+    delete offline;
+    QVERIFY(connectClient(a, node.port()));
+    for (const auto &[channel, limit] :
+         {qMakePair(QByteArray("room.*"), 5), qMakePair(QByteArray("a b"), 5),
+          qMakePair(QByteArray("room.1"), 0)}) {
+        HistoryReply *r = a.history(channel, limit);
+        QVERIFY(waitFinished(r));
+        QCOMPARE(r->errorCode(), 0);
+        QVERIFY(!r->errorString().isEmpty());
+        delete r;
+    }
+    QVERIFY(sync(a));
+    QCOMPARE(errors.count(), 0);
+
+    WsClient w;
+    QVERIFY(w.open(node.wsUrl()));
+    w.send("LHTTP/1.0 chat\r\npublish:room.1\r\n\r\nm1");
+    QVERIFY(w.sync());
+    struct Case {
+        QByteArray channel;
+        int limit;
+        std::optional<Position> after;
+        int code;
+    };
+    const QList<Case> cases{
+        {"plain", 5, std::nullopt, 404},                // not a history channel
+        {"room.1", 51, std::nullopt, 400},              // over --history-read-max
+        {"room.1", 5, Position{7, "nosuchepoch"}, 410}, // another epoch
+    };
+    for (const Case &c : cases) {
+        HistoryReply *r = a.history(c.channel, c.limit, c.after);
+        QVERIFY(waitFinished(r));
+        QVERIFY(!r->isSuccess());
+        QVERIFY2(r->errorCode() == c.code, qPrintable(r->errorString()));
+        QVERIFY2(r->errorString().startsWith(QStringLiteral("server error %1: ").arg(c.code)),
+                 qPrintable(r->errorString()));
+        QVERIFY(r->messages().isEmpty());
+        delete r;
+    }
+    QCOMPARE(errors.count(), 3); // error replies come through errorReceived() too
+    // A failed read between good ones takes nothing from them.
+    HistoryReply *good1 = kept(a.history("room.1", 5));
+    HistoryReply *bad = kept(a.history("plain", 5));
+    HistoryReply *good2 = kept(a.history("room.1", 1));
+    QVERIFY(waitFinished(good1));
+    QVERIFY(waitFinished(bad));
+    QVERIFY(waitFinished(good2));
+    QVERIFY(good1->isSuccess());
+    QCOMPARE(bad->errorCode(), 404);
+    QVERIFY(good2->isSuccess());
+    QCOMPARE(bodies(good1->messages()), QByteArrayList({"m1"}));
+    QCOMPARE(bodies(good2->messages()), QByteArrayList({"m1"}));
+    delete good1;
+    delete bad;
+    delete good2;
+
+    // A read in flight when the connection goes (open() abandons it) fails with code 0.
+    HistoryReply *cut = a.history("room.1", 5);
+    a.open(node.wsUrl());
+    QVERIFY(waitFinished(cut));
+    QCOMPARE(cut->errorCode(), 0);
+    delete cut;
+    QCOMPARE(received.count(), 0);
 }
 
 void tst_Client::publishHttpToLhttpd() {
