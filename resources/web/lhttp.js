@@ -44,6 +44,7 @@ function () {
     var HEADER_RECOVER = "recover";
     var HEADER_RECOVERED = "recovered";
     var HEADER_HISTORY = "history";
+    var RECOVER_RETRIES = 5; // a recover answered 503 is asked again this many times
 
     // ---------------------------------------------------------------- errors and checks
 
@@ -805,6 +806,22 @@ function () {
             return entry.kind === HEADER_RECOVER && reason.indexOf("channel limit") === 0;
         }
 
+        _retryRecover(entry, attempt) {
+            var self = this;
+            var ws = this.conn;
+            var base = Math.min(this.options.maxReconnectDelay, this.options.reconnectDelay * Math.pow(2, attempt - 1));
+            setTimeout(function () {
+                // Closed meanwhile: the reconnect recovers the channel (or close() ended it all).
+                if (self.conn !== ws || !self.isOpen() || !self._channels.has(entry.channel)) return;
+                var p = self._positions.get(entry.channel);
+                var m = new Message(entry.command, [[HEADER_SUBSCRIBE, entry.channel],
+                    [HEADER_RECOVER, entry.channel + (p ? " " + p.offset + " " + p.epoch : "")]], "");
+                var again = self._recoverExpectation(m);
+                again.attempt = attempt;
+                self._sent(ws, m.encode(), again);
+            }, Math.round(base * (0.8 + 0.4 * Math.random())));
+        }
+
         // Remembers a delivery's position; false for a copy already handed over (same epoch,
         // offset not beyond the last one).
         _advance(m) {
@@ -903,9 +920,16 @@ function () {
                 this._settle(entry, e);
                 return true;
             }
-            // Nothing of a refused message is applied, except for an unavailable history or a
-            // position ahead of the stream: subscribing again (idempotent) without recover
-            // keeps the channel either way. 403 would be refused again.
+            // 503: the server cannot serve history yet (clustered, its store not loaded) and
+            // applied nothing: ask again, with backoff, a few times.
+            var attempt = (entry.attempt || 0) + 1;
+            if (code === 503 && attempt <= RECOVER_RETRIES && this._channels.has(entry.channel) && this.isOpen()) {
+                this._retryRecover(entry, attempt);
+                return true;
+            }
+            // Nothing of a refused message is applied, except for a position ahead of the
+            // stream: subscribing again (idempotent) without recover keeps the channel either
+            // way. 403 would be refused again.
             this._positions.delete(entry.channel);
             if (code !== 403 && this._channels.has(entry.channel) && this.isOpen())
                 this.conn.send(new Message(entry.command, [[HEADER_SUBSCRIBE, entry.channel]], "").encode());

@@ -323,6 +323,32 @@ describe('Lhttp client: history channels (fake WebSocket)', { timeout: 30000 }, 
         assert.deepEqual(c.log.errors, []);
     });
 
+    it('asks again when history is unavailable (503), then gives up and subscribes plainly', async () => {
+        const c = historyClient({ reconnect: false, reconnectDelay: 5, maxReconnectDelay: 10 });
+        const ws = FakeSocket.all[0];
+        ws.open();
+        c.recover('room', 'chat', '4 e');
+        const unavailable = 'LHTTP/1.0 error\r\ncode:503\r\nreason:history unavailable: not loaded yet\r\n\r\n';
+        ws.receive(unavailable);
+        await tick(30);
+        assert.deepEqual(ws.sent, ['LHTTP/1.0 chat\r\nsubscribe:room\r\nrecover:room 4 e\r\n\r\n',
+            'LHTTP/1.0 chat\r\nsubscribe:room\r\nrecover:room 4 e\r\n\r\n']);
+        ws.receive('LHTTP/1.0 chat\r\nrecovered:room true 1 5 e\r\n\r\n');
+        ws.receive(deliver('room', 5, 'e', 'five'));
+        assert.deepEqual(c.log.recoveries.map((r) => [r.recovered, r.count]), [[true, 1]]);
+        assert.deepEqual(c.log.messages.map((m) => m.getBody()), ['five']);
+
+        c.recover('other', 'chat');
+        for (let i = 0; i < 6; i++) {
+            ws.receive(unavailable);
+            await tick(30);
+        }
+        assert.equal(ws.sent.filter((t) => t.includes('recover:other')).length, 6); // the first and 5 more
+        assert.equal(ws.sent[ws.sent.length - 1], 'LHTTP/1.0 chat\r\nsubscribe:other\r\n\r\n');
+        assert.deepEqual(c.log.recoveries[1].error, { type: 'reply', code: 503, reason: 'history unavailable: not loaded yet' });
+        assert.deepEqual(c.log.errors, []);
+    });
+
     it('reads history: resolves with the messages, not handed to on_message; errors reject', async () => {
         const c = historyClient({ reconnect: false });
         const ws = FakeSocket.all[0];
