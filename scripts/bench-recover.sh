@@ -58,11 +58,12 @@ name=\$1; port=\$2
     >>"$work/\$name.log" 2>&1 &
 echo \$! >"$work/\$name.pid"
 i=0
-while [ \$i -lt 400 ]; do
-    if curl -sf "http://127.0.0.1:\$port/healthz" 2>/dev/null | grep -q '"ready":true'; then exit 0; fi
-    sleep 0.05; i=\$((i + 1))
+# Up to 60 s: the health check waits in the accept queue behind the clients' reconnects.
+while [ \$i -lt 600 ]; do
+    if curl -sf -m 2 "http://127.0.0.1:\$port/healthz" 2>/dev/null | grep -q '"ready":true'; then exit 0; fi
+    sleep 0.1; i=\$((i + 1))
 done
-echo "node \$name not ready" >&2; exit 1
+echo "node \$name not ready; its log:" >&2; tail -20 "$work/\$name.log" >&2; exit 1
 SCRIPT
 chmod +x "$work/start.sh"
 

@@ -41,7 +41,7 @@ struct Leg {
     QStringList args = {};  // lhttpd-qt: flags after the harness's own (--lhttpd-args, variant)
 };
 
-enum class Shape { Compare, Cluster, IdleSubscribed, History };
+enum class Shape { Compare, Cluster, IdleSubscribed, History, ClusterHistory };
 
 struct Workload {
     QString key;
@@ -124,6 +124,11 @@ QList<Workload> allWorkloads(int idleConnections, int chatConnections, int restC
                         "room=1000) vs a plain one"),
          Metric::Throughput, 100, 2000, 0, false, QStringLiteral(">= 0.85 (history vs plain)"),
          0.85, Shape::History},
+        {QStringLiteral("clusterhistory"),
+         QStringLiteral("100 subscribers x 2,000 messages, publisher on node A, subscribers on "
+                        "node B, on a history channel (JetStream) vs a plain one (core NATS)"),
+         Metric::Throughput, 100, 2000, 0, false, QStringLiteral("report it"), 0,
+         Shape::ClusterHistory},
         {QStringLiteral("cluster100"),
          QStringLiteral("100 subscribers x 2,000 messages, publisher on node A, subscribers on "
                         "node B, through nats-server"),
@@ -224,7 +229,7 @@ QStringList defaultKeys() {
     QStringList keys;
     const bool nats = natsInstalled();
     for (const Workload &w : allWorkloads(0, 0, 0)) {
-        if (w.shape != Shape::Cluster || nats)
+        if ((w.shape != Shape::Cluster && w.shape != Shape::ClusterHistory) || nats)
             keys.append(w.key);
     }
     return keys;
@@ -238,10 +243,12 @@ QList<Leg> legsOf(const Workload &w, const CompareOptions &o) {
             legs.append(lhttpdLeg(s, SubscribedSuffix, false, false, true));
         return legs;
     }
-    if (w.shape == Shape::History) {
+    if (w.shape == Shape::History || w.shape == Shape::ClusterHistory) {
+        const bool cluster = w.shape == Shape::ClusterHistory;
+        const QString suffix = cluster ? ClusterSuffix : QString();
         for (const Subject &s : subjects) {
-            legs.append(lhttpdLeg(s));
-            Leg history = lhttpdLeg(s, HistorySuffix);
+            legs.append(lhttpdLeg(s, suffix, false, cluster));
+            Leg history = lhttpdLeg(s, suffix + HistorySuffix, false, cluster);
             history.args += HistoryArgs;
             legs.append(history);
         }
@@ -296,6 +303,9 @@ QList<Ratio> ratiosOf(const Workload &w, const CompareOptions &o) {
             break;
         case Shape::History:
             out.append({s + HistorySuffix, s, true});
+            break;
+        case Shape::ClusterHistory:
+            out.append({s + ClusterSuffix + HistorySuffix, s + ClusterSuffix, false});
             break;
         case Shape::Cluster:
             out.append({s + ClusterSuffix, s, false});
@@ -386,8 +396,14 @@ public:
             return false;
         const QStringList join =
             extraArgs + QStringList{QStringLiteral("--nats"), m_nats.natsUrl()};
-        return m_a.start(leg.kind, leg.program, error, join) &&
-               m_b.start(leg.kind, leg.program, error, join);
+        if (!m_a.start(leg.kind, leg.program, error, join) ||
+            !m_b.start(leg.kind, leg.program, error, join))
+            return false;
+        // History legs: both nodes must have read the streams before the first publish.
+        if (join.contains(QStringLiteral("--history")) &&
+            !(m_a.waitHistoryReady(error) && m_b.waitHistoryReady(error)))
+            return false;
+        return true;
     }
     QUrl subscribeUrl() const { return QUrl((m_cluster ? m_b : m_a).wsUrl()); }
     QUrl publishUrl(bool http) const { return QUrl(http ? m_a.publishHttpUrl() : m_a.wsUrl()); }

@@ -92,7 +92,15 @@ bool ServerProcess::start(Kind kind, const QString &program, QString *error,
         args = {QStringLiteral("reference"), QStringLiteral("--listen"),
                 QStringLiteral("127.0.0.1"), QStringLiteral("--port"), port};
     } else if (kind == Kind::Nats) {
-        args = {QStringLiteral("-a"), QStringLiteral("127.0.0.1"), QStringLiteral("-p"), port};
+        // JetStream on (its store in the temporary directory) for the history legs; core NATS
+        // traffic does not touch it.
+        args = {QStringLiteral("-a"),
+                QStringLiteral("127.0.0.1"),
+                QStringLiteral("-p"),
+                port,
+                QStringLiteral("-js"),
+                QStringLiteral("-sd"),
+                m_dir->filePath(QStringLiteral("js"))};
     } else if (kind == Kind::NatsWebSocket) {
         // The WebSocket listener needs a config file. Pings every 25 s as lhttpd-qt's default
         // (nats-server's own default is 2 minutes), so idle connections cost alike.
@@ -150,6 +158,27 @@ bool ServerProcess::start(Kind kind, const QString &program, QString *error,
     *error = QStringLiteral("%1 did not start listening on port %2").arg(name(kind), port);
     stop();
     *error += QStringLiteral("; its output: ") + QString::fromUtf8(logTail());
+    return false;
+}
+
+bool ServerProcess::waitHistoryReady(QString *error) {
+    for (int waited = 0; waited < StartTimeoutMs; waited += 50) {
+        QTcpSocket http;
+        http.setProxy(QNetworkProxy::NoProxy);
+        http.connectToHost(QHostAddress::LocalHost, m_port);
+        if (http.waitForConnected(200)) {
+            http.write("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+            QByteArray answer;
+            while (http.waitForReadyRead(500))
+                answer += http.readAll();
+            if (answer.contains("\"ready\":true"))
+                return true;
+        }
+        QThread::msleep(50);
+    }
+    *error = QStringLiteral("lhttpd-qt on port %1: history not ready; its output: %2")
+                 .arg(m_port)
+                 .arg(QString::fromUtf8(logTail()));
     return false;
 }
 

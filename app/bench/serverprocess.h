@@ -32,6 +32,9 @@ public:
     qint64 pid() const { return m_process.processId(); }
     quint16 port() const { return m_port; }
     QString wsUrl() const;
+    // lhttpd-qt with --history and --nats: waits until its /healthz says the history is read
+    // (history.ready); false, with *error, after StartTimeoutMs.
+    bool waitHistoryReady(QString *error);
     QString publishHttpUrl() const;
     QString natsUrl() const;
 
