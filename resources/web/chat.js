@@ -15,12 +15,19 @@
 // `event:join`); the server runs subscribe before publish, so the announcement comes back to
 // us too. The page shows its own messages from the server's echo, like the original demo.
 // Messages from the original demo (plain text, no nick header) show as "anonymous".
+//
+// History (a server run with --history for the room, e.g. --history '>=100'): joining first
+// reads the room's last HISTORY_LIMIT messages, then subscribes with `recover` from the position
+// of that read, so nothing published in between is lost or shown twice. After a reconnect the
+// SDK recovers what was missed; when that is incomplete (too much missed, server restarted) the
+// page reloads the recent history and says so. Without history the room works as before.
 (function () {
     "use strict";
 
     var $ = function (id) { return document.getElementById(id); };
     var clientId = Math.random().toString(36).slice(2, 10);
-    var state = { nick: "", room: "", joined: false };
+    var HISTORY_LIMIT = 50;
+    var state = { nick: "", room: "", joined: false, joins: 0, history: false, cut: false };
 
     // Same host and port as the page: new Lhttp() with no URL means ws(s)://location.host/.
     var client = new Lhttp();
@@ -30,15 +37,41 @@
         $("status-text").textContent = text;
     }
 
+    function setBanner(text) {
+        $("banner").textContent = text || "";
+        $("banner").hidden = !text;
+    }
+
     client.on_open = function () {
         setStatus("online", "connected");
+        setBanner("");
         if (client.connectCount > 1 && state.joined) system("Reconnected — back in #" + state.room + ".");
     };
 
     client.on_close = function (c) {
         if (c.willReconnect) setStatus("reconnecting", "reconnecting…");
         else setStatus("offline", "offline");
-        if (c.wasOpen && state.joined) system("Connection lost, reconnecting…");
+        if (c.willReconnect && state.joined) setBanner("Connection lost — reconnecting…");
+        if (c.wasOpen && state.joined) {
+            state.cut = true;
+            system("Connection lost, reconnecting…");
+        }
+    };
+
+    // After a reconnect the SDK resubscribes the room with `recover`; the missed messages have
+    // gone through on_message by now.
+    client.on_recovery = function (c) {
+        var r = c.recovery;
+        if (!state.joined || r.channel !== state.room) return;
+        var cut = state.cut;
+        state.cut = false;
+        if (r.recovered) {
+            if (cut) system(r.count ? "Caught up: " + r.count + " missed message" + (r.count === 1 ? "" : "s") + "."
+                                    : "Nothing missed.");
+            return;
+        }
+        system("Some messages could not be recovered — reloading the recent ones…", "warning");
+        loadHistory(state.joins, true);
     };
 
     client.on_error = function (c) {
@@ -46,18 +79,50 @@
             system("Server: " + (c.error.code || "") + " " + c.error.reason, "error");
     };
 
-    client.on_message = function (c) {
+    client.on_message = function (c) { show(c, false); };
+
+    // A received chat message (live, recovered, or from a history read: joins and leaves of
+    // the past are not shown again).
+    function show(c, past) {
         if (c.getCommand() !== "chat") return;
         var room = c.getHeader("publish");
         if (state.joined && room && room.split(/\s+/).indexOf(state.room) < 0) return;
         var nick = c.getHeader("nick") || "anonymous";
         var own = c.getHeader("client") === clientId;
         var event = c.getHeader("event");
-        if (event === "join") return system((own ? "You" : nick) + " joined #" + state.room + ".");
-        if (event === "leave") return system(nick + " left.");
+        if (event === "join" || event === "leave") {
+            if (past) return;
+            return system(event === "join" ? (own ? "You" : nick) + " joined #" + state.room + "." : nick + " left.");
+        }
         if (c.getBody() === "") return;
         addMessage(nick, c.getBody(), parseTime(c.getHeader("sent-at")), own);
-    };
+        return true;
+    }
+
+    // Reads the room's recent messages. On join (reload false) it then subscribes: with
+    // `recover` from the read's position when the room keeps history, plainly when not (404).
+    // A reload (recovery incomplete) replaces what the list shows.
+    function loadHistory(joinNo, reload) {
+        var room = state.room;
+        var announce = headers({ publish: room, event: "join" });
+        var current = function () { return state.joined && state.joins === joinNo; };
+        client.history(room, HISTORY_LIMIT).then(function (past) {
+            if (!current()) return;
+            state.history = true;
+            if (reload) $("messages").textContent = "";
+            var shown = past.filter(function (c) { return show(c, true); }).length;
+            if (reload) system("Some messages could not be recovered: reloaded the last " + shown + ".", "warning");
+            else if (shown) system("Earlier messages in #" + room + " above.");
+            if (!reload) client.recover(room, "chat", null, announce, "");
+        }, function (e) {
+            if (!current()) return;
+            if (reload) return system("Could not reload the history: " + e.message, "error");
+            state.history = false;
+            if (e.code !== 404) system("Could not load earlier messages: " + (e.reason || e.message), "error");
+            // 404: the room keeps no history (server without --history for it).
+            client.subscribe(room, "chat", announce, "");
+        });
+    }
 
     function parseTime(value) {
         var t = value ? new Date(value) : null;
@@ -148,8 +213,10 @@
             localStorage.setItem("lhttp-chat-nick", nick);
         } catch (e) { /* private mode */ }
         if (location.hash.slice(1) !== room) history.replaceState(null, "", "#" + room);
-        // Subscribe and announce in one message.
-        client.subscribe(room, "chat", headers({ publish: room, event: "join" }), "");
+        // Recent messages first, then subscribe and announce in one message.
+        state.joins++;
+        state.cut = false;
+        loadHistory(state.joins, false);
         $("message").focus();
     }
 
@@ -158,6 +225,7 @@
         // The server publishes before it unsubscribes: the others see us leave.
         client.unsubscribe(state.room, "chat", headers({ publish: state.room, event: "leave" }), "");
         state.joined = false;
+        setBanner("");
         $("room-title").hidden = true;
         $("chat-view").hidden = true;
         $("join-view").hidden = false;

@@ -7,6 +7,9 @@
  * returns that header's value, header values may contain ':', bodies may contain blank lines,
  * and headers no longer pile up from one send to the next. Adds unsubscribe, upstream,
  * multipart, automatic reconnection with backoff that re-subscribes, and error replies.
+ * History channels (PROTOCOL.md §3 "History channels"): remembers each channel's position,
+ * resumes with `recover` after a reconnect (no gap, no duplicate), and reads the past with
+ * history().
  *
  * Usable as
  *   - a classic script:  <script src="/lhttp.js"></script>  -> global `Lhttp`
@@ -37,6 +40,11 @@ function () {
     var HEADER_UNSUBSCRIBE = "unsubscribe";
     var HEADER_UPSTREAM = "upstream";
     var HEADER_MULTIPART = "multipart";
+    var HEADER_POSITION = "position";
+    var HEADER_RECOVER = "recover";
+    var HEADER_RECOVERED = "recovered";
+    var HEADER_HISTORY = "history";
+    var RECOVER_RETRIES = 5; // a recover answered 503 is asked again this many times
 
     // ---------------------------------------------------------------- errors and checks
 
@@ -115,6 +123,53 @@ function () {
         });
         if (tokens.length === 0) fail("no channel given");
         return tokens;
+    }
+
+    // ---------------------------------------------------------------- positions (history channels)
+
+    // Offsets are decimal uint64s, kept as strings (exact beyond 2^53) and compared as such.
+    var OFFSET_RE = /^[0-9]{1,20}$/;
+    var EPOCH_RE = /^[A-Za-z0-9]{1,32}$/;
+
+    function compareOffsets(a, b) {
+        a = a.replace(/^0+(?=.)/, "");
+        b = b.replace(/^0+(?=.)/, "");
+        if (a.length !== b.length) return a.length < b.length ? -1 : 1;
+        return a < b ? -1 : a > b ? 1 : 0;
+    }
+
+    function fields(value) {
+        return String(value).split(/[ \t]+/).filter(Boolean);
+    }
+
+    // {offset, epoch} from an object ({offset, epoch}, offset a number, string or BigInt) or a
+    // string "<offset> <epoch>"; null when `p` is null/undefined. Throws on anything else.
+    function toPosition(p) {
+        if (p === undefined || p === null) return null;
+        var offset, epoch;
+        if (typeof p === "string") {
+            var f = fields(p);
+            if (f.length !== 2) fail("position must be '<offset> <epoch>'");
+            offset = f[0];
+            epoch = f[1];
+        } else if (typeof p === "object") {
+            offset = p.offset === undefined || p.offset === null ? "" : String(p.offset);
+            epoch = p.epoch === undefined || p.epoch === null ? "" : String(p.epoch);
+        } else {
+            fail("position must be {offset, epoch} or '<offset> <epoch>'");
+        }
+        if (!OFFSET_RE.test(offset)) fail("position: offset must be a decimal number");
+        if (!EPOCH_RE.test(epoch)) fail("position: epoch must be 1 to 32 letters and digits");
+        return { offset: offset, epoch: epoch };
+    }
+
+    // `position:<channel> <offset> <epoch>`, the first header of a delivery on a history channel.
+    function deliveryPosition(message) {
+        var h = message.headers[0];
+        if (!h || h[0] !== HEADER_POSITION) return null;
+        var f = fields(h[1]);
+        if (f.length !== 3 || !OFFSET_RE.test(f[1]) || !EPOCH_RE.test(f[2])) return null;
+        return { channel: f[0], offset: f[1], epoch: f[2] };
     }
 
     // ---------------------------------------------------------------- UTF-8 (multipart offsets)
@@ -325,6 +380,8 @@ function () {
         getBody() { return this.req.body; }
         getMessage() { return this.req; }
         getMultipart() { return this.req.getMultipart(); }
+        /** `{channel, offset, epoch}` of a delivery on a history channel, else null. */
+        getPosition() { return deliveryPosition(this.req); }
 
         // -- building the next outgoing message
         setCommand(command) {
@@ -372,7 +429,7 @@ function () {
                     m.setHeader(HEADER_MULTIPART, built.offsets);
                 }
                 var text = m.encode();
-                this.client._transmit(text);
+                this.client._transmit(text, this.client._recoverExpectation(m));
                 return text;
             } finally {
                 this._reset();
@@ -421,6 +478,23 @@ function () {
             return text;
         }
 
+        /**
+         * Subscribes to one history channel with `recover:<channel> [<offset> <epoch>]`: the
+         * server replays what was published after `position` ({offset, epoch} or
+         * "<offset> <epoch>"; omitted: the client's last known position of the channel, if
+         * any, else it just reports the current one). See on_recovery.
+         */
+        recover(channel, command, position, headers, body) {
+            try {
+                var channels = channelList(channel);
+                if (channels.length !== 1) fail("recover: exactly one channel");
+                var pos = toPosition(position) || this.client.position(channels[0]);
+                var extra = [[HEADER_RECOVER, channels[0] + (pos ? " " + pos.offset + " " + pos.epoch : "")]]
+                    .concat(headerPairs(headers));
+            } catch (e) { this._reset(); throw e; }
+            return this.subscribe(channels, command, extra, body);
+        }
+
         /** Asks the server to forward the message to an HTTP backend (`upstream:METHOD URL`). */
         upstream(method, url, command, headers, body) {
             method = String(method || "").toUpperCase();
@@ -459,7 +533,8 @@ function () {
      * new Lhttp(url, options)
      *   url      ws:// or wss:// URL; a path or nothing means the page's own host and port.
      *   options  { reconnect: true, reconnectDelay: 500, maxReconnectDelay: 10000,
-     *              queueLimit: 256, protocols: undefined, WebSocket: globalThis.WebSocket }
+     *              queueLimit: 256, historyTimeout: 10000, protocols: undefined,
+     *              WebSocket: globalThis.WebSocket }
      */
     class Lhttp {
         constructor(url, options) {
@@ -470,6 +545,7 @@ function () {
                 reconnectDelay: options.reconnectDelay > 0 ? options.reconnectDelay : 500,
                 maxReconnectDelay: options.maxReconnectDelay > 0 ? options.maxReconnectDelay : 10000,
                 queueLimit: options.queueLimit >= 0 ? options.queueLimit : 256,
+                historyTimeout: options.historyTimeout >= 0 ? options.historyTimeout : 10000,
                 protocols: options.protocols,
                 WebSocket: options.WebSocket || (typeof WebSocket !== "undefined" ? WebSocket : null),
             };
@@ -480,11 +556,16 @@ function () {
             this.on_message = noop;
             this.on_close = noop;
             this.on_error = noop;
+            // History channels: after each `recovered` reply and the messages it announced.
+            this.on_recovery = noop;
 
             this.conn = null;            // the current WebSocket
             this.connectCount = 0;       // successful opens so far (> 1 after a reconnect)
             this._channels = new Map();  // channel -> command used to subscribe
-            this._queue = [];            // text sent while not connected
+            this._queue = [];            // {text, expect} sent while not connected
+            this._positions = new Map(); // history channel -> {offset, epoch} last handed over
+            this._expect = [];           // recover/history requests sent, awaiting their reply
+            this._replay = null;         // the messages announced by the last reply, being read
             this._attempt = 0;
             this._timer = null;
             this._closed = false;
@@ -505,6 +586,47 @@ function () {
         subscribe(channel, command, headers, body) { return new Context(this, null).subscribe(channel, command, headers, body); }
         unsubscribe(channel, command, headers, body) { return new Context(this, null).unsubscribe(channel, command, headers, body); }
         upstream(method, url, command, headers, body) { return new Context(this, null).upstream(method, url, command, headers, body); }
+        recover(channel, command, position, headers, body) { return new Context(this, null).recover(channel, command, position, headers, body); }
+
+        /**
+         * The last position ({offset, epoch}; offset a decimal string) seen on a history
+         * channel — from deliveries, recoveries and history reads — or null.
+         */
+        position(channel) {
+            var p = this._positions.get(String(channel));
+            return p ? { offset: p.offset, epoch: p.epoch } : null;
+        }
+
+        /**
+         * Reads up to `limit` messages of a history channel: the last ones, or those after
+         * `position` ({offset, epoch} or "<offset> <epoch>"). Resolves with an array of
+         * contexts (like on_message's), oldest first, with `.channel` and `.position` (the
+         * channel's current position). Rejects with an LhttpError (`code`, `reason` for an
+         * error reply), when the connection closes first, or after options.historyTimeout ms.
+         */
+        history(channel, limit, position) {
+            var self = this;
+            return new Promise(function (resolve, reject) {
+                var channels = channelList(channel);
+                if (channels.length !== 1) fail("history: exactly one channel");
+                var n = Number(limit);
+                if (!(n >= 1) || Math.floor(n) !== n) fail("history: limit must be a positive integer");
+                var pos = toPosition(position);
+                var value = channels[0] + " " + n + (pos ? " " + pos.offset + " " + pos.epoch : "");
+                var entry = { kind: HEADER_HISTORY, channel: channels[0], ws: null, resolve: resolve, reject: reject, timer: null };
+                if (self.options.historyTimeout > 0) {
+                    entry.timer = setTimeout(function () {
+                        entry.timer = null;
+                        self._settle(entry, new LhttpError("lhttp: history: no reply within " + self.options.historyTimeout + " ms"));
+                    }, self.options.historyTimeout);
+                }
+                try {
+                    self._transmit(new Message(HEADER_HISTORY, [[HEADER_HISTORY, value]], "").encode(), entry);
+                } catch (e) {
+                    self._settle(entry, e);
+                }
+            });
+        }
 
         /** Channels currently subscribed (re-subscribed after a reconnect). */
         channels() { return Array.from(this._channels.keys()); }
@@ -514,6 +636,8 @@ function () {
         /** Closes the connection for good: no reconnection, queued messages are dropped. */
         close(code, reason) {
             this._closed = true;
+            var self = this;
+            this._queue.forEach(function (q) { if (q.expect) self._settle(q.expect, new LhttpError("lhttp: client closed")); });
             this._queue = [];
             if (this._timer) { clearTimeout(this._timer); this._timer = null; }
             if (this.conn && this.conn.readyState < 2) this.conn.close(code || 1000, reason || "");
@@ -543,7 +667,7 @@ function () {
                 if (self.connectCount > 1) self._resubscribe();
                 var queued = self._queue;
                 self._queue = [];
-                queued.forEach(function (text) { ws.send(text); });
+                queued.forEach(function (q) { self._sent(ws, q.text, q.expect); });
                 self._call("on_open", new Context(self, null));
             };
             ws.onmessage = function (evt) { if (self.conn === ws) self._receive(evt.data); };
@@ -552,6 +676,7 @@ function () {
             };
             ws.onclose = function (evt) {
                 if (self.conn !== ws) return;
+                self._lost(ws);
                 var c = new Context(self, null);
                 c.closeEvent = { code: evt.code, reason: evt.reason, wasClean: evt.wasClean };
                 c.wasOpen = opened;
@@ -573,15 +698,27 @@ function () {
         }
 
         _resubscribe() {
-            // One subscribe message per command the channels were subscribed with.
+            // One subscribe message per command the channels were subscribed with; a history
+            // channel whose position is known gets one of its own, resuming with `recover`.
+            var self = this;
             var byCommand = new Map();
+            var recovering = [];
             this._channels.forEach(function (command, channel) {
+                var p = self._positions.get(channel);
+                if (p) {
+                    recovering.push([channel, command, p]);
+                    return;
+                }
                 if (!byCommand.has(command)) byCommand.set(command, []);
                 byCommand.get(command).push(channel);
             });
             var ws = this.conn;
             byCommand.forEach(function (channels, command) {
                 ws.send(new Message(command, [[HEADER_SUBSCRIBE, channels.join(" ")]], "").encode());
+            });
+            recovering.forEach(function (r) {
+                var m = new Message(r[1], [[HEADER_SUBSCRIBE, r[0]], [HEADER_RECOVER, r[0] + " " + r[2].offset + " " + r[2].epoch]], "");
+                self._sent(ws, m.encode(), self._recoverExpectation(m));
             });
         }
 
@@ -595,14 +732,212 @@ function () {
             channels.forEach(function (c) { self._channels.delete(c); });
         }
 
-        _transmit(text) {
+        // `expect`: a recover/history request whose reply is awaited (replies come in order).
+        _transmit(text, expect) {
             if (this._closed) fail("client closed");
             if (this.isOpen()) {
-                this.conn.send(text);
+                this._sent(this.conn, text, expect);
                 return;
             }
             if (this._queue.length >= this.options.queueLimit) fail("not connected and the send queue is full");
-            this._queue.push(text);
+            this._queue.push({ text: text, expect: expect || null });
+        }
+
+        _sent(ws, text, expect) {
+            ws.send(text);
+            if (!expect) return;
+            expect.ws = ws;
+            this._expect.push(expect);
+        }
+
+        // An outgoing subscribe with a `recover` header: its reply is awaited; a position in it
+        // is where the application resumes, so the replay is not taken for duplicates.
+        _recoverExpectation(m) {
+            var value = m.getHeader(HEADER_RECOVER);
+            if (value === null || m.getHeader(HEADER_SUBSCRIBE) === null) return null;
+            var f = fields(value);
+            if (f.length === 0) return null;
+            if (f.length === 3 && OFFSET_RE.test(f[1]) && EPOCH_RE.test(f[2]))
+                this._positions.set(f[0], { offset: f[1], epoch: f[2] });
+            return { kind: HEADER_RECOVER, channel: f[0], command: m.command, ws: null };
+        }
+
+        // Resolves or rejects a history() request once (a late reply after a timeout is read
+        // and dropped).
+        _settle(entry, error, result) {
+            if (entry.done) return;
+            entry.done = true;
+            if (entry.timer) { clearTimeout(entry.timer); entry.timer = null; }
+            if (entry.kind !== HEADER_HISTORY) return;
+            if (error) entry.reject(error);
+            else entry.resolve(result);
+        }
+
+        // The socket closed: what was awaited on it will not come.
+        _lost(ws) {
+            var self = this;
+            if (this._replay && this._replay.entry) this._settle(this._replay.entry, new LhttpError("lhttp: connection closed during the history reply"));
+            this._replay = null;
+            this._expect = this._expect.filter(function (e) {
+                if (e.ws !== ws) return true;
+                self._settle(e, new LhttpError("lhttp: connection closed before the history reply"));
+                return false;
+            });
+        }
+
+        // Takes the awaited request that a `kind` reply for `channel` answers; requests before it
+        // got no reply of their own (refused in a way not recognised as theirs).
+        _takeExpected(kind, channel) {
+            for (var i = 0; i < this._expect.length; i++) {
+                var e = this._expect[i];
+                if (e.kind !== kind || e.channel !== channel) continue;
+                var skipped = this._expect.splice(0, i + 1);
+                for (var k = 0; k < i; k++) this._settle(skipped[k], new LhttpError("lhttp: " + skipped[k].kind + ": no reply"));
+                return e;
+            }
+            return null;
+        }
+
+        // Whether an error reply answers the oldest awaited request: history and recover
+        // errors name their header or the channel (PROTOCOL.md, History channels: Errors).
+        _errorAnswers(entry, reason) {
+            if (reason.indexOf(entry.kind + ":") === 0 || reason.indexOf("history unavailable") === 0) return true;
+            if (reason.indexOf("'" + entry.channel + "'") >= 0) return true;
+            return entry.kind === HEADER_RECOVER && reason.indexOf("channel limit") === 0;
+        }
+
+        _retryRecover(entry, attempt) {
+            var self = this;
+            var ws = this.conn;
+            var base = Math.min(this.options.maxReconnectDelay, this.options.reconnectDelay * Math.pow(2, attempt - 1));
+            setTimeout(function () {
+                // Closed meanwhile: the reconnect recovers the channel (or close() ended it all).
+                if (self.conn !== ws || !self.isOpen() || !self._channels.has(entry.channel)) return;
+                var p = self._positions.get(entry.channel);
+                var m = new Message(entry.command, [[HEADER_SUBSCRIBE, entry.channel],
+                    [HEADER_RECOVER, entry.channel + (p ? " " + p.offset + " " + p.epoch : "")]], "");
+                var again = self._recoverExpectation(m);
+                again.attempt = attempt;
+                self._sent(ws, m.encode(), again);
+            }, Math.round(base * (0.8 + 0.4 * Math.random())));
+        }
+
+        // Remembers a delivery's position; false for a copy already handed over (same epoch,
+        // offset not beyond the last one).
+        _advance(m) {
+            var p = deliveryPosition(m);
+            if (!p) return true;
+            var last = this._positions.get(p.channel);
+            if (last && last.epoch === p.epoch && compareOffsets(p.offset, last.offset) <= 0) return false;
+            this._positions.set(p.channel, { offset: p.offset, epoch: p.epoch });
+            return true;
+        }
+
+        // A history read's position: the newest message read, else the channel's current one;
+        // never backwards within an epoch.
+        _advanceTo(channel, p) {
+            var last = this._positions.get(channel);
+            if (last && last.epoch === p.epoch && compareOffsets(p.offset, last.offset) <= 0) return;
+            this._positions.set(channel, { offset: p.offset, epoch: p.epoch });
+        }
+
+        // `recovered:<channel> <true|false> <count> <offset> <epoch>` or
+        // `history:<channel> <count> <offset> <epoch>` (a reply: no `publish` header).
+        _reply(m) {
+            if (m.hasHeader(HEADER_PUBLISH)) return false;
+            var value = m.getHeader(HEADER_RECOVERED);
+            var f;
+            if (value !== null) {
+                f = fields(value);
+                if (f.length !== 5 || (f[1] !== "true" && f[1] !== "false") || !/^[0-9]{1,9}$/.test(f[2]) ||
+                    !OFFSET_RE.test(f[3]) || !EPOCH_RE.test(f[4])) return false;
+                this._takeExpected(HEADER_RECOVER, f[0]);
+                var info = { channel: f[0], recovered: f[1] === "true", count: Number(f[2]), offset: f[3], epoch: f[4] };
+                if (!info.recovered) this._positions.set(info.channel, { offset: info.offset, epoch: info.epoch });
+                this._replay = { kind: HEADER_RECOVER, remaining: info.count, info: info, message: m, entry: null };
+            } else if ((value = m.getHeader(HEADER_HISTORY)) !== null) {
+                f = fields(value);
+                if (f.length !== 4 || !/^[0-9]{1,9}$/.test(f[1]) || !OFFSET_RE.test(f[2]) || !EPOCH_RE.test(f[3])) return false;
+                var read = this._takeExpected(HEADER_HISTORY, f[0]);
+                var top = { offset: f[2], epoch: f[3] };
+                if (read) {
+                    this._replay = { kind: HEADER_HISTORY, remaining: Number(f[1]), channel: f[0], top: top, items: [], entry: read };
+                } else {
+                    // Not ours (sent by hand): the reply and its messages go to on_message as they are.
+                    this._call("on_message", new Context(this, m));
+                    this._replay = { kind: "pass", remaining: Number(f[1]) };
+                }
+            } else {
+                return false;
+            }
+            if (this._replay.remaining === 0) this._replayDone();
+            return true;
+        }
+
+        // One of the messages a reply announced.
+        _replayed(m) {
+            var r = this._replay;
+            r.remaining--;
+            if (r.kind === HEADER_HISTORY) {
+                if (m) r.items.push(new Context(this, m));
+            } else if (m && (r.kind === "pass" || this._advance(m))) {
+                var c = new Context(this, m);
+                if (r.kind === HEADER_RECOVER) c.replayed = true;
+                this._call("on_message", c);
+            }
+            if (this._replay === r && r.remaining <= 0) this._replayDone();
+        }
+
+        _replayDone() {
+            var r = this._replay;
+            this._replay = null;
+            if (r.kind === HEADER_RECOVER) {
+                this._positions.set(r.info.channel, { offset: r.info.offset, epoch: r.info.epoch });
+                var c = new Context(this, r.message);
+                c.recovery = r.info;
+                this._call("on_recovery", c);
+            } else if (r.kind === HEADER_HISTORY) {
+                var newest = r.items.length ? deliveryPosition(r.items[r.items.length - 1].req) : null;
+                this._advanceTo(r.channel, newest && newest.channel === r.channel ? newest : r.top);
+                r.items.channel = r.channel;
+                r.items.position = { offset: r.top.offset, epoch: r.top.epoch };
+                this._settle(r.entry, null, r.items);
+            }
+        }
+
+        // An error reply to an awaited request: the history() call rejects; a refused recover
+        // subscribes plainly and reports an incomplete recovery.
+        _requestError(m, code) {
+            var entry = this._expect[0];
+            var reason = m.getHeader("reason") || "";
+            if (!entry || !this._errorAnswers(entry, reason)) return false;
+            this._expect.shift();
+            var error = { type: "reply", code: code, reason: reason };
+            if (entry.kind === HEADER_HISTORY) {
+                var e = new LhttpError("lhttp: history: " + (code || "") + " " + reason);
+                e.code = code;
+                e.reason = reason;
+                this._settle(entry, e);
+                return true;
+            }
+            // 503: the server cannot serve history yet (clustered, its store not loaded) and
+            // applied nothing: ask again, with backoff, a few times.
+            var attempt = (entry.attempt || 0) + 1;
+            if (code === 503 && attempt <= RECOVER_RETRIES && this._channels.has(entry.channel) && this.isOpen()) {
+                this._retryRecover(entry, attempt);
+                return true;
+            }
+            // Nothing of a refused message is applied, except for a position ahead of the
+            // stream: subscribing again (idempotent) without recover keeps the channel either
+            // way. 403 would be refused again.
+            this._positions.delete(entry.channel);
+            if (code !== 403 && this._channels.has(entry.channel) && this.isOpen())
+                this.conn.send(new Message(entry.command, [[HEADER_SUBSCRIBE, entry.channel]], "").encode());
+            var c = new Context(this, m);
+            c.error = error;
+            c.recovery = { channel: entry.channel, recovered: false, count: 0, offset: null, epoch: null, error: error };
+            this._call("on_recovery", c);
+            return true;
         }
 
         _receive(data) {
@@ -612,19 +947,24 @@ function () {
             try {
                 m = Message.parse(text);
             } catch (e) {
+                if (this._replay) this._replayed(null);
                 var pc = new Context(this, null);
                 pc.raw = text;
                 pc.error = { type: "parse", code: null, reason: e.message };
                 this._call("on_error", pc);
                 return;
             }
+            if (this._replay) return this._replayed(m);
             var c = new Context(this, m);
             if (Lhttp.isErrorReply(m)) {
                 var code = parseInt(m.getHeader("code"), 10);
+                if (this._requestError(m, isNaN(code) ? null : code)) return;
                 c.error = { type: "reply", code: isNaN(code) ? null : code, reason: m.getHeader("reason") || "" };
                 this._call("on_error", c);
                 return;
             }
+            if (this._reply(m)) return;
+            if (!this._advance(m)) return; // a copy already handed over (history channels)
             this._call("on_message", c);
         }
 
@@ -659,7 +999,7 @@ function () {
     Lhttp.LhttpError = LhttpError;
     Lhttp.Lhttp = Lhttp;
     Lhttp.PROTOCOL = PROTOCOL;
-    Lhttp.version = "1.0.0";
+    Lhttp.version = "1.1.0"; // 1.1: history channels (recover, on_recovery, history, position)
     Lhttp.sdk = "lhttp-qt";
     return Lhttp;
 });

@@ -4,6 +4,8 @@
 // $LHTTP_SCREENSHOT (CTest points it into the build directory; 0 skips it), by default to
 // <tmpdir>/lhttp-chat-demo.png, never into the source tree unless asked:
 // LHTTP_SCREENSHOT=$PWD/docs/chat-demo.png regenerates the committed one (docs/BROWSER.md).
+// The second suite runs the demo on history rooms (--history) and cuts one page's connection
+// for real, through a TCP proxy: it recovers every missed message exactly once, in order.
 'use strict';
 
 const { describe, it, before, after } = require('node:test');
@@ -11,7 +13,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { Lhttpd, launchBrowser } = require('./support/harness');
+const { Lhttpd, TcpProxy, launchBrowser, sleep } = require('./support/harness');
 
 const VIEWPORT = { width: 1000, height: 700 };
 const ROOM = 'lobby';
@@ -157,5 +159,144 @@ describe('chat demo served by lhttpd-qt', { timeout: 120000 }, () => {
         const bobLog = await bob.evaluate(() => window.lhttpChat.client.channels());
         assert.deepEqual(bobLog, []);
         for (const page of [alice, bob]) assert.deepEqual(page.problems, []);
+    });
+});
+
+describe('chat demo on history rooms: recent messages, cut connections', { timeout: 120000 }, () => {
+    let server, browser, proxy;
+    let alice, bob; // alice's page goes through the proxy: her connection is the one cut
+    const problems = [];
+
+    before(async () => {
+        const started = await Promise.allSettled([
+            Lhttpd.start(['--history', 'lobby=1000', '--history', 'tiny=6']), launchBrowser()]);
+        [server, browser] = started.map((r) => r.value);
+        const failed = started.find((r) => r.status === 'rejected');
+        if (failed)
+            throw failed.reason;
+        proxy = await TcpProxy.start(server.port);
+    });
+
+    after(async () => {
+        await Promise.allSettled([browser && browser.close(), server && server.stop(), proxy && proxy.close()]);
+    });
+
+    async function open(url) {
+        const context = await browser.newContext({ viewport: VIEWPORT, locale: 'en-GB', timezoneId: 'UTC' });
+        const page = await context.newPage();
+        page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+        // Chromium logs each refused reconnect attempt during a cut; anything else is a problem.
+        page.on('console', (m) => {
+            if (m.type() === 'error' && !/^WebSocket connection to '.*' failed: /.test(m.text()))
+                problems.push(`console: ${m.text()}`);
+        });
+        await page.goto(`${url}/`);
+        await page.waitForSelector('#status[data-state="online"]');
+        return page;
+    }
+
+    async function join(page, nick, room) {
+        if (await page.locator('#chat-view').isVisible()) await page.click('#leave');
+        await page.fill('#nick', nick);
+        await page.fill('#room', room);
+        await page.click('#join');
+        await page.locator('.system', { hasText: `You joined #${room}` }).waitFor();
+    }
+
+    async function say(page, text) {
+        await page.fill('#message', text);
+        await page.press('#message', 'Enter');
+    }
+
+    const texts = (page) => page.$$eval('#messages .msg .text', (els) => els.map((e) => e.textContent));
+    const systemLines = (page) => page.$$eval('#messages .system', (els) => els.map((e) => e.textContent));
+
+    async function waitForTexts(page, last, timeout = 15000) {
+        await page.waitForFunction((t) => {
+            const all = [...document.querySelectorAll('#messages .msg .text')].map((e) => e.textContent);
+            return all.includes(t);
+        }, last, { timeout });
+        await sleep(300); // a duplicate would come right after
+        return texts(page);
+    }
+
+    const numbered = (prefix, from, to) => Array.from({ length: to - from + 1 }, (_, i) => `${prefix} ${from + i}`);
+
+    it('shows the room\'s recent messages on joining', async () => {
+        for (const text of ['earlier 1', 'earlier 2', 'earlier 3']) {
+            const res = await fetch(`${server.httpUrl}/publish`, {
+                method: 'POST', body: `LHTTP/1.0 chat\r\npublish:lobby\r\nnick:build-bot\r\n\r\n${text}`,
+            });
+            assert.equal(res.status, 200);
+        }
+        [alice, bob] = await Promise.all([open(proxy.httpUrl), open(server.httpUrl)]);
+        await join(bob, 'bob', 'lobby');
+        await join(alice, 'alice', 'lobby');
+        assert.deepEqual(await texts(alice), ['earlier 1', 'earlier 2', 'earlier 3']);
+        assert.deepEqual(await texts(bob), ['earlier 1', 'earlier 2', 'earlier 3']);
+        assert.ok((await systemLines(alice)).includes('Earlier messages in #lobby above.'));
+        await bob.locator('.system', { hasText: 'alice joined #lobby' }).waitFor();
+    });
+
+    it('recovers every message missed during a 3 s cut exactly once, in order', async () => {
+        for (const line of numbered('line', 1, 5)) await say(bob, line);
+        await waitForTexts(alice, 'line 5');
+
+        let cutOver = false;
+        const cut = proxy.cut(3000).then(() => { cutOver = true; });
+        await alice.waitForSelector('#status[data-state="reconnecting"]');
+        assert.equal(await alice.locator('#banner').isVisible(), true);
+        assert.match(await alice.locator('#banner').textContent(), /reconnecting/);
+        // bob keeps talking while alice is away: 15 lines over about 2 s.
+        let sentWhileCut = 0;
+        for (const line of numbered('line', 6, 20)) {
+            await say(bob, line);
+            if (!cutOver) sentWhileCut++;
+            await sleep(130);
+        }
+        await cut;
+        // ... and right on while she comes back.
+        for (const line of numbered('line', 21, 25)) {
+            await say(bob, line);
+            await sleep(100);
+        }
+        const expected = ['earlier 1', 'earlier 2', 'earlier 3', ...numbered('line', 1, 25)];
+        assert.deepEqual(await waitForTexts(bob, 'line 25'), expected);
+        assert.deepEqual(await waitForTexts(alice, 'line 25'), expected);
+        await alice.waitForSelector('#status[data-state="online"]');
+        assert.equal(await alice.locator('#banner').isVisible(), false);
+        const lines = await systemLines(alice);
+        assert.ok(lines.includes('Connection lost, reconnecting…'), lines.join(' | '));
+        // What bob sent while the proxy refused her came in the recovery (and maybe more, sent
+        // before she was back).
+        const caughtUp = lines.map((l) => /^Caught up: (\d+) missed messages?\.$/.exec(l)).find(Boolean);
+        assert.ok(sentWhileCut >= 1, 'lines sent during the cut');
+        assert.ok(caughtUp && Number(caughtUp[1]) >= sentWhileCut && Number(caughtUp[1]) <= 20,
+            `${sentWhileCut} sent during the cut; ${lines.join(' | ')}`);
+        assert.ok(proxy.refused >= 1, 'a reconnect attempt was refused during the cut');
+        assert.ok(await alice.evaluate(() => window.lhttpChat.client.connectCount) >= 2);
+        assert.ok(lines.every((l) => !/could not/i.test(l)), lines.join(' | '));
+    });
+
+    it('reloads the recent history and says so when recovery is incomplete', async () => {
+        // tiny keeps 6 messages: 12 missed lines are more than it holds.
+        await join(bob, 'bob', 'tiny');
+        await join(alice, 'alice', 'tiny');
+        await say(bob, 'tiny 0');
+        await waitForTexts(alice, 'tiny 0');
+
+        const cut = proxy.cut(3000);
+        await alice.waitForSelector('#status[data-state="reconnecting"]');
+        for (const line of numbered('tiny', 1, 12)) await say(bob, line);
+        await waitForTexts(bob, 'tiny 12');
+        await cut;
+        await alice.locator('.system', { hasText: 'could not be recovered: reloaded the last 6.' })
+            .waitFor({ timeout: 15000 });
+        await say(bob, 'tiny 13');
+        assert.deepEqual(await waitForTexts(alice, 'tiny 13'), numbered('tiny', 7, 13));
+        const lines = await systemLines(alice);
+        assert.deepEqual(lines, ['Some messages could not be recovered: reloaded the last 6.']);
+        assert.equal(await alice.locator('#banner').isVisible(), false);
+        assert.deepEqual(problems, []);
     });
 });

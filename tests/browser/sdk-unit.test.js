@@ -204,3 +204,202 @@ describe('Lhttp client (fake WebSocket)', { timeout: 30000 }, () => {
         c.close();
     });
 });
+
+// History channels (PROTOCOL.md, "History channels: position, recover, history").
+const deliver = (ch, offset, epoch, body) =>
+    `LHTTP/1.0 chat\r\nposition:${ch} ${offset} ${epoch}\r\npublish:${ch}\r\n\r\n${body}`;
+
+function historyClient(options = {}) {
+    const c = client(options);
+    c.log.recoveries = [];
+    c.on_recovery = (ctx) => c.log.recoveries.push({ ...ctx.recovery, delivered: c.log.messages.length });
+    return c;
+}
+
+describe('Lhttp client: history channels (fake WebSocket)', { timeout: 30000 }, () => {
+    it('remembers positions, drops copies already handed over, resumes with recover after a reconnect', async () => {
+        const c = historyClient();
+        c.subscribe('room', 'chat');
+        c.subscribe('plain other', 'chat');
+        const first = FakeSocket.all[0];
+        first.open();
+        first.receive(deliver('room', 1, 'e1', 'one'));
+        first.receive(deliver('room', 2, 'e1', 'two'));
+        first.receive(deliver('room', 2, 'e1', 'two again'));  // same position: dropped
+        first.receive(deliver('room', 1, 'e1', 'older'));      // older: dropped
+        first.receive('LHTTP/1.0 chat\r\npublish:plain\r\n\r\nplain');
+        assert.deepEqual(c.position('room'), { offset: '2', epoch: 'e1' });
+        assert.equal(c.position('plain'), null);
+        assert.deepEqual(c.log.messages[0].getPosition(), { channel: 'room', offset: '1', epoch: 'e1' });
+        assert.equal(c.log.messages[2].getPosition(), null);
+
+        first.drop();
+        await tick(30);
+        const second = FakeSocket.all[1];
+        second.open();
+        // Plain channels as before (one message per command), then one per history channel.
+        assert.deepEqual(second.sent, [
+            'LHTTP/1.0 chat\r\nsubscribe:plain other\r\n\r\n',
+            'LHTTP/1.0 chat\r\nsubscribe:room\r\nrecover:room 2 e1\r\n\r\n',
+        ]);
+        second.receive('LHTTP/1.0 chat\r\nrecovered:room true 2 4 e1\r\n\r\n');
+        assert.deepEqual(c.log.recoveries, []); // not before the replayed messages
+        second.receive(deliver('room', 3, 'e1', 'three'));
+        second.receive(deliver('room', 4, 'e1', 'four'));
+        second.receive(deliver('room', 4, 'e1', 'four again')); // belt and braces
+        second.receive(deliver('room', 5, 'e1', 'five'));
+        assert.deepEqual(c.log.messages.map((m) => m.getBody()), ['one', 'two', 'plain', 'three', 'four', 'five']);
+        assert.deepEqual(c.log.messages.map((m) => !!m.replayed), [false, false, false, true, true, false]);
+        assert.deepEqual(c.log.recoveries, [
+            { channel: 'room', recovered: true, count: 2, offset: '4', epoch: 'e1', delivered: 5 },
+        ]);
+        assert.deepEqual(c.position('room'), { offset: '5', epoch: 'e1' });
+        assert.deepEqual(c.log.errors, []);
+
+        // Incomplete: another epoch; the application reloads, the client continues from there.
+        second.drop();
+        await tick(30);
+        const third = FakeSocket.all[2];
+        third.open();
+        assert.equal(third.sent[1], 'LHTTP/1.0 chat\r\nsubscribe:room\r\nrecover:room 5 e1\r\n\r\n');
+        third.receive('LHTTP/1.0 chat\r\nrecovered:room false 0 7 e2\r\n\r\n');
+        third.receive(deliver('room', 8, 'e2', 'eight'));
+        assert.deepEqual(c.log.recoveries[1], { channel: 'room', recovered: false, count: 0, offset: '7', epoch: 'e2', delivered: 6 });
+        assert.equal(c.log.messages[6].getBody(), 'eight');
+        assert.deepEqual(c.position('room'), { offset: '8', epoch: 'e2' });
+        c.close();
+    });
+
+    it('compares offsets beyond 2^53 exactly', () => {
+        const c = historyClient({ reconnect: false });
+        FakeSocket.all[0].open();
+        FakeSocket.all[0].receive(deliver('big', '9007199254740993', 'e', 'a'));
+        FakeSocket.all[0].receive(deliver('big', '9007199254740992', 'e', 'dropped'));
+        FakeSocket.all[0].receive(deliver('big', '18446744073709551615', 'e', 'b'));
+        assert.deepEqual(c.log.messages.map((m) => m.getBody()), ['a', 'b']);
+        assert.deepEqual(c.position('big'), { offset: '18446744073709551615', epoch: 'e' });
+    });
+
+    it('subscribes with recover on request, with or without a position', () => {
+        const c = historyClient({ reconnect: false });
+        const ws = FakeSocket.all[0];
+        ws.open();
+        c.recover('a', 'chat');
+        c.recover('b', 'chat', { offset: 5, epoch: 'x1' }, { publish: 'b', event: 'join' }, '');
+        c.recover(['c'], undefined, '7 x2');
+        assert.deepEqual(ws.sent, [
+            'LHTTP/1.0 chat\r\nsubscribe:a\r\nrecover:a\r\n\r\n',
+            'LHTTP/1.0 chat\r\nsubscribe:b\r\nrecover:b 5 x1\r\npublish:b\r\nevent:join\r\n\r\n',
+            'LHTTP/1.0 subscribe\r\nsubscribe:c\r\nrecover:c 7 x2\r\n\r\n',
+        ]);
+        // An explicit position is where the application resumes: the replay is not dropped.
+        assert.deepEqual(c.position('b'), { offset: '5', epoch: 'x1' });
+        ws.receive('LHTTP/1.0 chat\r\nrecovered:a true 0 3 x1\r\n\r\n');
+        ws.receive('LHTTP/1.0 chat\r\nrecovered:b true 1 6 x1\r\n\r\n');
+        ws.receive(deliver('b', 6, 'x1', 'six'));
+        assert.deepEqual(c.log.recoveries.map((r) => [r.channel, r.count, r.offset]), [['a', 0, '3'], ['b', 1, '6']]);
+        assert.deepEqual(c.position('a'), { offset: '3', epoch: 'x1' });
+        // Known position: used when none is given.
+        c.unsubscribe('a', 'chat');
+        c.recover('a', 'chat');
+        assert.equal(ws.sent[4], 'LHTTP/1.0 chat\r\nsubscribe:a\r\nrecover:a 3 x1\r\n\r\n');
+        assert.deepEqual(c.channels(), ['b', 'c', 'a']);
+        assert.throws(() => c.recover('a b', 'chat'), /exactly one channel/);
+        assert.throws(() => c.recover('a', 'chat', { offset: -1, epoch: 'x' }), LhttpError);
+        assert.throws(() => c.recover('a', 'chat', { offset: 1, epoch: 'no spaces!' }), LhttpError);
+        assert.equal(ws.sent.length, 5);
+    });
+
+    it('reports a refused recover as incomplete and subscribes without it', () => {
+        const c = historyClient({ reconnect: false });
+        const ws = FakeSocket.all[0];
+        ws.open();
+        c.recover('plain', 'chat', '4 e');
+        ws.receive("LHTTP/1.0 error\r\ncode:404\r\nreason:recover: channel 'plain' keeps no history\r\n\r\n");
+        assert.equal(ws.sent[1], 'LHTTP/1.0 chat\r\nsubscribe:plain\r\n\r\n');
+        assert.deepEqual(c.log.recoveries, [{ channel: 'plain', recovered: false, count: 0, offset: null, epoch: null,
+            error: { type: 'reply', code: 404, reason: "recover: channel 'plain' keeps no history" }, delivered: 0 }]);
+        assert.equal(c.position('plain'), null);
+        assert.deepEqual(c.log.errors, []);
+    });
+
+    it('asks again when history is unavailable (503), then gives up and subscribes plainly', async () => {
+        const c = historyClient({ reconnect: false, reconnectDelay: 5, maxReconnectDelay: 10 });
+        const ws = FakeSocket.all[0];
+        ws.open();
+        c.recover('room', 'chat', '4 e');
+        const unavailable = 'LHTTP/1.0 error\r\ncode:503\r\nreason:history unavailable: not loaded yet\r\n\r\n';
+        ws.receive(unavailable);
+        await tick(30);
+        assert.deepEqual(ws.sent, ['LHTTP/1.0 chat\r\nsubscribe:room\r\nrecover:room 4 e\r\n\r\n',
+            'LHTTP/1.0 chat\r\nsubscribe:room\r\nrecover:room 4 e\r\n\r\n']);
+        ws.receive('LHTTP/1.0 chat\r\nrecovered:room true 1 5 e\r\n\r\n');
+        ws.receive(deliver('room', 5, 'e', 'five'));
+        assert.deepEqual(c.log.recoveries.map((r) => [r.recovered, r.count]), [[true, 1]]);
+        assert.deepEqual(c.log.messages.map((m) => m.getBody()), ['five']);
+
+        c.recover('other', 'chat');
+        for (let i = 0; i < 6; i++) {
+            ws.receive(unavailable);
+            await tick(30);
+        }
+        assert.equal(ws.sent.filter((t) => t.includes('recover:other')).length, 6); // the first and 5 more
+        assert.equal(ws.sent[ws.sent.length - 1], 'LHTTP/1.0 chat\r\nsubscribe:other\r\n\r\n');
+        assert.deepEqual(c.log.recoveries[1].error, { type: 'reply', code: 503, reason: 'history unavailable: not loaded yet' });
+        assert.deepEqual(c.log.errors, []);
+    });
+
+    it('reads history: resolves with the messages, not handed to on_message; errors reject', async () => {
+        const c = historyClient({ reconnect: false });
+        const ws = FakeSocket.all[0];
+        const pending = c.history('room', 2); // queued until open
+        ws.open();
+        const afterPos = c.history('room', 10, { offset: 1, epoch: 'e' });
+        const refused = c.history('room', 5, '99 old');
+        const plain = c.history('plain', 5);
+        assert.deepEqual(ws.sent, [
+            'LHTTP/1.0 history\r\nhistory:room 2\r\n\r\n',
+            'LHTTP/1.0 history\r\nhistory:room 10 1 e\r\n\r\n',
+            'LHTTP/1.0 history\r\nhistory:room 5 99 old\r\n\r\n',
+            'LHTTP/1.0 history\r\nhistory:plain 5\r\n\r\n',
+        ]);
+        ws.receive(deliver('room', 2, 'e', 'live two'));
+        ws.receive('LHTTP/1.0 history\r\nhistory:room 2 3 e\r\n\r\n');
+        ws.receive(deliver('room', 2, 'e', 'two'));
+        ws.receive(deliver('room', 3, 'e', 'three'));
+        ws.receive("LHTTP/1.0 error\r\ncode:403\r\nreason:token does not allow publishing to 'x'\r\n\r\n"); // not ours
+        ws.receive('LHTTP/1.0 history\r\nhistory:room 2 3 e\r\n\r\n');
+        ws.receive(deliver('room', 2, 'e', 'two'));
+        ws.receive(deliver('room', 3, 'e', 'three'));
+        ws.receive('LHTTP/1.0 error\r\ncode:410\r\nreason:history: position 99 old is no longer in the history\r\n\r\n');
+        ws.receive("LHTTP/1.0 error\r\ncode:404\r\nreason:history: channel 'plain' keeps no history\r\n\r\n");
+        ws.receive(deliver('room', 3, 'e', 'live three')); // already read: dropped
+        ws.receive(deliver('room', 4, 'e', 'live four'));
+
+        const got = await pending;
+        assert.deepEqual(got.map((m) => [m.getBody(), m.getPosition().offset]), [['two', '2'], ['three', '3']]);
+        assert.equal(got.channel, 'room');
+        assert.deepEqual(got.position, { offset: '3', epoch: 'e' });
+        assert.deepEqual((await afterPos).map((m) => m.getBody()), ['two', 'three']);
+        await assert.rejects(refused, (e) => e instanceof LhttpError && e.code === 410 && /no longer/.test(e.reason));
+        await assert.rejects(plain, (e) => e.code === 404);
+        assert.deepEqual(c.log.messages.map((m) => m.getBody()), ['live two', 'live four']);
+        assert.deepEqual(c.log.errors.map((e) => e.error.code), [403]);
+        await assert.rejects(c.history('room', 0), /limit/);
+        await assert.rejects(c.history('a b', 1), /exactly one channel/);
+    });
+
+    it('rejects history reads when the connection closes or no reply comes', async () => {
+        const c = historyClient({ reconnectDelay: 1000, historyTimeout: 50 });
+        const ws = FakeSocket.all[0];
+        ws.open();
+        const lost = c.history('room', 1);
+        ws.drop();
+        await assert.rejects(lost, /connection closed before the history reply/);
+        const late = c.history('room', 1); // queued: reconnecting
+        await assert.rejects(late, /no reply within 50 ms/);
+        const queued = c.history('room', 1);
+        c.close();
+        await assert.rejects(queued, /closed/);
+    });
+});

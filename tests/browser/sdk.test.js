@@ -7,7 +7,7 @@ const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const http = require('node:http');
-const { Lhttpd, launchBrowser, makeStaticDir, waitFor, sleep } = require('./support/harness');
+const { Lhttpd, TcpProxy, launchBrowser, makeStaticDir, waitFor, sleep } = require('./support/harness');
 
 let browser;
 before(async () => { browser = await launchBrowser(); }, { timeout: 60000 });
@@ -415,4 +415,135 @@ describe('lhttp.js reconnects', { timeout: 60000 }, () => {
         return page.evaluate((n) => window.received(n), name);
     }
     const received = (page, name) => page.evaluate((n) => window.received(n), name);
+});
+
+describe('lhttp.js on history channels', { timeout: 90000 }, () => {
+    let server, staticDir, proxy, page;
+    const HISTORY = ['--history', 'sdk.h.*=5', '--history-read-max', '100'];
+
+    before(async () => {
+        staticDir = makeStaticDir();
+        server = await Lhttpd.start(['--static-dir', staticDir, ...HISTORY]);
+        proxy = await TcpProxy.start(server.port);
+        page = await browser.newPage();
+        await page.goto(`${server.httpUrl}/sdk.html`);
+    });
+
+    after(async () => {
+        if (page) await page.close();
+        if (proxy) await proxy.close();
+        if (server) await server.stop();
+        if (staticDir) fs.rmSync(staticDir, { recursive: true, force: true });
+    });
+
+    async function post(channel, body) {
+        const res = await fetch(`${server.httpUrl}/publish`, {
+            method: 'POST', body: `LHTTP/1.0 news\r\npublish:${channel}\r\n\r\n${body}`,
+        });
+        assert.equal(res.status, 200);
+    }
+
+    // A client whose on_recovery is logged too.
+    const openHistoryClient = (name, url, options) => page.evaluate(([n, u, o]) => {
+        const c = window.openClient(n, u, o);
+        c.log.recoveries = [];
+        c.on_recovery = (ctx) => c.log.recoveries.push(ctx.recovery);
+    }, [name, url, options]);
+    const bodies = (name) => page.evaluate((n) => window.received(n).map((m) => m.body), name);
+    // Error replies and unparsable messages (the refused reconnects of a cut are socket errors).
+    const errorsOf = (name) => page.evaluate((n) => window.errorsOf(n).filter((e) => e.error.type !== 'socket'), name);
+
+    it('reads history, and rejects what the server refuses', async () => {
+        for (let i = 1; i <= 7; i++) await post('sdk.h.read', `m${i}`);
+        await openHistoryClient('h');
+        const r = await page.evaluate(async () => {
+            const last = await clients.h.history('sdk.h.read', 3);
+            const all = await clients.h.history('sdk.h.read', 100);
+            const after = await clients.h.history('sdk.h.read', 2, last[0].getPosition());
+            const refusals = [];
+            for (const args of [['sdk.plain', 3], ['sdk.h.read', 101], ['sdk.h.read', 2, { offset: 1, epoch: 'old' }]]) {
+                try { await clients.h.history(...args); refusals.push('resolved'); } catch (e) { refusals.push([e.name, e.code]); }
+            }
+            return {
+                last: last.map((c) => c.getBody()), lastPos: last.position, channel: last.channel,
+                offsets: last.map((c) => c.getPosition().offset),
+                all: all.map((c) => c.getBody()),
+                after: after.map((c) => c.getBody()),
+                known: clients.h.position('sdk.h.read'),
+                refusals,
+            };
+        });
+        assert.deepEqual(r.last, ['m5', 'm6', 'm7']);
+        assert.deepEqual(r.offsets, ['5', '6', '7']);
+        assert.equal(r.channel, 'sdk.h.read');
+        assert.equal(r.lastPos.offset, '7');
+        assert.match(r.lastPos.epoch, /^[A-Za-z0-9]{1,32}$/);
+        assert.deepEqual(r.all, ['m3', 'm4', 'm5', 'm6', 'm7']); // the channel keeps 5
+        assert.deepEqual(r.after, ['m6', 'm7']);
+        assert.deepEqual(r.known, r.lastPos);
+        assert.deepEqual(r.refusals, [['LhttpError', 404], ['LhttpError', 400], ['LhttpError', 410]]);
+        assert.deepEqual(await bodies('h'), []); // read, not delivered
+        assert.deepEqual(await errorsOf('h'), []);
+    });
+
+    it('recovers what was missed while the connection was cut, exactly once', async () => {
+        const wsUrl = `ws://127.0.0.1:${proxy.port}/`;
+        await openHistoryClient('r', wsUrl, { reconnectDelay: 200, maxReconnectDelay: 400 });
+        await page.evaluate(() => {
+            clients.r.recover('sdk.h.cut', 'news'); // no position yet: the server tells it
+            clients.r.subscribe('sdk.plain.cut', 'news');
+        });
+        await page.waitForFunction(() => clients.r.log.recoveries.length === 1);
+        const first = await page.evaluate(() => clients.r.log.recoveries[0]);
+        assert.equal(first.recovered, true);
+        assert.equal(first.count, 0);
+        await post('sdk.h.cut', 'before');
+        await page.waitForFunction(() => window.received('r').length === 1);
+
+        const cut = proxy.cut(1500);
+        await page.waitForFunction(() => clients.r.log.closes.length === 1);
+        for (const b of ['missed 1', 'missed 2', 'missed 3']) await post('sdk.h.cut', b);
+        await post('sdk.plain.cut', 'plain while away (lost: no history)');
+        await cut;
+        await page.waitForFunction(() => clients.r.log.recoveries.length === 2, null, { timeout: 10000 });
+        await post('sdk.h.cut', 'after');
+        await post('sdk.plain.cut', 'plain after');
+        await page.waitForFunction(() => window.received('r').length >= 6);
+        await sleep(200);
+        assert.deepEqual(await bodies('r'), ['before', 'missed 1', 'missed 2', 'missed 3', 'after', 'plain after']);
+        const r = await page.evaluate(() => ({
+            recovery: clients.r.log.recoveries[1],
+            replayed: clients.r.log.messages.map((c) => !!c.replayed),
+            position: clients.r.position('sdk.h.cut'),
+            plain: clients.r.position('sdk.plain.cut'),
+        }));
+        assert.deepEqual(r.recovery, { channel: 'sdk.h.cut', recovered: true, count: 3, offset: '4', epoch: first.epoch });
+        assert.deepEqual(r.replayed, [false, true, true, true, false, false]);
+        assert.deepEqual(r.position, { offset: '5', epoch: first.epoch });
+        assert.equal(r.plain, null);
+        assert.deepEqual(await errorsOf('r'), []);
+    });
+
+    it('reports an incomplete recovery after a server restart (new epoch)', async () => {
+        await openHistoryClient('s', undefined, { reconnectDelay: 100, maxReconnectDelay: 400 });
+        await page.evaluate(() => clients.s.recover('sdk.h.restart', 'news'));
+        await page.waitForFunction(() => clients.s.log.recoveries.length === 1);
+        await post('sdk.h.restart', 'one');
+        await page.waitForFunction(() => window.received('s').length === 1);
+        const before = await page.evaluate(() => clients.s.position('sdk.h.restart'));
+
+        const port = server.port;
+        await server.stop();
+        server = await Lhttpd.start(['--static-dir', staticDir, ...HISTORY], { port });
+        await page.waitForFunction(() => clients.s.log.recoveries.length === 2, null, { timeout: 10000 });
+        const r = await page.evaluate(() => clients.s.log.recoveries[1]);
+        assert.equal(r.recovered, false);
+        assert.equal(r.count, 0);
+        assert.notEqual(r.epoch, before.epoch);
+        await post('sdk.h.restart', 'two');
+        await page.waitForFunction(() => window.received('s').length === 2);
+        assert.deepEqual(await bodies('s'), ['one', 'two']);
+        assert.equal(await page.evaluate(() => clients.s.position('sdk.h.restart').epoch), r.epoch);
+        await page.evaluate(() => clients.s.close());
+    });
 });

@@ -181,6 +181,66 @@ class Lhttpd {
     }
 }
 
+/**
+ * A TCP proxy on a free loopback port in front of `targetPort`, to cut a page's connection for
+ * real: cut(ms) destroys every proxied connection (both sides) and refuses new ones for `ms`.
+ */
+class TcpProxy {
+    constructor(server, targetPort) {
+        this.server = server;
+        this.targetPort = targetPort;
+        this.sockets = new Set();
+        this.refusing = false;
+        this.accepted = 0;
+        this.refused = 0;
+    }
+
+    static async start(targetPort) {
+        const proxy = new TcpProxy(null, targetPort);
+        proxy.server = net.createServer((client) => proxy._accept(client));
+        await new Promise((resolve, reject) => {
+            proxy.server.once('error', reject);
+            proxy.server.listen(0, '127.0.0.1', resolve);
+        });
+        proxy.port = proxy.server.address().port;
+        return proxy;
+    }
+
+    get httpUrl() { return `http://127.0.0.1:${this.port}`; }
+
+    _accept(client) {
+        if (this.refusing) {
+            this.refused++;
+            client.resetAndDestroy();
+            return;
+        }
+        this.accepted++;
+        const upstream = net.connect({ host: '127.0.0.1', port: this.targetPort });
+        const pair = [client, upstream];
+        const done = () => pair.forEach((s) => { s.destroy(); this.sockets.delete(s); });
+        for (const s of pair) {
+            this.sockets.add(s);
+            s.on('error', done);
+            s.on('close', done);
+        }
+        client.pipe(upstream);
+        upstream.pipe(client);
+    }
+
+    /** Drops every connection now and refuses new ones for `ms`; resolves when they are let in again. */
+    async cut(ms) {
+        this.refusing = true;
+        for (const s of [...this.sockets]) s.destroy();
+        await sleep(ms);
+        this.refusing = false;
+    }
+
+    async close() {
+        for (const s of [...this.sockets]) s.destroy();
+        await new Promise((resolve) => this.server.close(() => resolve()));
+    }
+}
+
 /** A temporary --static-dir with the SDK from resources/web and the test pages. */
 function makeStaticDir() {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lhttp-browser-'));
@@ -202,4 +262,4 @@ async function waitFor(fn, { timeout = 5000, interval = 25, what = 'condition' }
     }
 }
 
-module.exports = { REPO, WEB_DIR, Lhttpd, launchBrowser, makeStaticDir, waitFor, sleep, freePort };
+module.exports = { REPO, WEB_DIR, Lhttpd, TcpProxy, launchBrowser, makeStaticDir, waitFor, sleep, freePort };
