@@ -83,6 +83,25 @@ bool parseCount(QByteArrayView text, int *out) {
 
 // --- HistoryReply ---
 
+namespace {
+// The Client's side of a HistoryReply: fills it in and completes it.
+class PendingHistory final : public HistoryReply {
+public:
+    PendingHistory(const QByteArray &channel, QObject *parent)
+        : HistoryReply(channel, parent) {}
+    void add(const Message &message) { m_messages.append(message); }
+    void complete(const Position &position) {
+        m_position = position;
+        succeed();
+    }
+    using HistoryReply::fail;
+};
+
+PendingHistory *pending(HistoryReply *reply) {
+    return static_cast<PendingHistory *>(reply);
+}
+} // namespace
+
 HistoryReply::HistoryReply(const QByteArray &channel, QObject *parent)
     : QObject(parent)
     , m_channel(channel) {}
@@ -385,7 +404,7 @@ bool Client::onHistoryMessage(const Message &message) {
         if (p.kind == Pending::Kind::History) {
             // A history read: for the reply, not for messageReceived().
             if (p.reply)
-                p.reply->m_messages.append(message);
+                pending(p.reply)->add(message);
             if (--p.remaining == 0)
                 finishPending(i);
             return true;
@@ -421,8 +440,7 @@ void Client::finishPending(qsizetype index) {
     notePosition(p.channel, p.top);
     if (p.kind == Pending::Kind::History) {
         if (p.reply) {
-            p.reply->m_position = p.top;
-            p.reply->succeed();
+            pending(p.reply)->complete(p.top);
         }
         return;
     }
@@ -456,7 +474,7 @@ void Client::onPong(quint64 elapsedMs, const QByteArray &payload) {
                                                             : QStringLiteral("recover"));
     if (p.kind == Pending::Kind::History) {
         if (p.reply)
-            p.reply->fail(refused ? m_lastErrorCode : 0, why);
+            pending(p.reply)->fail(refused ? m_lastErrorCode : 0, why);
         return;
     }
     m_errorString = why;
@@ -476,10 +494,10 @@ void Client::trackPending(Pending pending) {
 
 void Client::dropPending(const QString &why) {
     // Recoveries are sent again on the next connection; history reads fail.
-    const QList<Pending> pending = std::exchange(m_pending, {});
-    for (const Pending &p : pending) {
+    const QList<Pending> dropped = std::exchange(m_pending, {});
+    for (const Pending &p : dropped) {
         if (p.kind == Pending::Kind::History && p.reply)
-            p.reply->fail(0, why);
+            pending(p.reply)->fail(0, why);
     }
 }
 
@@ -550,7 +568,7 @@ bool Client::subscribeWithRecovery(const QByteArrayList &channels, const QByteAr
 
 HistoryReply *Client::history(const QByteArray &channel, int limit,
                               const std::optional<Position> &after, const QByteArray &command) {
-    auto *reply = new HistoryReply(channel, this);
+    auto *reply = new PendingHistory(channel, this);
     QString why;
     if (!isValidChannel(channel, false, &why)) {
         reply->fail(0, why);

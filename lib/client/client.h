@@ -55,16 +55,22 @@ public:
 Q_SIGNALS:
     void finished();
 
-private:
-    friend class Client;
+protected:
+    // Made and completed by the Client only (a subclass in client.cpp).
     HistoryReply(const QByteArray &channel, QObject *parent);
     void succeed();
     void fail(int code, const QString &why);
+
+private:
     void finishLater();
 
     QByteArray m_channel;
+
+protected:
     QList<Message> m_messages;
     Position m_position;
+
+private:
     int m_errorCode = -1;
     QString m_errorString;
     bool m_finished = false;
