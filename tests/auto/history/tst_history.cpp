@@ -588,12 +588,7 @@ public:
     Recovering(QList<QUrl> urls, QByteArray channel)
         : m_urls(std::move(urls))
         , m_channel(std::move(channel)) {
-        connect(&m_socket, &QWebSocket::connected, this, [this] {
-            m_socket.sendTextMessage(QString::fromUtf8(subscribe(
-                m_channel, m_epoch.isEmpty()
-                               ? m_channel
-                               : m_channel + ' ' + QByteArray::number(m_last) + ' ' + m_epoch)));
-        });
+        connect(&m_socket, &QWebSocket::connected, this, [this] { sendSubscribe(); });
         connect(&m_socket, &QWebSocket::textMessageReceived, this,
                 [this](const QString &text) { receive(text.toUtf8()); });
         connect(&m_socket, &QWebSocket::disconnected, this, [this] {
@@ -640,11 +635,28 @@ public:
     int errors = 0;
     int notRecovered = 0;
     int cuts = 0;
+    int unavailable = 0; // 503 answers (history still loading), asked again
     QList<qint64> recoveryMs;
     QStringList problems;
 
 private:
+    void sendSubscribe() {
+        m_socket.sendTextMessage(QString::fromUtf8(subscribe(
+            m_channel, m_epoch.isEmpty()
+                           ? m_channel
+                           : m_channel + ' ' + QByteArray::number(m_last) + ' ' + m_epoch)));
+    }
     void receive(const QByteArray &m) {
+        if (headerOf(m, "code") == "503") {
+            // A restarted node still reading the cluster's history: nothing was applied, ask
+            // again in a moment (as the SDKs do).
+            ++unavailable;
+            QTimer::singleShot(int(QRandomGenerator::global()->bounded(100, 300)), this, [this] {
+                if (m_socket.state() == QAbstractSocket::ConnectedState)
+                    sendSubscribe();
+            });
+            return;
+        }
         const QByteArray rec = headerOf(m, "recovered");
         if (!rec.isEmpty()) {
             const QList<QByteArray> f = fields(rec);
