@@ -91,6 +91,20 @@ void Runner::complain(const QString &text) {
     print(stderr, m_options.printer.problem(text));
 }
 
+void Runner::failWithoutConnection(const QString &url, const QString &awaiting) {
+    connect(&m_client, &Client::connectionFailed, this, [this, url](const QString &why) {
+        complain(QStringLiteral("cannot connect to %1: %2").arg(url, why));
+        finish(1);
+    });
+    connect(&m_client, &Client::disconnected, this, [this, awaiting] {
+        if (m_finishing)
+            return;
+        complain(
+            QStringLiteral("connection lost before %1: %2").arg(awaiting, m_client.errorString()));
+        finish(1);
+    });
+}
+
 void Runner::followConnection(const QString &url) {
     connect(&m_client, &Client::connectionFailed, this, [this, url](const QString &why) {
         if (m_finishing)
@@ -221,17 +235,7 @@ void HistoryRunner::start() {
         });
     });
     // The reply reports an error reply to the read; nothing else is sent.
-    connect(&m_client, &Client::connectionFailed, this, [this, url](const QString &why) {
-        complain(QStringLiteral("cannot connect to %1: %2").arg(url, why));
-        finish(1);
-    });
-    connect(&m_client, &Client::disconnected, this, [this] {
-        if (m_finishing)
-            return;
-        complain(QStringLiteral("connection lost before the server answered: %1")
-                     .arg(m_client.errorString()));
-        finish(1);
-    });
+    failWithoutConnection(url, QStringLiteral("the server answered"));
     m_deadline.start(m_options.timeoutMs);
     m_client.open(m_options.url);
 }
@@ -266,17 +270,7 @@ void PubRunner::start() {
         complain(QStringLiteral("server error %1: %2").arg(code).arg(QString::fromUtf8(reason)));
         finish(1);
     });
-    connect(&m_client, &Client::connectionFailed, this, [this, url](const QString &why) {
-        complain(QStringLiteral("cannot connect to %1: %2").arg(url, why));
-        finish(1);
-    });
-    connect(&m_client, &Client::disconnected, this, [this] {
-        if (m_finishing)
-            return;
-        complain(QStringLiteral("connection lost before the server confirmed the message: %1")
-                     .arg(m_client.errorString()));
-        finish(1);
-    });
+    failWithoutConnection(url, QStringLiteral("the server confirmed the message"));
     m_deadline.start(m_options.timeoutMs);
     m_client.open(m_options.url);
 }

@@ -32,6 +32,9 @@ protected:
     // connection that fails or a loss without reconnecting ends with status 1; reconnects,
     // their failures and invalid messages are told on stderr.
     void followConnection(const QString &url);
+    // The one-shot modes (pub, history): a connection that fails, or is lost before the
+    // answer (`awaiting` names it), ends with status 1.
+    void failWithoutConnection(const QString &url, const QString &awaiting);
     // A received message, after its position line with --positions.
     void printMessage(const lhttp::Message &message);
     // Tells the outcome of recoveries (sub --recover, the shell's recover) on stderr.
