@@ -96,6 +96,7 @@ void AdminFeed::setActive(bool active) {
         reset();
     }
     m_reportedStats.clear();
+    m_reportedHistory.clear();
     if (!active) {
         for (const auto &c : std::as_const(m_connections))
             disconnect(c);
@@ -351,9 +352,23 @@ void AdminFeed::flush() {
             b.subscriptions.append({it.key().first, it.key().second, it.value()});
     }
     b.channels.reserve(channels.size());
-    for (auto it = channels.cbegin(); it != channels.cend(); ++it)
-        b.channels.append(
-            {it.key(), server.subscriberCount(it.key()), it->publishes, it->bytes, it->deliveries});
+    QSet<QByteArray> reported;
+    for (auto it = channels.cbegin(); it != channels.cend(); ++it) {
+        Admin::Channel c = channelNow(it.key());
+        c.publishes = it->publishes;
+        c.bytes = it->bytes;
+        c.deliveries = it->deliveries;
+        if (c.isHistory()) {
+            reported.insert(c.name);
+            if (c.subscribers > 0)
+                m_reportedHistory.insert(c.name, c);
+            else
+                m_reportedHistory.remove(c.name);
+        }
+        b.channels.append(std::move(c));
+    }
+    if (m_options.statsEvery > 0 && b.seq % quint64(m_options.statsEvery) == 0)
+        recheckHistory(b, reported);
     std::sort(samples.begin(), samples.end(),
               [](const PendingSample &x, const PendingSample &y) { return x.order < y.order; });
     b.samples.reserve(samples.size());
@@ -365,6 +380,44 @@ void AdminFeed::flush() {
         b.brokerUrl = broker->stats().serverUrl;
     }
     Q_EMIT batchReady(b);
+}
+
+Admin::Channel AdminFeed::channelNow(const QByteArray &name) const {
+    Admin::Channel c;
+    c.name = name;
+    if (!m_server)
+        return c;
+    c.subscribers = m_server->subscriberCount(name);
+    const HistoryStore::ChannelInfo h = m_server->historyInfo(name);
+    if (h.size > 0) {
+        c.historySize = h.size;
+        c.historyStored = h.stored;
+        c.lastOffset = h.top.offset;
+        c.epoch = h.top.epoch;
+    }
+    return c;
+}
+
+void AdminFeed::recheckHistory(Admin::Batch &batch, const QSet<QByteArray> &reported) {
+    // Messages leave a history by age or by the memory cap, with no traffic to report it: the
+    // history channels a console shows (those with subscribers; the others leave its table
+    // once idle) are looked at again about once a second, and sent when they changed.
+    for (auto it = m_reportedHistory.begin(); it != m_reportedHistory.end();) {
+        if (reported.contains(it.key())) {
+            ++it;
+            continue;
+        }
+        const Admin::Channel now = channelNow(it.key());
+        if (now.subscribers == 0 || !now.isHistory()) {
+            it = m_reportedHistory.erase(it); // reported by the subscription change
+            continue;
+        }
+        if (!now.sameHistory(*it)) {
+            batch.channels.append(now);
+            *it = now;
+        }
+        ++it;
+    }
 }
 
 QSet<quint64> AdminFeed::closed(const Admin::Batch &batch) {
@@ -424,7 +477,7 @@ Admin::Snapshot AdminFeed::snapshot() const {
     const QList<QByteArray> names = server.channelNames();
     snap.channels.reserve(names.size());
     for (const QByteArray &name : names)
-        snap.channels.append({name, server.subscriberCount(name), 0, 0, 0});
+        snap.channels.append(channelNow(name));
     return snap;
 }
 

@@ -82,6 +82,8 @@ private:
     static QSet<quint64> closed(const Admin::Batch &batch);
     void collectStats(Admin::Batch &batch, const QSet<quint64> &gone);
     Admin::Totals totals() const;
+    Admin::Channel channelNow(const QByteArray &name) const;
+    void recheckHistory(Admin::Batch &batch, const QSet<QByteArray> &reported);
 
     QPointer<Server> m_server;
     Options m_options;
@@ -113,6 +115,9 @@ private:
     quint64 m_seq = 0;
     std::atomic<qint64> m_lastFlushMs{0}; // also read by onIncoming()
     QHash<quint64, Admin::Stats> m_reportedStats;
+    // History channels with subscribers, as batches last described them: rechecked with the
+    // per-connection counters, since age and the memory cap change them without traffic.
+    QHash<QByteArray, Admin::Channel> m_reportedHistory;
     // A round of per-connection counters asked of every loop (collectStats()).
     struct StatsRound {
         QMutex mutex;

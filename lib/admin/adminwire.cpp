@@ -6,6 +6,8 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 
+#include <algorithm>
+
 namespace lhttp {
 
 namespace Admin {
@@ -101,6 +103,14 @@ QJsonObject toJson(const Channel &c, bool activity) {
         o.insert(QStringLiteral("bytes"), double(c.bytes));
         o.insert(QStringLiteral("deliv"), double(c.deliveries));
     }
+    // Only history channels carry it: plain ones stay as compact as before, and a console that
+    // does not know the key ignores it.
+    if (c.isHistory())
+        o.insert(QStringLiteral("hist"),
+                 QJsonObject{{QStringLiteral("size"), c.historySize},
+                             {QStringLiteral("stored"), c.historyStored},
+                             {QStringLiteral("offset"), double(c.lastOffset)},
+                             {QStringLiteral("epoch"), str(c.epoch)}});
     return o;
 }
 
@@ -111,6 +121,14 @@ Channel channelFromJson(const QJsonObject &o) {
     c.publishes = u64(o.value(QLatin1String("pub")));
     c.bytes = u64(o.value(QLatin1String("bytes")));
     c.deliveries = u64(o.value(QLatin1String("deliv")));
+    // Missing (a plain channel, or a node from before history channels): all 0.
+    const QJsonObject h = o.value(QLatin1String("hist")).toObject();
+    c.historySize = std::max(0, h.value(QLatin1String("size")).toInt());
+    if (c.historySize > 0) {
+        c.historyStored = std::max(0, h.value(QLatin1String("stored")).toInt());
+        c.lastOffset = u64(h.value(QLatin1String("offset")));
+        c.epoch = bytes(h.value(QLatin1String("epoch")));
+    }
     return c;
 }
 

@@ -93,6 +93,17 @@ struct Channel {
     quint64 publishes = 0;  // messages published to it in the interval
     quint64 bytes = 0;      // their size
     quint64 deliveries = 0; // copies sent to local subscribers in the interval
+    // History channels (PROTOCOL.md "History channels"); all 0/empty for a plain channel.
+    int historySize = 0;    // the namespace's history size; 0: not a history channel
+    int historyStored = 0;  // messages this node holds now
+    quint64 lastOffset = 0; // the newest message's offset
+    QByteArray epoch = {};  // the channel stream's epoch
+
+    bool isHistory() const { return historySize > 0; }
+    bool sameHistory(const Channel &o) const {
+        return historySize == o.historySize && historyStored == o.historyStored &&
+               lastOffset == o.lastOffset && epoch == o.epoch;
+    }
 };
 
 enum class Direction { In, Out, Error, Close };
@@ -154,7 +165,7 @@ struct Snapshot {
     NodeInfo node;
     Totals totals;
     QList<Connection> connections;
-    QList<Channel> channels; // subscribers only; the activity fields are 0
+    QList<Channel> channels; // subscribers and history only; the activity fields are 0
 };
 
 // What changed during one interval. Applying it to the state of the previous batch (or of a
@@ -168,7 +179,7 @@ struct Batch {
     QList<quint64> closed;
     QList<Subscription> subscriptions; // net change per (connection, channel)
     QList<ConnectionStats> stats;      // connections whose counters changed; not every batch
-    QList<Channel> channels;           // channels with activity or subscriber changes
+    QList<Channel> channels;           // channels with activity, subscriber or history changes
     QList<Sample> samples;             // in time order
     quint64 samplesDropped = 0;        // messages of the interval that were not sampled
     Totals totals;
