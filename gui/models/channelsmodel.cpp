@@ -28,9 +28,15 @@ QVariant ChannelsModel::data(const QModelIndex &index, int role) const {
         return r.name;
     if (role == Qt::TextAlignmentRole)
         return index.column() == Name ? QVariant() : QVariant(Qt::AlignRight | Qt::AlignVCenter);
+    const bool historyColumn = index.column() >= HistorySize && index.column() <= LastOffset;
+    if (role == Qt::ToolTipRole)
+        return historyColumn && r.historySize > 0 ? QVariant(historyToolTip(r)) : QVariant();
     if (role != Qt::DisplayRole && role != SortRole)
         return {};
     const bool sort = role == SortRole;
+    // A plain channel has no history: a dash, sorted before every history channel.
+    if (historyColumn && r.historySize == 0)
+        return sort ? QVariant(-1) : QVariant(QStringLiteral("\u2014"));
     switch (Column(index.column())) {
     case Name:
         return r.display;
@@ -42,10 +48,36 @@ QVariant ChannelsModel::data(const QModelIndex &index, int role) const {
         return sort ? QVariant(r.deliveryRate) : QVariant(Format::rate(r.deliveryRate));
     case Messages:
         return r.messages;
+    case HistorySize:
+        return r.historySize;
+    case HistoryStored:
+        return r.historyStored;
+    case LastOffset:
+        return sort ? QVariant(double(r.lastOffset)) : QVariant(r.lastOffset);
     case ColumnCount:
         break;
     }
     return {};
+}
+
+bool ChannelsModel::updateHistory(Row &row, const Admin::Channel &c) {
+    if (row.historySize == c.historySize && row.historyStored == c.historyStored &&
+        row.lastOffset == c.lastOffset && row.epoch == c.epoch)
+        return false;
+    row.historySize = c.historySize;
+    row.historyStored = c.historyStored;
+    row.lastOffset = c.lastOffset;
+    row.epoch = c.epoch;
+    return true;
+}
+
+QString ChannelsModel::historyToolTip(const Row &row) {
+    return tr("History channel: keeps the last %1 messages, %2 held on this node.\n"
+              "Newest offset %3 of epoch %4.")
+        .arg(row.historySize)
+        .arg(row.historyStored)
+        .arg(row.lastOffset)
+        .arg(row.epoch.isEmpty() ? tr("(none yet)") : QString::fromUtf8(row.epoch));
 }
 
 QVariant ChannelsModel::headerData(int section, Qt::Orientation orientation, int role) const {
@@ -62,6 +94,12 @@ QVariant ChannelsModel::headerData(int section, Qt::Orientation orientation, int
         return tr("Deliveries/s");
     case Messages:
         return tr("Messages");
+    case HistorySize:
+        return tr("History");
+    case HistoryStored:
+        return tr("Held");
+    case LastOffset:
+        return tr("Last offset");
     case ColumnCount:
         break;
     }
@@ -94,6 +132,7 @@ void ChannelsModel::addMissing(const QList<Admin::Channel> &channels) {
         row.name = c->name;
         row.display = QString::fromUtf8(c->name);
         row.subscribers = c->subscribers;
+        updateHistory(row, *c);
         m_index.insert(row.name, int(m_rows.size()));
         m_rows.push_back(std::move(row));
     }
@@ -112,14 +151,18 @@ void ChannelsModel::setSnapshot(const QList<Admin::Channel> &channels) {
     removeStorageRows(m_rows, gone, [this](int first) { reindex(first); });
     addMissing(channels);
     Span changed;
+    Span history;
     for (const Admin::Channel &c : channels) {
         const int row = m_index.value(c.name);
         if (m_rows[size_t(row)].subscribers != c.subscribers) {
             m_rows[size_t(row)].subscribers = c.subscribers;
             changed.add(row);
         }
+        if (updateHistory(m_rows[size_t(row)], c))
+            history.add(row);
     }
     emitChanged(changed, Subscribers, Subscribers);
+    emitChanged(history, HistorySize, LastOffset);
 }
 
 void ChannelsModel::applyBatch(const Admin::Batch &batch) {
@@ -133,6 +176,7 @@ void ChannelsModel::applyBatch(const Admin::Batch &batch) {
         r.deliveries[slot] = 0;
     }
     Span subscribers;
+    Span history;
     for (const Admin::Channel &c : batch.channels) {
         const int row = m_index.value(c.name);
         Row &r = m_rows[size_t(row)];
@@ -143,6 +187,8 @@ void ChannelsModel::applyBatch(const Admin::Batch &batch) {
             r.subscribers = c.subscribers;
             subscribers.add(row);
         }
+        if (updateHistory(r, c))
+            history.add(row);
     }
     // Until the window has filled, average over the batches seen so far.
     const size_t filled = size_t(std::min<quint64>(m_batches, RateWindow));
@@ -167,6 +213,7 @@ void ChannelsModel::applyBatch(const Admin::Batch &batch) {
     }
     emitChanged(subscribers, Subscribers, Subscribers);
     emitChanged(rates, MessagesPerSecond, Messages);
+    emitChanged(history, HistorySize, LastOffset);
     removeStorageRows(m_rows, idle, [this](int first) { reindex(first); });
 }
 

@@ -11,8 +11,9 @@
 
 namespace lhttp {
 
-// The node's channels: local subscribers and message rates. A channel stays while it has
-// subscribers or traffic in the rate window, so a publish to an empty channel shows up too.
+// The node's channels: local subscribers, message rates and, for history channels, the history
+// size, the messages held and the newest offset (its epoch in the tooltip). A channel stays while
+// it has subscribers or traffic in the rate window, so a publish to an empty channel shows up too.
 class ChannelsModel : public BatchedTableModel {
     Q_OBJECT
 public:
@@ -22,6 +23,9 @@ public:
         MessagesPerSecond,
         DeliveriesPerSecond,
         Messages,
+        HistorySize,
+        HistoryStored,
+        LastOffset,
         ColumnCount
     };
     Q_ENUM(Column)
@@ -54,7 +58,14 @@ private:
         std::array<quint64, RateWindow> deliveries{};
         double rate = 0;
         double deliveryRate = 0;
+        int historySize = 0; // 0: a plain channel
+        int historyStored = 0;
+        quint64 lastOffset = 0;
+        QByteArray epoch;
     };
+
+    static bool updateHistory(Row &row, const Admin::Channel &channel);
+    static QString historyToolTip(const Row &row);
 
     void addMissing(const QList<Admin::Channel> &channels);
     void reindex(int first);

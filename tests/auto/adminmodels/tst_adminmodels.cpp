@@ -20,6 +20,7 @@
 
 #include <QAbstractItemModelTester>
 #include <QElapsedTimer>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QSet>
 #include <QSignalSpy>
@@ -119,6 +120,8 @@ class tst_AdminModels : public QObject {
 private Q_SLOTS:
     void modelsFollowEmbeddedNode();
     void modelsFollowRemoteNode();
+    void historyChannelsShowTheirHistory();
+    void historyWireRoundTrip();
     void connectionsScatteredRemovalAndResync();
     void channelsRatesAndIdleRemoval();
     void trafficCapacityPauseAndClear();
@@ -242,6 +245,91 @@ void tst_AdminModels::modelsFollowRemoteNode() {
     churn(state, QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(server.serverPort())));
     source.stop();
     QTRY_COMPARE(endpoint.consoleCount(), 0);
+}
+
+void tst_AdminModels::historyChannelsShowTheirHistory() {
+    ServerOptions o;
+    o.address = QHostAddress::LocalHost;
+    o.port = 0;
+    o.adminToken = Token;
+    o.history = {{"room.*", 100, 0}};
+    Server server(o);
+    AdminEndpoint endpoint(&server);
+    QVERIFY(server.listen());
+    WsClient sub;
+    QVERIFY(sub.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(server.serverPort()))));
+    sub.send("LHTTP/1.0 chat\r\nsubscribe:room.1 plain\r\n\r\n");
+    QVERIFY(sub.sync());
+    for (int i = 0; i < 2; ++i)
+        QVERIFY(!server.publish({"room.1"}, "chat", {}, "before"));
+
+    NodeState state;
+    RemoteSource source;
+    state.setSource(&source);
+    source.attach(QUrl(QStringLiteral("ws://127.0.0.1:%1/admin").arg(server.serverPort())), Token);
+    QTRY_COMPARE(source.state(), NodeSource::State::Running);
+    ChannelsModel *model = state.channels();
+    QAbstractItemModelTester tester(model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    auto cell = [&](const QByteArray &channel, int column, int role = Qt::DisplayRole) {
+        const int row = model->rowOf(channel);
+        return row < 0 ? QVariant() : model->data(model->index(row, column), role);
+    };
+    // From the snapshot.
+    QTRY_COMPARE(cell("room.1", ChannelsModel::HistoryStored).toInt(), 2);
+    QCOMPARE(cell("room.1", ChannelsModel::HistorySize).toInt(), 100);
+    QCOMPARE(cell("room.1", ChannelsModel::LastOffset).toULongLong(), quint64(2));
+    const QByteArray epoch = server.historyInfo("room.1").top.epoch;
+    QVERIFY(!epoch.isEmpty());
+    QVERIFY(cell("room.1", ChannelsModel::LastOffset, Qt::ToolTipRole)
+                .toString()
+                .contains(QString::fromUtf8(epoch)));
+    // A plain channel shows none.
+    QCOMPARE(cell("plain", ChannelsModel::HistorySize).toString(), QStringLiteral("\u2014"));
+    QCOMPARE(cell("plain", ChannelsModel::LastOffset, Qt::ToolTipRole), QVariant());
+
+    // From the batches.
+    for (int i = 0; i < 3; ++i)
+        QVERIFY(!server.publish({"room.1"}, "chat", {}, "after"));
+    QTRY_COMPARE(cell("room.1", ChannelsModel::LastOffset).toULongLong(), quint64(5));
+    QCOMPARE(cell("room.1", ChannelsModel::HistoryStored).toInt(), 5);
+    QCOMPARE(cell("room.1", ChannelsModel::HistorySize).toInt(), 100);
+    source.stop();
+    QTRY_COMPARE(endpoint.consoleCount(), 0);
+}
+
+void tst_AdminModels::historyWireRoundTrip() {
+    Admin::Batch b;
+    Admin::Channel h;
+    h.name = "room.1";
+    h.subscribers = 1;
+    h.publishes = 3;
+    h.historySize = 100;
+    h.historyStored = 3;
+    h.lastOffset = 7;
+    h.epoch = "xyz";
+    Admin::Channel plain;
+    plain.name = "plain";
+    b.channels = {h, plain};
+    const QJsonObject json = Admin::toJson(b);
+    const QJsonArray channels = json.value(QLatin1String("channels")).toArray();
+    QVERIFY(channels.at(0).toObject().contains(QLatin1String("hist")));
+    QVERIFY(!channels.at(1).toObject().contains(QLatin1String("hist"))); // compact
+    const Admin::Batch back = Admin::batchFromJson(json);
+    QCOMPARE(back.channels.size(), 2);
+    QVERIFY(back.channels.at(0).sameHistory(h));
+    QCOMPARE(back.channels.at(0).lastOffset, quint64(7));
+    QCOMPARE(back.channels.at(0).epoch, QByteArray("xyz"));
+    QVERIFY(!back.channels.at(1).isHistory());
+    // A snapshot carries it too; an old node's channel (no "hist") decodes as plain.
+    Admin::Snapshot s;
+    s.channels = {h};
+    QVERIFY(Admin::snapshotFromJson(Admin::toJson(s)).channels.at(0).sameHistory(h));
+    const QJsonObject old{{QStringLiteral("name"), QStringLiteral("a")},
+                          {QStringLiteral("subs"), 1}};
+    Admin::Snapshot fromOld;
+    fromOld = Admin::snapshotFromJson(QJsonObject{{QStringLiteral("channels"), QJsonArray{old}}});
+    QCOMPARE(fromOld.channels.size(), 1);
+    QVERIFY(!fromOld.channels.at(0).isHistory());
 }
 
 void tst_AdminModels::connectionsScatteredRemovalAndResync() {
