@@ -127,6 +127,11 @@ HistoryStore::Stream *HistoryStore::stream(const QByteArray &channel, const Hist
         slot->ns = namespaceFor(ns);
         slot->epoch = isClustered() ? slot->ns->epoch : newEpoch();
         m_bytes += cost(*slot);
+        // Streams made by reads and recoveries of channels nobody publishes to count too: a
+        // client naming ever new channels cannot grow the store past its cap.
+        Stream *made = slot;
+        enforceCap(made);
+        return made;
     }
     return slot;
 }
@@ -147,7 +152,7 @@ void HistoryStore::store(Stream *s, quint64 offset, const Frame &frame, qint64 n
     ++m_messages;
     trimToSize(s);
     expire(*s->ns, now);
-    enforceCap();
+    enforceCap(s);
 }
 
 void HistoryStore::trimToSize(Stream *s) {
@@ -260,7 +265,7 @@ void HistoryStore::expire(qint64 now) {
         expire(*n, now);
 }
 
-void HistoryStore::enforceCap() {
+void HistoryStore::enforceCap(const Stream *keep) {
     if (m_memoryCap <= 0)
         return;
     while (m_bytes > m_memoryCap && m_messages > 0) {
@@ -304,7 +309,7 @@ void HistoryStore::enforceCap() {
     }
     for (auto it = m_streams.begin(); it != m_streams.end() && m_bytes > m_memoryCap;) {
         Stream *s = it.value();
-        if (!s->messages.empty()) {
+        if (!s->messages.empty() || s == keep) {
             ++it;
             continue;
         }

@@ -135,7 +135,8 @@ private:
     void store(Stream *s, quint64 offset, const Frame &frame, qint64 now);
     void trimToSize(Stream *s);
     void removeFront(Stream *s);
-    void enforceCap();
+    // Removes the oldest messages, then empty streams (never `keep`), until under the cap.
+    void enforceCap(const Stream *keep);
     void expire(Namespace &n, qint64 now);
     QByteArray newEpoch();
     static qint64 cost(const Frame &frame);

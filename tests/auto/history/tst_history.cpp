@@ -455,6 +455,20 @@ void tst_History::memoryCap() {
     // The newest survive: room.b's last one is message 20.
     QVERIFY(c.waitForMessages(1 + heldB));
     QCOMPARE(fields(headerOf(c.received.last(), "position")).at(1), QByteArray("10"));
+    // Reads of ever new channels make streams (each fixes its epoch); they count against the
+    // cap too: the store does not grow past it.
+    c.received.clear();
+    for (int i = 0; i < 2000; ++i)
+        c.send(lhttpMessage("h", {{"history", "room.n" + QByteArray::number(i) + " 1"}}));
+    QVERIFY(c.waitForMessages(2000, 20000));
+    QNetworkAccessManager nam;
+    const QByteArray metrics =
+        httpRequest(nam, "GET", QUrl(QStringLiteral("http://127.0.0.1:%1/metrics").arg(m_port)))
+            .body;
+    const qsizetype at = metrics.indexOf("\nlhttp_history_bytes ");
+    QVERIFY(at >= 0);
+    const qint64 bytes = metrics.mid(at + 21, metrics.indexOf('\n', at + 1) - at - 21).toLongLong();
+    QVERIFY2(bytes <= 16 * 1024, QByteArray::number(bytes).constData());
 }
 
 // A subscriber recovers while another connection publishes as fast as it can (with
