@@ -5,6 +5,7 @@
 #include "http.h"
 #include "portlog.h"
 #include "sessiontable.h"
+#include "threadhandoff.h"
 
 #include <QDateTime>
 #include <QFile>
@@ -514,7 +515,9 @@ void Listener::passToAdmin(QTcpSocket *socket) {
     socket->moveToThread(m_adminListener->thread());
     Listener *admin = m_adminListener;
     QPointer<QTcpSocket> guard(socket);
-    QMetaObject::invokeMethod(
+    // invokeIn: the hand-off annotated for ThreadSanitizer (the queued call crosses threads
+    // inside Qt, which it does not see).
+    invokeIn(
         admin,
         [admin, guard] {
             if (!guard)
