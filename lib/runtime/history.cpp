@@ -242,16 +242,23 @@ Position HistoryStore::top(const QByteArray &channel, const HistoryNamespace &ns
     return {s->top, s->epoch};
 }
 
-void HistoryStore::expire(Namespace &n, qint64 now) {
-    // The order list may name messages already gone (removed by size or memory): those are
-    // skipped; a live one is the oldest of its stream.
-    const qint64 ttl = n.config.ttlMs;
+HistoryStore::Stream *HistoryStore::oldestLive(Namespace &n) {
+    // The order list may name messages already gone (removed by size, age or memory, or by a
+    // new epoch): those are dropped; a live one is the oldest of its stream.
     while (!n.order.empty()) {
         const auto [s, offset] = n.order.front();
-        if (s->messages.empty() || s->messages.front().offset != offset) {
-            n.order.pop_front();
-            continue;
-        }
+        if (!s->messages.empty() && s->messages.front().offset == offset)
+            return s;
+        n.order.pop_front();
+    }
+    return nullptr;
+}
+
+void HistoryStore::expire(Namespace &n, qint64 now) {
+    // Also without a TTL: finding the oldest live entry drops the stale ones before it, which
+    // keeps the order list as long as what is held.
+    const qint64 ttl = n.config.ttlMs;
+    while (Stream *s = oldestLive(n)) {
         if (ttl <= 0 || now - s->messages.front().at < ttl)
             return;
         removeFront(s);
@@ -273,15 +280,10 @@ void HistoryStore::enforceCap(const Stream *keep) {
         Namespace *oldest = nullptr;
         qint64 oldestAt = 0;
         for (const auto &n : m_namespaces) {
-            while (!n->order.empty()) {
-                const auto [s, offset] = n->order.front();
-                if (!s->messages.empty() && s->messages.front().offset == offset)
-                    break;
-                n->order.pop_front();
-            }
-            if (n->order.empty())
+            const Stream *s = oldestLive(*n);
+            if (!s)
                 continue;
-            const qint64 at = n->order.front().first->messages.front().at;
+            const qint64 at = s->messages.front().at;
             if (!oldest || at < oldestAt) {
                 oldest = n.get();
                 oldestAt = at;

@@ -138,6 +138,9 @@ private:
     // Removes the oldest messages, then empty streams (never `keep`), until under the cap.
     void enforceCap(const Stream *keep);
     void expire(Namespace &n, qint64 now);
+    // The stream holding namespace `n`'s oldest message (its order list's first live entry),
+    // after dropping the entries of messages already gone; null when it holds none.
+    Stream *oldestLive(Namespace &n);
     QByteArray newEpoch();
     static qint64 cost(const Frame &frame);
     static qint64 cost(const Stream &s);
