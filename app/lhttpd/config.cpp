@@ -370,9 +370,10 @@ QString oneOf(const QStringList &words) {
                : words.mid(0, words.size() - 1).join(u", ") + QStringLiteral(" or ") + words.last();
 }
 
-QString toText(const Value &value) {
+// `separator`: between a list's items, as the option reads them back.
+QString toText(const Value &value, char separator = ',') {
     return std::visit(
-        [](const auto &v) -> QString {
+        [separator](const auto &v) -> QString {
             using T = std::decay_t<decltype(v)>;
             if constexpr (std::is_same_v<T, bool>)
                 return v ? QStringLiteral("true") : QStringLiteral("false");
@@ -383,7 +384,7 @@ QString toText(const Value &value) {
             else if constexpr (std::is_same_v<T, QString>)
                 return v;
             else if constexpr (std::is_same_v<T, QStringList>)
-                return v.join(u", ");
+                return v.join(QString(QLatin1Char(separator)) + u' ');
             else
                 return v == QHostAddress::Any ? QStringLiteral("any") : v.toString();
         },
@@ -643,8 +644,8 @@ bool readServerSection(const QString &file, QList<IniEntry> *entries, QString *e
 
 // A value as the config file writes it: quoted when it holds what the reader would cut or
 // split at (lists always have their commas).
-QString iniText(const Value &value) {
-    const QString t = toText(value);
+QString iniText(const Value &value, char separator) {
+    const QString t = toText(value, separator);
     static const QString special = QStringLiteral(";,\"\\#");
     const bool quote = t != t.trimmed() || std::any_of(t.cbegin(), t.cend(), [](QChar ch) {
                            return special.contains(ch);
@@ -705,7 +706,7 @@ QString ConfigLoader::toIni(const DaemonConfig &config) {
         "[server]\n");
     for (const Option &o : options()) {
         const Value v = o.access.get(config);
-        const QString value = iniText(v);
+        const QString value = iniText(v, o.type.separator);
         out += u'\n' + commentLines(describe(o));
         if (v == o.access.get(defaults()))
             out += u';';

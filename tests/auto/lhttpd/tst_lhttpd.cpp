@@ -526,6 +526,16 @@ void tst_Lhttpd::listsAddUp_data() {
     QTest::newRow("nats keys") << QByteArray("nats = nats://n1:4222\nnats = nats://n2:4222\n")
                                << QStringList()
                                << QByteArray("nats = \"nats://n1:4222, nats://n2:4222\"");
+    // History namespaces hold commas (SIZE,TTL): the list is ';'-separated, and printed so.
+    QTest::newRow("history flags")
+        << QByteArray()
+        << QStringList{QStringLiteral("--history"), QStringLiteral("a.b=5,30s"),
+                       QStringLiteral("--history"), QStringLiteral("c=7")}
+        << QByteArray("history = \"a.b=5,30s; c=7\"");
+    QTest::newRow("history keys") << QByteArray(
+                                         "history = \"room.*=100,10m; dm.>=50\"\nhistory = x=1\n")
+                                  << QStringList()
+                                  << QByteArray("history = \"room.*=100,10m; dm.>=50; x=1\"");
     QTest::newRow("flags replace the file's list")
         << QByteArray("upstream-allow = http://a/\nupstream-allow = http://b/\n")
         << QStringList{QStringLiteral("--upstream-allow"), QStringLiteral("http://z/")}
