@@ -5,6 +5,7 @@
 
 #include "compare.h"
 #include "loadrun.h"
+#include "presencerun.h"
 #include "recoverrun.h"
 #include "referenceserver.h"
 
@@ -134,6 +135,14 @@ const Flag Flags[] = {
     {"pid-file", "file", "recover: where --start writes the new node's PID (its peak RSS)."},
     {"before", "n", "recover: messages per room before the restart (default 5)."},
     {"during", "n", "recover: messages per room while the node is down (default 5)."},
+    {"cluster", nullptr,
+     "presence: two lhttpd-qt nodes joined through a nats-server (started here), clients on "
+     "both."},
+    {"presence-info", "text",
+     "presence: the presence-info each client sends with its subscribe (default "
+     "{\"name\":\"bench user\"}; empty: none)."},
+    {"presence-pattern", "pattern", "presence: the --presence namespace (default room.>)."},
+    {"variants", "list", "presence: plain, presence or both (default plain,presence)."},
     {"chat-connections", "n",
      "compare: subscriber connections of the rooms, connect and maxrate workloads (default "
      "10000; rooms of 10)."},
@@ -174,12 +183,15 @@ int main(int argc, char *argv[]) {
         "             suite runs it; nats-server legs when it is installed)\n"
         "  recover    N clients on history rooms, a node restart (--kill, --start), the time\n"
         "             until every client recovered what it missed and is live again\n"
+        "  presence   N clients subscribe to presence rooms, lhttpd-qt with and without\n"
+        "             --presence (or a two-node cluster): connect+subscribe rate, join\n"
+        "             events, presence-stats, RSS per idle client\n"
         "  list       the compare workloads"));
     parser.addHelpOption();
     parser.addVersionOption();
     parser.addPositionalArgument(
         QStringLiteral("mode"),
-        QStringLiteral("load, idle, reference, compare, smoke, recover, list"));
+        QStringLiteral("load, idle, reference, compare, smoke, recover, presence, list"));
     for (const Flag &f : Flags) {
         const QString name = QString::fromLatin1(f.name);
         if (f.valueName)
@@ -397,6 +409,48 @@ int main(int argc, char *argv[]) {
         const RecoverResult r = runRecover(o);
         std::printf("%s\n", qPrintable(r.summary()));
         return r.ok ? 0 : 1;
+    }
+    if (mode == u"presence") {
+        PresenceOptions o;
+        o.lhttpdPath = parser.isSet(QStringLiteral("lhttpd"))
+                           ? parser.value(QStringLiteral("lhttpd"))
+                           : defaultLhttpd();
+        o.lhttpdArgs = QProcess::splitCommand(parser.value(QStringLiteral("lhttpd-args")));
+        o.connections = int(number("connections", 10000, 1, 1e6));
+        o.rounds = int(number("rounds", 3, 1, 1000));
+        o.threads = threads;
+        o.connectionsPerSource = perSource;
+        o.connectWindow = connectWindow;
+        o.settleMs = int(number("settle", 3, 0, 3600) * 1000);
+        o.timeoutSeconds = int(number("timeout", 120, 1, 86400));
+        o.cluster = parser.isSet(QStringLiteral("cluster"));
+        if (parser.isSet(QStringLiteral("rooms"))) {
+            o.rooms.clear();
+            for (const QString &r : parser.value(QStringLiteral("rooms"))
+                                        .split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+                bool good = false;
+                o.rooms.append(r.toInt(&good));
+                if (!good || o.rooms.last() < 1 || o.rooms.last() > 120)
+                    return fail(QStringLiteral("presence: --rooms takes counts from 1 to 120, "
+                                               "comma-separated"));
+            }
+        }
+        if (parser.isSet(QStringLiteral("presence-info")))
+            o.info = parser.value(QStringLiteral("presence-info")).toUtf8();
+        if (parser.isSet(QStringLiteral("presence-pattern")))
+            o.pattern = parser.value(QStringLiteral("presence-pattern")).toUtf8();
+        if (parser.isSet(QStringLiteral("variants")))
+            o.variants = parser.value(QStringLiteral("variants"))
+                             .split(QLatin1Char(','), Qt::SkipEmptyParts);
+        for (const QString &v : std::as_const(o.variants)) {
+            if (v != u"plain" && v != u"presence")
+                return fail(QStringLiteral("--variants takes plain and presence"));
+        }
+        if (!ok)
+            return 2;
+        if (!QFileInfo(o.lhttpdPath).isExecutable())
+            return fail(QStringLiteral("no lhttpd-qt at %1 (use --lhttpd)").arg(o.lhttpdPath));
+        return runPresence(o);
     }
     if (mode == u"list") {
         for (const QString &k : workloadKeys())

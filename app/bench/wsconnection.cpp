@@ -221,6 +221,9 @@ void WsConnection::readIncoming() {
             m_socket.write(pong);
             break;
         }
+        case Pong:
+            m_handler->wsPong(this, payload);
+            break;
         case Close: {
             QByteArray close;
             appendFrame(close, payload.first(qMin<qsizetype>(2, payload.size())), Close);

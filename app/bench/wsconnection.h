@@ -31,6 +31,11 @@ public:
         virtual void wsMessage(WsConnection *connection, QByteArrayView message, qint64 now) = 0;
         // The open connection was closed by the peer or broke.
         virtual void wsClosed(WsConnection *connection) = 0;
+        // A pong arrived (the answer to a ping sent with appendFrame(…, 0x9)).
+        virtual void wsPong(WsConnection *connection, QByteArrayView payload) {
+            Q_UNUSED(connection);
+            Q_UNUSED(payload);
+        }
     };
 
     // `tag` and `index` are the handler's: which role and which slot the connection fills.
