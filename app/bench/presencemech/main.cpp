@@ -222,13 +222,16 @@ private:
     pid_t m_pid = -1;
 };
 
-natsConnection *connect(const std::string &url, const std::string &name) {
+natsConnection *connect(const std::string &url, const std::string &name, bool sendAsap = false) {
     natsOptions *o = nullptr;
     check(natsOptions_Create(&o), "options");
     natsOptions_SetURL(o, url.c_str());
     natsOptions_SetName(o, name.c_str());
     natsOptions_SetNoEcho(o, true); // as lhttpd-qt's NatsBroker
     natsOptions_SetMaxPendingMsgs(o, 1'000'000);
+    // nats.c otherwise buffers what a non-callback thread publishes until its flusher runs
+    // (~1 ms): the scatter-gather reads are measured both ways (--send-asap).
+    natsOptions_SetSendAsap(o, sendAsap);
     natsConnection *nc = nullptr;
     check(natsConnection_Connect(&nc, o), "connect");
     natsOptions_Destroy(o);
@@ -275,6 +278,7 @@ struct Config {
     int sgReads = 200; // scatter-gather reads
     int sgTimeoutMs = 1000;
     bool dead = true;
+    bool sendAsap = false; // scatter: publish without nats.c's flusher delay
     std::string natsServer = "nats-server";
 };
 
@@ -292,8 +296,10 @@ std::vector<Entry> makeEntries(const Config &c) {
     return v;
 }
 
-int ownerOf(int i, int nodes) {
-    return i % nodes;
+// Entry i is in room i mod R; a room's k-th member is on node k mod N, so every room (not
+// only the first) has members on every node.
+int ownerOf(int i, int rooms, int nodes) {
+    return (i / rooms) % nodes;
 }
 
 std::string nodeName(int n) {
@@ -587,7 +593,7 @@ Result runDelta(const Config &c, const std::vector<Entry> &entries, bool batched
         node->id = n;
         node->cfg = &c;
         for (int i = 0; i < c.entries; ++i) {
-            if (ownerOf(i, c.nodes) == n)
+            if (ownerOf(i, c.rooms, c.nodes) == n)
                 node->own.push_back(&entries[size_t(i)]);
         }
         node->start(server.url());
@@ -881,7 +887,7 @@ Result runKv(const Config &c, const std::vector<Entry> &entries) {
         auto node = std::make_unique<KvNode>();
         node->id = n;
         for (int i = 0; i < c.entries; ++i) {
-            if (ownerOf(i, c.nodes) == n)
+            if (ownerOf(i, c.rooms, c.nodes) == n)
                 node->own.push_back(&entries[size_t(i)]);
         }
         node->start(server.url());
@@ -1097,7 +1103,7 @@ struct SgNode {
     }
 
     void start(const std::string &url) {
-        nc = connect(url, nodeName(id));
+        nc = connect(url, nodeName(id), cfg->sendAsap);
         natsSubscription *s = nullptr;
         check(natsConnection_Subscribe(&s, nc, QuerySubject, onQuery, this), "sub query");
         subs.push_back(s);
@@ -1122,7 +1128,7 @@ Result runScatter(const Config &c, const std::vector<Entry> &entries) {
     std::vector<std::unique_ptr<SgNode>> nodes;
     std::vector<std::vector<const Entry *>> own(size_t(c.nodes));
     for (int i = 0; i < c.entries; ++i)
-        own[size_t(ownerOf(i, c.nodes))].push_back(&entries[size_t(i)]);
+        own[size_t(ownerOf(i, c.rooms, c.nodes))].push_back(&entries[size_t(i)]);
     for (int n = 0; n < c.nodes; ++n) {
         auto node = std::make_unique<SgNode>();
         node->id = n;
@@ -1179,7 +1185,12 @@ Result runScatter(const Config &c, const std::vector<Entry> &entries) {
         while (replies < expectReplies) {
             const int64_t left = int64_t(c.sgTimeoutMs) - int64_t(msSince(t));
             natsMsg *m = nullptr;
-            if (left <= 0 || natsSubscription_NextMsg(&m, sub, left) != NATS_OK)
+            if (left <= 0)
+                break;
+            const natsStatus st = natsSubscription_NextMsg(&m, sub, left);
+            if (st == NATS_NO_RESPONDERS)
+                ++noResponders;
+            if (st != NATS_OK)
                 break;
             const char *d = natsMsg_GetData(m);
             if (natsMsg_GetDataLength(m) < 2 || d[0] != 'R') {
@@ -1256,6 +1267,7 @@ void usage() {
                 "  --kv-ttl-ms MS      kv: bucket TTL; entries re-put every TTL/2 (5000)\n"
                 "  --batch-bytes N     delta: batch size (16384)\n"
                 "  --no-dead           skip the dead-node measurements\n"
+                "  --send-asap         scatter: nats.c SendAsap (no flusher delay) on every node\n"
                 "  --nats-server PATH  nats-server binary (nats-server on PATH)\n");
 }
 
@@ -1293,6 +1305,8 @@ int main(int argc, char **argv) {
             c.kvTtlMs = std::stoi(next());
         else if (a == "--batch-bytes")
             c.batchBytes = std::stoi(next());
+        else if (a == "--send-asap")
+            c.sendAsap = true;
         else if (a == "--no-dead")
             c.dead = false;
         else if (a == "--nats-server")
@@ -1305,10 +1319,11 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     nats_Open(-1);
 
-    std::printf("# lhttp-presence-mech: %d entries, runs %d, idle %d s, delta timeout %d ms, "
-                "heartbeat %d ms, kv TTL %d ms (re-put every %d ms), batch %d B\n",
-                c.entries, runs, c.idleSeconds, c.timeoutMs, c.heartbeatMs, c.kvTtlMs,
-                c.kvTtlMs / 2, c.batchBytes);
+    std::printf(
+        "# lhttp-presence-mech: %d entries, runs %d, idle %d s, delta timeout %d ms, "
+        "heartbeat %d ms, kv TTL %d ms (re-put every %d ms), batch %d B, scatter send-asap %s\n",
+        c.entries, runs, c.idleSeconds, c.timeoutMs, c.heartbeatMs, c.kvTtlMs, c.kvTtlMs / 2,
+        c.batchBytes, c.sendAsap ? "on" : "off");
     // mechanism, rooms, nodes -> metric -> values
     std::map<std::tuple<std::string, int, int>, std::map<std::string, std::vector<double>>> all;
     for (int run = 0; run < runs; ++run) {
