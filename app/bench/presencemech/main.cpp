@@ -1015,10 +1015,15 @@ Result runKv(const Config &c, const std::vector<Entry> &entries) {
         kvWatchOptions wo;
         kvWatchOptions_Init(&wo);
         wo.Timeout = 30'000;
-        if (kvStore_Keys(&keys, nodes[0]->kv, &wo) == NATS_OK) {
-            r["keys_all_ms"] = msSince(t);
+        const natsStatus ks = kvStore_Keys(&keys, nodes[0]->kv, &wo);
+        r["keys_all_ms"] = msSince(t);
+        r["keys_all_status"] = double(ks); // 0: NATS_OK
+        if (ks == NATS_OK) {
             r["keys_all_count"] = keys.Count;
             kvKeysList_Destroy(&keys);
+        } else {
+            std::fprintf(stderr, "kvStore_Keys: %s %s\n", natsStatus_GetText(ks),
+                         nats_GetLastError(nullptr));
         }
     }
 
