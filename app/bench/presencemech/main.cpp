@@ -269,6 +269,7 @@ struct Config {
     int nodes = 2;
     int batchBytes = 16 * 1024;
     int heartbeatMs = 1000;
+    int checkMs = 250; // delta: how often silent nodes are looked for (lhttpd-qt: 250 ms)
     int timeoutMs = 5000;
     int idleSeconds = 5;
     int kvTtlMs = 5000;
@@ -526,17 +527,25 @@ struct DeltaNode {
 
     // Heartbeat every heartbeatMs; on the same tick, drop nodes silent for timeoutMs.
     void heartbeatLoop() {
+        // As lhttpd-qt's PresenceStore::tick: every checkMs, a heartbeat when about heartbeatMs
+        // passed since the last one, and nodes silent for timeoutMs dropped.
         int64_t next = nowNs();
+        int64_t lastHeartbeat = -1;
+        const int64_t check = int64_t(cfg->checkMs) * 1000000;
         while (!stop) {
-            const std::string hb = "H " + std::to_string(id) + " " + std::to_string(hbSeq++) + " " +
-                                   std::to_string(own.size());
-            natsConnection_Publish(nc, HeartbeatSubject, hb.data(), int(hb.size()));
+            const int64_t now = nowNs();
+            if (lastHeartbeat < 0 ||
+                now - lastHeartbeat >= int64_t(cfg->heartbeatMs) * 1000000 - check / 2) {
+                lastHeartbeat = now;
+                const std::string hb = "H " + std::to_string(id) + " " + std::to_string(hbSeq++) +
+                                       " " + std::to_string(own.size());
+                natsConnection_Publish(nc, HeartbeatSubject, hb.data(), int(hb.size()));
+            }
             std::vector<int> dead;
             {
                 std::lock_guard<std::mutex> lock(hbMutex);
                 for (auto &[node, seen] : lastSeen) {
-                    if (!droppedAt.count(node) &&
-                        nowNs() - seen > int64_t(cfg->timeoutMs) * 1000000)
+                    if (!droppedAt.count(node) && now - seen > int64_t(cfg->timeoutMs) * 1000000)
                         dead.push_back(node);
                 }
             }
@@ -545,7 +554,7 @@ struct DeltaNode {
                 std::lock_guard<std::mutex> lock(hbMutex);
                 droppedAt[node] = nowNs();
             }
-            next += int64_t(cfg->heartbeatMs) * 1000000;
+            next += check;
             while (!stop && nowNs() < next)
                 sleepMs(5);
         }
@@ -1271,6 +1280,7 @@ void usage() {
                 "  --timeout-ms MS     delta: a node silent this long is dropped (5000)\n"
                 "  --kv-ttl-ms MS      kv: bucket TTL; entries re-put every TTL/2 (5000)\n"
                 "  --batch-bytes N     delta: batch size (16384)\n"
+                "  --check-ms MS       delta: silent nodes looked for every MS (250)\n"
                 "  --no-dead           skip the dead-node measurements\n"
                 "  --send-asap         scatter: nats.c SendAsap (no flusher delay) on every node\n"
                 "  --nats-server PATH  nats-server binary (nats-server on PATH)\n");
@@ -1310,6 +1320,8 @@ int main(int argc, char **argv) {
             c.kvTtlMs = std::stoi(next());
         else if (a == "--batch-bytes")
             c.batchBytes = std::stoi(next());
+        else if (a == "--check-ms")
+            c.checkMs = std::stoi(next());
         else if (a == "--send-asap")
             c.sendAsap = true;
         else if (a == "--no-dead")
@@ -1324,11 +1336,11 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     nats_Open(-1);
 
-    std::printf(
-        "# lhttp-presence-mech: %d entries, runs %d, idle %d s, delta timeout %d ms, "
-        "heartbeat %d ms, kv TTL %d ms (re-put every %d ms), batch %d B, scatter send-asap %s\n",
-        c.entries, runs, c.idleSeconds, c.timeoutMs, c.heartbeatMs, c.kvTtlMs, c.kvTtlMs / 2,
-        c.batchBytes, c.sendAsap ? "on" : "off");
+    std::printf("# lhttp-presence-mech: %d entries, runs %d, idle %d s, delta timeout %d ms, "
+                "heartbeat %d ms, check %d ms, kv TTL %d ms (re-put every %d ms), batch %d B, "
+                "scatter send-asap %s\n",
+                c.entries, runs, c.idleSeconds, c.timeoutMs, c.heartbeatMs, c.checkMs, c.kvTtlMs,
+                c.kvTtlMs / 2, c.batchBytes, c.sendAsap ? "on" : "off");
     // mechanism, rooms, nodes -> metric -> values
     std::map<std::tuple<std::string, int, int>, std::map<std::string, std::vector<double>>> all;
     for (int run = 0; run < runs; ++run) {
