@@ -6,6 +6,7 @@
 #include "wsconnection.h"
 
 #include <QCoreApplication>
+#include <QFile>
 #include <QHostAddress>
 #include <QMap>
 #include <QMutex>
@@ -35,6 +36,20 @@ bool waitUntil(const std::function<bool()> &done, qint64 timeoutMs) {
         QThread::msleep(1);
     }
     return true;
+}
+
+// rchar + wchar of /proc/PID/io: a nats-server's socket traffic, both directions (it does no
+// other I/O for core NATS); -1 when unreadable.
+qint64 ioBytes(qint64 pid) {
+    QFile f(QStringLiteral("/proc/%1/io").arg(pid));
+    if (!f.open(QIODevice::ReadOnly))
+        return -1;
+    qint64 sum = 0;
+    for (const QByteArray &line : f.readAll().split('\n')) {
+        if (line.startsWith("rchar:") || line.startsWith("wchar:"))
+            sum += line.mid(6).trimmed().toLongLong();
+    }
+    return sum;
 }
 
 QByteArray roomName(int room) {
@@ -253,6 +268,8 @@ struct Leg {
     qint64 statsTotal = -1; // summed over rooms, on node A (every node in a cluster)
     int errors = 0;
     int closed = 0;
+    double natsBytes = -1;         // cluster: nats-server traffic while the clients joined
+    double natsIdleBytesPerS = -1; // cluster: nats-server traffic over the settle, per second
 };
 
 QStringList presenceArgs(const PresenceOptions &o, int rooms) {
@@ -382,6 +399,7 @@ Leg runLeg(const PresenceOptions &o, int rooms, bool presence) {
     const qint64 rss0 = rssSum();
     const double cpu0 = cpuSum();
 
+    const qint64 nats0 = o.cluster ? ioBytes(nats.pid()) : -1;
     const qint64 t0 = nowNs();
     pool.add(clientsFor(o.connections, false));
     const int target = o.warmup + o.connections;
@@ -425,8 +443,14 @@ Leg runLeg(const PresenceOptions &o, int rooms, bool presence) {
     const double span = qMax(leg.pongSeconds, qMax(leg.joinSeconds, leg.statsSeconds));
     leg.serverUsPerClient = (cpu1 - cpu0) * 1e6 / o.connections;
     (void)span;
+    const qint64 nats1 = o.cluster ? ioBytes(nats.pid()) : -1;
+    const qint64 idle0 = nowNs();
     QThread::msleep(ulong(o.settleMs));
     const qint64 rss1 = rssSum();
+    if (o.cluster && nats0 >= 0 && nats1 >= 0) {
+        leg.natsBytes = double(nats1 - nats0);
+        leg.natsIdleBytesPerS = double(ioBytes(nats.pid()) - nats1) * 1e9 / double(nowNs() - idle0);
+    }
     leg.kibPerClient = double(rss1 - rss0) / o.connections;
     if (presence) {
         QCoreApplication::processEvents();
@@ -480,12 +504,18 @@ int runPresence(const PresenceOptions &o) {
             for (const QString &variant : order) {
                 Leg leg = runLeg(o, rooms, variant == u"presence");
                 std::printf("round %d rooms %d %s: %s pongs %s s, joins %s s (%d), stats %s s "
-                            "(total %lld), %s KiB/client, server %s us/client%s\n",
+                            "(total %lld), %s KiB/client, server %s us/client%s%s\n",
                             round + 1, rooms, qPrintable(variant), leg.ok ? "ok" : "FAILED",
                             qPrintable(fmt(leg.pongSeconds)), qPrintable(fmt(leg.joinSeconds)),
                             leg.joins, qPrintable(fmt(leg.statsSeconds)), leg.statsTotal,
                             qPrintable(fmt(leg.kibPerClient)),
                             qPrintable(fmt(leg.serverUsPerClient, 0)),
+                            qPrintable(leg.natsBytes < 0
+                                           ? QString()
+                                           : QStringLiteral(", nats-server %1 bytes while joining, "
+                                                            "%2 bytes/s idle")
+                                                 .arg(leg.natsBytes, 0, 'f', 0)
+                                                 .arg(leg.natsIdleBytesPerS, 0, 'f', 0)),
                             leg.ok ? "" : qPrintable(QStringLiteral(": ") + leg.error));
                 std::fflush(stdout);
                 allOk = allOk && leg.ok;
