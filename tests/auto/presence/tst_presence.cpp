@@ -303,6 +303,9 @@ void tst_Presence::usersFromTokens() {
     const QByteArray reply =
         ask(bob, message({{"presence-stats", "room.t alice"}}), "presence-stats");
     QCOMPARE(headerOf(reply, "presence-stats"), QByteArray("room.t 3 2 2"));
+    const QByteArray tabbed =
+        ask(bob, message({{"presence-stats", "room.t\tbob"}}), "presence-stats");
+    QCOMPARE(headerOf(tabbed, "presence-stats"), QByteArray("room.t 3 2 1"));
     // Reading needs the permission to subscribe.
     for (const QByteArray &h : {QByteArray("presence"), QByteArray("presence-stats")}) {
         const QByteArray denied = ask(outsider, message({{h, "room.t"}}), h);
@@ -319,8 +322,10 @@ void tst_Presence::errors_data() {
         << Headers{{"presence", "plain"}} << 404 << QByteArray("presence: channel 'plain'");
     QTest::newRow("stats plain channel")
         << Headers{{"presence-stats", "plain"}} << 404 << QByteArray("presence-stats:");
-    QTest::newRow("list wildcard")
-        << Headers{{"presence", "room.*"}} << 403 << QByteArray("presence:");
+    QTest::newRow("list wildcard") << Headers{{"presence", "room.*"}} << 400
+                                   << QByteArray("presence: channel 'room.*' is a wildcard");
+    QTest::newRow("joins wildcard") << Headers{{"subscribe", "room.>"}, {"joins", "room.>"}} << 400
+                                    << QByteArray("joins: channel 'room.>' is a wildcard");
     QTest::newRow("list malformed")
         << Headers{{"presence", "room..x"}} << 400 << QByteArray("presence:");
     QTest::newRow("list empty") << Headers{{"presence", ""}} << 400 << QByteArray("presence:");
