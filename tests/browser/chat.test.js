@@ -4,6 +4,8 @@
 // $LHTTP_SCREENSHOT (CTest points it into the build directory; 0 skips it), by default to
 // <tmpdir>/lhttp-chat-demo.png, never into the source tree unless asked:
 // LHTTP_SCREENSHOT=$PWD/docs/chat-demo.png regenerates the committed one (docs/BROWSER.md).
+// The server runs with presence for every room (--presence '>'): the pages list who is in the
+// room, and see others come, leave and close their page.
 // The second suite runs the demo on history rooms (--history) and cuts one page's connection
 // for real, through a TCP proxy: it recovers every missed message exactly once, in order.
 'use strict';
@@ -24,7 +26,7 @@ describe('chat demo served by lhttpd-qt', { timeout: 120000 }, () => {
 
     before(async () => {
         // Both in parallel, and both kept even when the other fails, so that `after` stops them.
-        const started = await Promise.allSettled([Lhttpd.start(), launchBrowser()]);
+        const started = await Promise.allSettled([Lhttpd.start(['--presence', '>']), launchBrowser()]);
         [server, browser] = started.map((r) => r.value);
         const failed = started.find((r) => r.status === 'rejected');
         if (failed)
@@ -85,6 +87,27 @@ describe('chat demo served by lhttpd-qt', { timeout: 120000 }, () => {
         await page.waitForFunction((k) => document.querySelectorAll('#messages .msg').length >= k, n);
     }
 
+    // The member list as shown: "name" per row, "(you)" for our own, "×N" for N connections.
+    function members(page) {
+        return page.$$eval('#member-list .member', (items) => items.map((li) =>
+            li.querySelector('.name').textContent + (li.classList.contains('own') ? ' (you)' : '') +
+            (li.querySelector('.tabs') ? ' ' + li.querySelector('.tabs').textContent : '')));
+    }
+
+    async function waitForMembers(page, expected, timeout = 10000) {
+        try {
+            await page.waitForFunction((want) => {
+                const got = [...document.querySelectorAll('#member-list .member')].map((li) =>
+                    li.querySelector('.name').textContent + (li.classList.contains('own') ? ' (you)' : '') +
+                    (li.querySelector('.tabs') ? ' ' + li.querySelector('.tabs').textContent : ''));
+                return JSON.stringify(got) === JSON.stringify(want);
+            }, expected, { timeout });
+        } catch (e) {
+            assert.deepEqual(await members(page), expected); // says what was shown instead
+            throw e;
+        }
+    }
+
     it('serves the page, the SDK and the stylesheet from the one port', async () => {
         const page = await openUser('alice');
         assert.equal(await page.title(), 'lhttp chat');
@@ -102,6 +125,10 @@ describe('chat demo served by lhttpd-qt', { timeout: 120000 }, () => {
         await join(alice, 'alice');
         await join(bob, 'bob');
         await alice.locator('.system', { hasText: `bob joined #${ROOM}` }).waitFor();
+        // Each sees both in the member list, itself first.
+        await waitForMembers(alice, ['alice (you)', 'bob']);
+        await waitForMembers(bob, ['bob (you)', 'alice']);
+        assert.equal(await alice.locator('#member-count').textContent(), '2');
 
         await say(alice, 'Hi bob! The demo runs on the same port as the WebSocket.');
         await waitForCount(bob, 1);
@@ -149,6 +176,7 @@ describe('chat demo served by lhttpd-qt', { timeout: 120000 }, () => {
         const { alice, bob } = users;
         await bob.click('#leave');
         await alice.locator('.system', { hasText: 'bob left.' }).waitFor();
+        await waitForMembers(alice, ['alice (you)']);
         assert.equal(await bob.locator('#join-view').isVisible(), true);
         await say(alice, 'still there?');
         await waitForCount(alice, 5);
@@ -159,6 +187,26 @@ describe('chat demo served by lhttpd-qt', { timeout: 120000 }, () => {
         const bobLog = await bob.evaluate(() => window.lhttpChat.client.channels());
         assert.deepEqual(bobLog, []);
         for (const page of [alice, bob]) assert.deepEqual(page.problems, []);
+    });
+
+    it('keeps the member list live: pages that join, a second tab, pages that close', async () => {
+        const { alice } = users;
+        const carol = await openUser('carol');
+        await join(carol, 'carol');
+        await waitForMembers(carol, ['carol (you)', 'alice']);
+        await waitForMembers(alice, ['alice (you)', 'carol']);
+        // carol again in another browser context: one row, two connections.
+        const carol2 = await openUser('carol2');
+        await join(carol2, 'carol');
+        await waitForMembers(alice, ['alice (you)', 'carol ×2']);
+        await waitForMembers(carol2, ['carol (you) ×2', 'alice']);
+        // Closing a page: it may send its leave on pagehide; if not, the server sees it go.
+        await carol2.context().close();
+        await waitForMembers(alice, ['alice (you)', 'carol']);
+        await carol.context().close();
+        await waitForMembers(alice, ['alice (you)']);
+        assert.equal(await alice.locator('#member-count').textContent(), '1');
+        assert.deepEqual(alice.problems, []);
     });
 });
 
@@ -236,6 +284,8 @@ describe('chat demo on history rooms: recent messages, cut connections', { timeo
         assert.deepEqual(await texts(bob), ['earlier 1', 'earlier 2', 'earlier 3']);
         assert.ok((await systemLines(alice)).includes('Earlier messages in #lobby above.'));
         await bob.locator('.system', { hasText: 'alice joined #lobby' }).waitFor();
+        // No --presence: no member list, and no complaint about it.
+        assert.equal(await alice.locator('#members').isVisible(), false);
     });
 
     it('recovers every message missed during a 3 s cut exactly once, in order', async () => {
