@@ -1016,7 +1016,9 @@ function () {
         // Whether an error reply answers the oldest awaited request: history, recover and
         // presence errors name their header or the channel (PROTOCOL.md, History channels and
         // Presence channels: Errors). A reason naming another header is another message's.
-        _errorAnswers(entry, reason) {
+        _errorAnswers(entry, reason, code) {
+            // 429 for presence is a subscribe's (too many joins); a read is never refused so.
+            if (code === 429 && (entry.kind === HEADER_PRESENCE || entry.kind === HEADER_PRESENCE_STATS)) return false;
             var named = /^([a-z][a-z-]*):/.exec(reason);
             if (named) {
                 var own = [entry.kind];
@@ -1027,8 +1029,7 @@ function () {
             }
             if (entry.kind === HEADER_HISTORY || entry.kind === HEADER_RECOVER) {
                 if (reason.indexOf("history unavailable") === 0) return true;
-                if (entry.kind === HEADER_RECOVER && (reason.indexOf("channel limit") === 0 ||
-                                                      (entry.presence && /^too many joins|^presence/.test(reason)))) return true;
+                if (entry.kind === HEADER_RECOVER && reason.indexOf("channel limit") === 0) return true;
             }
             return reason.indexOf("'" + entry.channel + "'") >= 0;
         }
@@ -1172,7 +1173,7 @@ function () {
         _requestError(m, code) {
             var entry = this._expect[0];
             var reason = m.getHeader("reason") || "";
-            if (!entry || !this._errorAnswers(entry, reason)) return false;
+            if (!entry || !this._errorAnswers(entry, reason, code)) return false;
             this._expect.shift();
             var error = { type: "reply", code: code, reason: reason };
             if (entry.resolve) {

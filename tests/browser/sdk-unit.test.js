@@ -494,10 +494,20 @@ describe('Lhttp client: presence channels (fake WebSocket)', { timeout: 30000 },
         assert.deepEqual(second.sent, [
             'LHTTP/1.0 chat\r\nsubscribe:room\r\nrecover:room 4 e1\r\npresence-info:{"name":"A"}\r\njoins:room\r\n\r\n']);
         // Refused for its presence info: reported as an incomplete recovery, subscribed without it.
-        second.receive('LHTTP/1.0 error\r\ncode:413\r\nreason:presence-info: 300 bytes, more than 256\r\n\r\n');
+        second.receive('LHTTP/1.0 error\r\ncode:413\r\nreason:presence-info: longer than 256 bytes\r\n\r\n');
         assert.equal(second.sent[1], 'LHTTP/1.0 chat\r\nsubscribe:room\r\n\r\n');
-        assert.deepEqual(c.log.recoveries[1].error, { type: 'reply', code: 413, reason: 'presence-info: 300 bytes, more than 256' });
+        assert.deepEqual(c.log.recoveries[1].error, { type: 'reply', code: 413, reason: 'presence-info: longer than 256 bytes' });
         assert.deepEqual(c.log.errors, []);
+        // Too many joins (429): asked again later, as for 503.
+        c.recover('room.3', 'chat', '2 e1', null, '', { joins: true });
+        second.receive('LHTTP/1.0 error\r\ncode:429\r\nreason:presence: more than 10 joins per second\r\n\r\n');
+        await tick(30);
+        assert.deepEqual(second.sent.slice(2), ['LHTTP/1.0 chat\r\nsubscribe:room.3\r\nrecover:room.3 2 e1\r\njoins:room.3\r\n\r\n',
+            'LHTTP/1.0 chat\r\nsubscribe:room.3\r\nrecover:room.3 2 e1\r\njoins:room.3\r\n\r\n']);
+        second.receive('LHTTP/1.0 chat\r\nrecovered:room.3 true 0 2 e1\r\n\r\n');
+        assert.equal(c.log.recoveries.length, 3);
+        assert.equal(c.log.recoveries[2].recovered, true);
+        second.sent.splice(2, 2);
         // Refused because of history (no presence problem): subscribed again with presence.
         c.recover('room.2', 'chat', '1 e1', null, '', { info: 'i', joinsSelf: true });
         second.receive("LHTTP/1.0 error\r\ncode:404\r\nreason:recover: channel 'room.2' keeps no history\r\n\r\n");
@@ -529,7 +539,8 @@ describe('Lhttp client: presence channels (fake WebSocket)', { timeout: 30000 },
         ];
         ws.receive(`LHTTP/1.0 presence\r\npresence:room 5 2\r\n\r\n${JSON.stringify(entries)}`);
         // An error reply of another message (a subscribe's presence-info) is not the read's.
-        ws.receive('LHTTP/1.0 error\r\ncode:413\r\nreason:presence-info: 300 bytes, more than 256\r\n\r\n');
+        ws.receive('LHTTP/1.0 error\r\ncode:413\r\nreason:presence-info: longer than 256 bytes\r\n\r\n');
+        ws.receive('LHTTP/1.0 error\r\ncode:429\r\nreason:presence: more than 10 joins per second\r\n\r\n');
         ws.receive('LHTTP/1.0 presence-stats\r\npresence-stats:room 5 4\r\n\r\n');
         ws.receive('LHTTP/1.0 presence-stats\r\npresence-stats:room 5 4 2\r\n\r\n');
         ws.receive("LHTTP/1.0 error\r\ncode:404\r\nreason:presence: channel 'plain' has no presence\r\n\r\n");
@@ -543,7 +554,7 @@ describe('Lhttp client: presence channels (fake WebSocket)', { timeout: 30000 },
             e.reason === "presence: channel 'plain' has no presence" && /^lhttp: presence: 404 /.test(e.message));
         await assert.rejects(forbidden, (e) => e.code === 403 && /subscribing to 'secret'/.test(e.reason));
         assert.deepEqual(await empty, { channel: 'empty', total: 0, listed: 0, entries: [] });
-        assert.deepEqual(c.log.errors.map((e) => e.error.code), [413]);
+        assert.deepEqual(c.log.errors.map((e) => e.error.code), [413, 429]);
         assert.deepEqual(c.log.messages, []);
 
         // A reply with a body that is not a JSON array rejects the read.
