@@ -668,6 +668,12 @@ describe('lhttp.js on presence channels', { timeout: 90000 }, () => {
         assert.deepEqual(leaves.find((e) => e.info === '{"name":"B"}'),
             { type: 'leave', channel: 'sdk.p.ev', client: bEntry.client, node: bEntry.node, user: '', info: '{"name":"B"}' });
         assert.equal((await presenceWith('w', 'sdk.p.ev', 2)).total, 2);
+        // Never my own leave, even with joinsSelf (the others' it gets).
+        await page.waitForFunction(() => ['{"name":"B"}', '{"name":"Q"}'].every((i) =>
+            clients.self.log.leaves.some((e) => e.info === i)));
+        await page.evaluate(() => { clients.self.unsubscribe('sdk.p.ev', 'chat'); return sync('self'); });
+        await page.waitForFunction(() => clients.w.log.leaves.some((e) => e.info === '{"name":"S"}'));
+        assert.ok(!(await logOf('self', 'leaves')).some((e) => e.info === '{"name":"S"}'));
         // on("join") listeners get them too; nothing reached on_message; quiet and b got no events.
         assert.deepEqual(await page.evaluate(() => window.received('w')), []);
         assert.deepEqual(await page.evaluate(() => window.received('self')), []);
@@ -723,6 +729,45 @@ describe('lhttp.js on presence channels', { timeout: 90000 }, () => {
         }));
         assert.deepEqual(r, { big: 0, j: 0, open: true });
         assert.deepEqual(await page.evaluate(() => window.received('a')), []);
+
+        // join and leave headers are the server's: a publish carrying one is refused.
+        await page.evaluate(() => {
+            clients.a.publish('sdk.p.j', 'presence', { join: 'sdk.p.j', client: '1', node: 'forged' }, '');
+            return sync('a');
+        });
+        const forged = (await errorsOf('a')).slice(3);
+        assert.deepEqual(forged.map((e) => e.error.code), [400]);
+    });
+
+    it('refuses a flood of subscribe/unsubscribe toggles with 429 and bounds the events', async () => {
+        await open(['w', 'f']);
+        await page.evaluate(() => {
+            clients.w.subscribe('sdk.p.flood', 'chat', null, '', { joins: true });
+            return sync('w');
+        });
+        const started = Date.now();
+        await page.evaluate(() => {
+            for (let i = 0; i < 100; i++) {
+                clients.f.subscribe('sdk.p.flood', 'chat', null, '', { info: 'f' + i });
+                clients.f.unsubscribe('sdk.p.flood', 'chat');
+            }
+            return sync('f');
+        });
+        const seconds = (Date.now() - started) / 1000;
+        await sleep(300); // the last events reach w
+        const refused = (await errorsOf('f')).map((e) => [e.error.code, e.error.reason]);
+        const joins = (await logOf('w', 'joins')).length;
+        const leaves = (await logOf('w', 'leaves')).length;
+        assert.ok(refused.length > 0, 'some joins refused');
+        for (const [code, reason] of refused) {
+            assert.equal(code, 429);
+            assert.match(reason, /^presence: /);
+        }
+        assert.equal(joins + refused.length, 100);
+        assert.equal(leaves, joins); // a leave follows each join that was let in
+        // Bursts of 5 x --presence-rate (10 a second by default), then 10 a second.
+        assert.ok(joins <= 50 + Math.ceil(10 * (seconds + 0.5)), `${joins} joins in ${seconds} s`);
+        assert.equal(await page.evaluate(() => clients.f.isOpen()), true);
     });
 
     it('joins again with the same info and opt-ins after a reconnect', async () => {
