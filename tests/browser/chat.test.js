@@ -7,7 +7,8 @@
 // The server runs with presence for every room (--presence '>'): the pages list who is in the
 // room, and see others come, leave and close their page.
 // The second suite runs the demo on history rooms (--history) and cuts one page's connection
-// for real, through a TCP proxy: it recovers every missed message exactly once, in order.
+// for real, through a TCP proxy: it recovers every missed message exactly once, in order, and
+// (lobby has presence, tiny has not) the member list is right again after the reconnect.
 'use strict';
 
 const { describe, it, before, after } = require('node:test');
@@ -19,6 +20,27 @@ const { Lhttpd, TcpProxy, launchBrowser, sleep } = require('./support/harness');
 
 const VIEWPORT = { width: 1000, height: 700 };
 const ROOM = 'lobby';
+
+// The member list as shown: "name" per row, "(you)" for our own, "×N" for N connections.
+function members(page) {
+    return page.$$eval('#member-list .member', (items) => items.map((li) =>
+        li.querySelector('.name').textContent + (li.classList.contains('own') ? ' (you)' : '') +
+        (li.querySelector('.tabs') ? ' ' + li.querySelector('.tabs').textContent : '')));
+}
+
+async function waitForMembers(page, expected, timeout = 10000) {
+    try {
+        await page.waitForFunction((want) => {
+            const got = [...document.querySelectorAll('#member-list .member')].map((li) =>
+                li.querySelector('.name').textContent + (li.classList.contains('own') ? ' (you)' : '') +
+                (li.querySelector('.tabs') ? ' ' + li.querySelector('.tabs').textContent : ''));
+            return JSON.stringify(got) === JSON.stringify(want);
+        }, expected, { timeout });
+    } catch (e) {
+        assert.deepEqual(await members(page), expected); // says what was shown instead
+        throw e;
+    }
+}
 
 describe('chat demo served by lhttpd-qt', { timeout: 120000 }, () => {
     let server, browser;
@@ -85,27 +107,6 @@ describe('chat demo served by lhttpd-qt', { timeout: 120000 }, () => {
 
     async function waitForCount(page, n) {
         await page.waitForFunction((k) => document.querySelectorAll('#messages .msg').length >= k, n);
-    }
-
-    // The member list as shown: "name" per row, "(you)" for our own, "×N" for N connections.
-    function members(page) {
-        return page.$$eval('#member-list .member', (items) => items.map((li) =>
-            li.querySelector('.name').textContent + (li.classList.contains('own') ? ' (you)' : '') +
-            (li.querySelector('.tabs') ? ' ' + li.querySelector('.tabs').textContent : '')));
-    }
-
-    async function waitForMembers(page, expected, timeout = 10000) {
-        try {
-            await page.waitForFunction((want) => {
-                const got = [...document.querySelectorAll('#member-list .member')].map((li) =>
-                    li.querySelector('.name').textContent + (li.classList.contains('own') ? ' (you)' : '') +
-                    (li.querySelector('.tabs') ? ' ' + li.querySelector('.tabs').textContent : ''));
-                return JSON.stringify(got) === JSON.stringify(want);
-            }, expected, { timeout });
-        } catch (e) {
-            assert.deepEqual(await members(page), expected); // says what was shown instead
-            throw e;
-        }
     }
 
     it('serves the page, the SDK and the stylesheet from the one port', async () => {
@@ -217,7 +218,7 @@ describe('chat demo on history rooms: recent messages, cut connections', { timeo
 
     before(async () => {
         const started = await Promise.allSettled([
-            Lhttpd.start(['--history', 'lobby=1000', '--history', 'tiny=6']), launchBrowser()]);
+            Lhttpd.start(['--history', 'lobby=1000', '--history', 'tiny=6', '--presence', 'lobby']), launchBrowser()]);
         [server, browser] = started.map((r) => r.value);
         const failed = started.find((r) => r.status === 'rejected');
         if (failed)
@@ -284,8 +285,8 @@ describe('chat demo on history rooms: recent messages, cut connections', { timeo
         assert.deepEqual(await texts(bob), ['earlier 1', 'earlier 2', 'earlier 3']);
         assert.ok((await systemLines(alice)).includes('Earlier messages in #lobby above.'));
         await bob.locator('.system', { hasText: 'alice joined #lobby' }).waitFor();
-        // No --presence: no member list, and no complaint about it.
-        assert.equal(await alice.locator('#members').isVisible(), false);
+        await waitForMembers(alice, ['alice (you)', 'bob']);
+        await waitForMembers(bob, ['bob (you)', 'alice']);
     });
 
     it('recovers every message missed during a 3 s cut exactly once, in order', async () => {
@@ -297,6 +298,8 @@ describe('chat demo on history rooms: recent messages, cut connections', { timeo
         await alice.waitForSelector('#status[data-state="reconnecting"]');
         assert.equal(await alice.locator('#banner').isVisible(), true);
         assert.match(await alice.locator('#banner').textContent(), /reconnecting/);
+        // bob sees her go: the server saw her connection close.
+        await waitForMembers(bob, ['bob (you)'], 2000);
         // bob keeps talking while alice is away: 15 lines over about 2 s.
         let sentWhileCut = 0;
         for (const line of numbered('line', 6, 20)) {
@@ -315,6 +318,11 @@ describe('chat demo on history rooms: recent messages, cut connections', { timeo
         assert.deepEqual(await waitForTexts(alice, 'line 25'), expected);
         await alice.waitForSelector('#status[data-state="online"]');
         assert.equal(await alice.locator('#banner').isVisible(), false);
+        // alice joined again (with her info) and read the list afresh; bob saw her old
+        // connection leave and the new one join.
+        await alice.waitForSelector('#members:not(.stale)');
+        await waitForMembers(alice, ['alice (you)', 'bob']);
+        await waitForMembers(bob, ['bob (you)', 'alice']);
         const lines = await systemLines(alice);
         assert.ok(lines.includes('Connection lost, reconnecting…'), lines.join(' | '));
         // What bob sent while the proxy refused her came in the recovery (and maybe more, sent
@@ -332,6 +340,9 @@ describe('chat demo on history rooms: recent messages, cut connections', { timeo
         // tiny keeps 6 messages: 12 missed lines are more than it holds.
         await join(bob, 'bob', 'tiny');
         await join(alice, 'alice', 'tiny');
+        // No presence for tiny: no member list, and no complaint about it.
+        assert.equal(await alice.locator('#members').isVisible(), false);
+        assert.equal(await bob.locator('#members').isVisible(), false);
         await say(bob, 'tiny 0');
         await waitForTexts(alice, 'tiny 0');
 

@@ -739,6 +739,26 @@ describe('lhttp.js on presence channels', { timeout: 90000 }, () => {
         assert.deepEqual(forged.map((e) => e.error.code), [400]);
     });
 
+    it('delivers a join before what the joiner publishes, and its leave after', async () => {
+        await open(['w', 'p']);
+        await page.evaluate(() => {
+            window.order = [];
+            clients.w.on('join', (e) => { if (e.info === 'P') window.order.push('join'); });
+            clients.w.on('leave', (e) => { if (e.info === 'P') window.order.push('leave'); });
+            clients.w.on('message', (c) => { if (c.getCommand() === 'chat') window.order.push(c.getBody()); });
+            clients.w.subscribe('sdk.p.order', 'chat', null, '', { joins: true });
+            return sync('w');
+        });
+        await page.evaluate(() => {
+            // One message each: subscribe runs before publish, publish before unsubscribe.
+            clients.p.subscribe('sdk.p.order', 'chat', { publish: 'sdk.p.order' }, 'hello', { info: 'P' });
+            clients.p.publish('sdk.p.order', 'chat', null, 'middle');
+            clients.p.unsubscribe('sdk.p.order', 'chat', { publish: 'sdk.p.order' }, 'bye');
+        });
+        await page.waitForFunction(() => window.order.length >= 5);
+        assert.deepEqual(await page.evaluate(() => window.order), ['join', 'hello', 'middle', 'bye', 'leave']);
+    });
+
     it('refuses a flood of subscribe/unsubscribe toggles with 429 and bounds the events', async () => {
         await open(['w', 'f']);
         await page.evaluate(() => {
