@@ -774,8 +774,11 @@ describe('lhttp.js on presence channels', { timeout: 90000 }, () => {
             return sync('f');
         });
         const seconds = (Date.now() - started) / 1000;
-        await sleep(300); // the last events reach w
         const refused = (await errorsOf('f')).map((e) => [e.error.code, e.error.reason]);
+        // The last events reach w (another connection) a moment later.
+        await page.waitForFunction((k) => clients.w.log.joins.length + k >= 100 &&
+            clients.w.log.leaves.length >= clients.w.log.joins.length, refused.length);
+        await sleep(100); // nothing more comes
         const joins = (await logOf('w', 'joins')).length;
         const leaves = (await logOf('w', 'leaves')).length;
         assert.ok(refused.length > 0, 'some joins refused');
