@@ -567,6 +567,22 @@ void tst_Presence::cluster() {
     }
     QVERIFY(watcher.staysQuiet(500));
     QCOMPARE(countEvents(watcher, "join"), Clients); // exactly once each
+
+    // Across nodes too, a join comes before what the joiner publishes next, and a leave after
+    // what it published before leaving.
+    {
+        WsClient x;
+        QVERIFY(x.open(urlWith(nodeB, QStringLiteral("x"))));
+        const qsizetype from = watcher.received.size();
+        x.send(message({{"subscribe", "room.big"}, {"publish", "room.big"}}, "hello from B"));
+        x.send(message({{"publish", "room.big"}, {"unsubscribe", "room.big"}}, "bye from B"));
+        QVERIFY(watcher.waitForMessages(int(from) + 4));
+        QVERIFY(isEvent(watcher.received[from], "join"));
+        QVERIFY(watcher.received[from + 1].endsWith("hello from B"));
+        QVERIFY(watcher.received[from + 2].endsWith("bye from B"));
+        QVERIFY(isEvent(watcher.received[from + 3], "leave"));
+        watcher.received.remove(from, 4);
+    }
     qInfo("1,000 joins over 2 nodes seen by the watcher in %lld ms", joinedMs);
 
     // SIGKILL node B: within presence-timeout + 1 s (6 s) node A drops its 500 entries and the
