@@ -387,27 +387,9 @@ void PresenceStore::dropNode(const QByteArray &instance, Events *events) {
     const auto n = m_nodes.find(instance);
     if (n == m_nodes.end())
         return;
-    const quint32 id = n->id;
-    for (auto r = m_rooms.begin(); r != m_rooms.end();) {
-        for (auto it = r->members.begin(); it != r->members.end();) {
-            if (quint32(it.key() >> SessionBits) != id) {
-                ++it;
-                continue;
-            }
-            if (events)
-                events->push_back(makeEvent(r.key(), false, id, *it));
-            if (it->user.isEmpty()) {
-                --r->anonymous;
-            } else if (const auto u = r->users.find(it->user); u != r->users.end() && --*u == 0) {
-                r->users.erase(u);
-            }
-            it = r->members.erase(it);
-            --m_entries;
-            m_counters.remoteLeaves.fetch_add(1, std::memory_order_relaxed);
-        }
-        r = r->members.isEmpty() ? m_rooms.erase(r) : std::next(r);
-    }
-    m_nodeInstances.remove(id);
+    // An empty snapshot: a leave for each of its entries.
+    replaceNode(*n, {}, events);
+    m_nodeInstances.remove(n->id);
     m_nodes.erase(n);
 }
 

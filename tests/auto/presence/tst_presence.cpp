@@ -303,6 +303,9 @@ void tst_Presence::usersFromTokens() {
     const QByteArray reply =
         ask(bob, message({{"presence-stats", "room.t alice"}}), "presence-stats");
     QCOMPARE(headerOf(reply, "presence-stats"), QByteArray("room.t 3 2 2"));
+    const QByteArray tabbed =
+        ask(bob, message({{"presence-stats", "room.t\tbob"}}), "presence-stats");
+    QCOMPARE(headerOf(tabbed, "presence-stats"), QByteArray("room.t 3 2 1"));
     // Reading needs the permission to subscribe.
     for (const QByteArray &h : {QByteArray("presence"), QByteArray("presence-stats")}) {
         const QByteArray denied = ask(outsider, message({{h, "room.t"}}), h);
@@ -319,8 +322,10 @@ void tst_Presence::errors_data() {
         << Headers{{"presence", "plain"}} << 404 << QByteArray("presence: channel 'plain'");
     QTest::newRow("stats plain channel")
         << Headers{{"presence-stats", "plain"}} << 404 << QByteArray("presence-stats:");
-    QTest::newRow("list wildcard")
-        << Headers{{"presence", "room.*"}} << 403 << QByteArray("presence:");
+    QTest::newRow("list wildcard") << Headers{{"presence", "room.*"}} << 400
+                                   << QByteArray("presence: channel 'room.*' is a wildcard");
+    QTest::newRow("joins wildcard") << Headers{{"subscribe", "room.>"}, {"joins", "room.>"}} << 400
+                                    << QByteArray("joins: channel 'room.>' is a wildcard");
     QTest::newRow("list malformed")
         << Headers{{"presence", "room..x"}} << 400 << QByteArray("presence:");
     QTest::newRow("list empty") << Headers{{"presence", ""}} << 400 << QByteArray("presence:");
@@ -562,6 +567,22 @@ void tst_Presence::cluster() {
     }
     QVERIFY(watcher.staysQuiet(500));
     QCOMPARE(countEvents(watcher, "join"), Clients); // exactly once each
+
+    // Across nodes too, a join comes before what the joiner publishes next, and a leave after
+    // what it published before leaving.
+    {
+        WsClient x;
+        QVERIFY(x.open(urlWith(nodeB, QStringLiteral("x"))));
+        const qsizetype from = watcher.received.size();
+        x.send(message({{"subscribe", "room.big"}, {"publish", "room.big"}}, "hello from B"));
+        x.send(message({{"publish", "room.big"}, {"unsubscribe", "room.big"}}, "bye from B"));
+        QVERIFY(watcher.waitForMessages(int(from) + 4));
+        QVERIFY(isEvent(watcher.received[from], "join"));
+        QVERIFY(watcher.received[from + 1].endsWith("hello from B"));
+        QVERIFY(watcher.received[from + 2].endsWith("bye from B"));
+        QVERIFY(isEvent(watcher.received[from + 3], "leave"));
+        watcher.received.remove(from, 4);
+    }
     qInfo("1,000 joins over 2 nodes seen by the watcher in %lld ms", joinedMs);
 
     // SIGKILL node B: within presence-timeout + 1 s (6 s) node A drops its 500 entries and the
