@@ -848,15 +848,21 @@ bool ShellRunner::runStatus(QByteArray) {
                                               : QByteArray("no position yet")) +
                '\n';
     }
-    for (const QByteArray &channel : m_client.presenceChannels())
-        out += "-- presence " + channel + " with join/leave events" +
-               (m_client.presenceOptions(channel).info.isEmpty()
-                    ? QByteArray()
-                    : ", info " + escapeBytes(m_client.presenceOptions(channel).info)) +
-               '\n';
+    for (const QByteArray &channel : m_client.presenceChannels()) {
+        const lhttp::PresenceOptions o = m_client.presenceOptions(channel);
+        out += "-- presence " + channel;
+        if (o.joins || o.joinsSelf)
+            out += o.joinsSelf ? " with join/leave events, own join included"
+                               : " with join/leave events";
+        if (!o.info.isEmpty())
+            out += ", info " + escapeBytes(o.info);
+        out += '\n';
+    }
     out += "-- command: " + m_options.command + '\n';
     for (const auto &[name, value] : std::as_const(m_options.headers))
         out += "-- header " + name + ':' + escapeBytes(value) + '\n';
+    if (!m_options.presence.info.isEmpty())
+        out += "-- info: " + escapeBytes(m_options.presence.info) + '\n';
     out += "-- format: " + Printer::formatName(m_options.printer.format).toUtf8() + '\n';
     print(stdout, out);
     return true;
