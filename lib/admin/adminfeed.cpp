@@ -12,6 +12,7 @@
 #include <QWebSocket>
 
 #include <algorithm>
+#include <tuple>
 
 namespace lhttp {
 
@@ -358,7 +359,7 @@ void AdminFeed::flush() {
         c.publishes = it->publishes;
         c.bytes = it->bytes;
         c.deliveries = it->deliveries;
-        if (c.isHistory()) {
+        if (c.isHistory() || c.isPresence()) {
             reported.insert(c.name);
             if (c.subscribers > 0)
                 m_reportedHistory.insert(c.name, c);
@@ -395,24 +396,42 @@ Admin::Channel AdminFeed::channelNow(const QByteArray &name) const {
         c.lastOffset = h.top.offset;
         c.epoch = h.top.epoch;
     }
+#if __has_include("presence.h") // TEMP until the server lands
+    const PresenceStore &presence = m_server->presence();
+    if (presence.covers(name)) {
+        c.presence = true;
+        const PresenceList list = presence.list(name, Admin::MaxPresenceMembers);
+        c.presenceTotal = list.total;
+        c.presenceUsers = presence.stats(name).users;
+        c.presenceList.reserve(list.entries.size());
+        for (const PresenceEntry &e : list.entries)
+            c.presenceList.append({e.client, e.node, e.user, e.info});
+        // The store lists in no particular order; a console compares and shows them sorted.
+        std::sort(c.presenceList.begin(), c.presenceList.end(),
+                  [](const Admin::PresenceMember &a, const Admin::PresenceMember &b) {
+                      return std::tie(a.node, a.client) < std::tie(b.node, b.client);
+                  });
+    }
+#endif
     return c;
 }
 
 void AdminFeed::recheckHistory(Admin::Batch &batch, const QSet<QByteArray> &reported) {
-    // Messages leave a history by age or by the memory cap, with no traffic to report it: the
-    // history channels a console shows (those with subscribers; the others leave its table
-    // once idle) are looked at again about once a second, and sent when they changed.
+    // Messages leave a history by age or by the memory cap, and other nodes' connections join
+    // and leave presence channels, with no traffic here to report it: the history and presence
+    // channels a console shows (those with subscribers; the others leave its table once idle)
+    // are looked at again about once a second, and sent when they changed.
     for (auto it = m_reportedHistory.begin(); it != m_reportedHistory.end();) {
         if (reported.contains(it.key())) {
             ++it;
             continue;
         }
         const Admin::Channel now = channelNow(it.key());
-        if (now.subscribers == 0 || !now.isHistory()) {
+        if (now.subscribers == 0 || (!now.isHistory() && !now.isPresence())) {
             it = m_reportedHistory.erase(it); // reported by the subscription change
             continue;
         }
-        if (!now.sameHistory(*it)) {
+        if (!now.sameHistory(*it) || !now.samePresence(*it)) {
             batch.channels.append(now);
             *it = now;
         }

@@ -10,6 +10,7 @@
 #include "connectionsproxy.h"
 #include "embeddedsource.h"
 #include "nodestate.h"
+#include "presencemodel.h"
 #include "publishhistorymodel.h"
 #include "ratehistory.h"
 #include "remotesource.h"
@@ -122,6 +123,8 @@ private Q_SLOTS:
     void modelsFollowRemoteNode();
     void historyChannelsShowTheirHistory();
     void historyWireRoundTrip();
+    void presenceWireRoundTrip();
+    void presenceModelFollowsChannels();
     void connectionsScatteredRemovalAndResync();
     void channelsRatesAndIdleRemoval();
     void trafficCapacityPauseAndClear();
@@ -330,6 +333,133 @@ void tst_AdminModels::historyWireRoundTrip() {
     fromOld = Admin::snapshotFromJson(QJsonObject{{QStringLiteral("channels"), QJsonArray{old}}});
     QCOMPARE(fromOld.channels.size(), 1);
     QVERIFY(!fromOld.channels.at(0).isHistory());
+}
+
+namespace {
+
+Admin::Channel presenceChannel(const QByteArray &name, int subscribers, int users,
+                               QList<Admin::PresenceMember> members, int total = -1) {
+    Admin::Channel c;
+    c.name = name;
+    c.subscribers = subscribers;
+    c.presence = true;
+    c.presenceTotal = total < 0 ? int(members.size()) : total;
+    c.presenceUsers = users;
+    c.presenceList = std::move(members);
+    return c;
+}
+
+} // namespace
+
+void tst_AdminModels::presenceWireRoundTrip() {
+    const Admin::Channel p = presenceChannel(
+        "room.1", 2, 2, {{"3", "n1", "alice", "{\"name\":\"Alice\"}"}, {"4", "n2", "", ""}}, 250);
+    Admin::Channel plain;
+    plain.name = "plain";
+    Admin::Batch b;
+    b.channels = {p, plain};
+    const QJsonObject json = Admin::toJson(b);
+    const QJsonArray channels = json.value(QLatin1String("channels")).toArray();
+    const QJsonObject pres = channels.at(0).toObject().value(QLatin1String("pres")).toObject();
+    QCOMPARE(pres.value(QLatin1String("total")).toInt(), 250);
+    QCOMPARE(pres.value(QLatin1String("users")).toInt(), 2);
+    QCOMPARE(pres.value(QLatin1String("members")).toArray().at(0).toArray(),
+             QJsonArray({QStringLiteral("3"), QStringLiteral("n1"), QStringLiteral("alice"),
+                         QStringLiteral("{\"name\":\"Alice\"}")}));
+    QVERIFY(!channels.at(1).toObject().contains(QLatin1String("pres"))); // compact
+    const Admin::Batch back = Admin::batchFromJson(json);
+    QVERIFY(back.channels.at(0).isPresence());
+    QVERIFY(back.channels.at(0).samePresence(p));
+    QVERIFY(!back.channels.at(1).isPresence());
+    Admin::Snapshot s;
+    s.channels = {p};
+    QVERIFY(Admin::snapshotFromJson(Admin::toJson(s)).channels.at(0).samePresence(p));
+    // An empty presence channel is still one; a node's list over the cap is cut to it.
+    const Admin::Channel empty = presenceChannel("room.2", 0, 0, {});
+    Admin::Batch withEmpty;
+    withEmpty.channels = {empty};
+    QVERIFY(Admin::batchFromJson(Admin::toJson(withEmpty)).channels.at(0).samePresence(empty));
+    QJsonArray many;
+    for (int i = 0; i < Admin::MaxPresenceMembers + 20; ++i)
+        many.append(QJsonArray{QString::number(i), QStringLiteral("n"), QString(), QString()});
+    const QJsonObject big{{QStringLiteral("name"), QStringLiteral("big")},
+                          {QStringLiteral("pres"), QJsonObject{{QStringLiteral("total"), 120},
+                                                               {QStringLiteral("users"), 120},
+                                                               {QStringLiteral("members"), many}}}};
+    const Admin::Snapshot decoded =
+        Admin::snapshotFromJson(QJsonObject{{QStringLiteral("channels"), QJsonArray{big}}});
+    QCOMPARE(decoded.channels.at(0).presenceList.size(), Admin::MaxPresenceMembers);
+    QCOMPARE(decoded.channels.at(0).presenceTotal, 120);
+}
+
+// The channel view's member list follows the channels model: snapshot, batches that change
+// the entries or only the counts, the channel going away, a channel without presence.
+void tst_AdminModels::presenceModelFollowsChannels() {
+    ChannelsModel channels;
+    PresenceModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    model.setChannelsModel(&channels);
+    model.setChannel("room.1");
+    QSignalSpy changed(&model, &PresenceModel::changed);
+    QCOMPARE(model.rowCount(), 0);
+    QVERIFY(!model.isPresence());
+
+    Admin::Channel plain;
+    plain.name = "plain";
+    plain.subscribers = 1;
+    channels.setSnapshot(
+        {presenceChannel("room.1", 2, 1, {{"1", "n1", "alice", "a"}, {"2", "n1", "alice", "b"}}),
+         plain});
+    QCOMPARE(changed.count(), 1);
+    QVERIFY(model.isPresence());
+    QCOMPARE(model.rowCount(), 2);
+    QCOMPARE(model.total(), 2);
+    QCOMPARE(model.users(), 1);
+    QCOMPARE(model.index(1, PresenceModel::Info).data().toString(), QStringLiteral("b"));
+    QCOMPARE(model.index(0, PresenceModel::Node).data().toString(), QStringLiteral("n1"));
+    const auto cell = [&](int column) {
+        return channels.data(channels.index(channels.rowOf("room.1"), column));
+    };
+    QCOMPARE(cell(ChannelsModel::PresenceMembers).toInt(), 2);
+    QCOMPARE(cell(ChannelsModel::PresenceUsers).toInt(), 1);
+    QCOMPARE(channels.data(channels.index(channels.rowOf("plain"), ChannelsModel::PresenceMembers))
+                 .toString(),
+             QStringLiteral("\u2014"));
+
+    // A batch with a third entry from another node; one that changes nothing of it.
+    Admin::Batch b;
+    b.intervalMs = 250;
+    b.channels = {presenceChannel(
+        "room.1", 2, 2,
+        {{"1", "n1", "alice", "a"}, {"2", "n1", "alice", "b"}, {"9", "n2", "bob", ""}})};
+    channels.applyBatch(b);
+    QCOMPARE(changed.count(), 2);
+    QCOMPARE(model.rowCount(), 3);
+    QCOMPARE(model.index(2, PresenceModel::User).data().toString(), QStringLiteral("bob"));
+    channels.applyBatch(b);
+    QCOMPARE(changed.count(), 2);
+    // More entries than listed: the counts change, the list does not.
+    b.channels.first().presenceTotal = 500;
+    channels.applyBatch(b);
+    QCOMPARE(changed.count(), 3);
+    QCOMPARE(model.total(), 500);
+    QCOMPARE(model.rowCount(), 3);
+
+    // Another channel: none for a plain one; the channel's row going takes the list with it.
+    model.setChannel("plain");
+    QVERIFY(!model.isPresence());
+    QCOMPARE(model.rowCount(), 0);
+    model.setChannel("room.1");
+    QCOMPARE(model.rowCount(), 3);
+    Admin::Batch gone;
+    gone.intervalMs = 250;
+    gone.channels = {presenceChannel("room.1", 0, 0, {})};
+    channels.applyBatch(gone);
+    QCOMPARE(channels.rowOf("room.1"), -1);
+    QCOMPARE(model.rowCount(), 0);
+    QVERIFY(!model.isPresence());
+    channels.clear();
+    QCOMPARE(model.rowCount(), 0);
 }
 
 void tst_AdminModels::connectionsScatteredRemovalAndResync() {
