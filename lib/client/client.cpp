@@ -580,7 +580,8 @@ void Client::onPong(quint64 elapsedMs, const QByteArray &payload) {
     if (index < 0 || m_pending.at(index).answered)
         return;
     // No reply header before the pong: the server refused the request, and its error reply,
-    // the last one before the pong, says why; or it ignored the header (no history support).
+    // the last one before the pong, says why; or it ignored the header (no history or presence
+    // support).
     const Pending p = m_pending.takeAt(index);
     const bool refused = m_errorReplies > p.errorsAtSend;
     auto headerOf = [](Pending::Kind kind) {
@@ -612,9 +613,17 @@ void Client::onPong(quint64 elapsedMs, const QByteArray &payload) {
         return;
     }
     m_errorString = why;
-    // Nothing of a refused message is applied: join the channel without recovery.
-    if (refused && m_recovering.contains(p.channel))
-        sendBytes("LHTTP/1.0 " + p.command + "\r\nsubscribe:" + p.channel + "\r\n\r\n");
+    // Nothing of a refused message is applied: join the channel without recovery (with its
+    // presence options, if any).
+    if (refused && m_recovering.contains(p.channel)) {
+        HeaderPairs headers{{QByteArrayLiteral("subscribe"), p.channel}};
+        if (const auto it = m_presence.constFind(p.channel); it != m_presence.cend())
+            headers += presenceHeaders({p.channel}, *it);
+        QString ignored;
+        const QByteArray bytes = buildMessage(p.command, headers, {}, &ignored);
+        if (!bytes.isNull())
+            sendBytes(bytes);
+    }
     Q_EMIT recovered(p.channel, false, 0);
 }
 
