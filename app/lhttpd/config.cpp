@@ -154,6 +154,17 @@ bool isStreamPrefix(const QString &v) {
     });
 }
 
+bool isChannelPattern(const QString &v) {
+    return !lhttp::ChannelName::validate(v.toUtf8(), lhttp::ChannelName::Use::Subscribe, true,
+                                         lhttp::Limits::DefaultMaxChannelLength);
+}
+
+bool isNodeName(const QString &v) {
+    return v.size() <= 255 && std::all_of(v.begin(), v.end(), [](QChar c) {
+               return c.unicode() > 0x20 && c.unicode() < 0x7f;
+           });
+}
+
 bool isHistorySpec(const QString &v) {
     return lhttp::parseHistorySpec(v).has_value();
 }
@@ -313,6 +324,36 @@ const std::vector<Option> &options() {
          field([](auto &c) -> auto & { return c.nats.historyStreamPrefix; })},
         {"history-replicas", "count", "Clustered history: JetStream replicas of each stream",
          integer(1, 5), field([](auto &c) -> auto & { return c.nats.historyReplicas; })},
+        {"presence",
+         "pattern",
+         "Presence namespace: channels matching PATTERN know their subscribers, cluster-wide, "
+         "and send join/leave events to those who ask",
+         semicolonList("none", {isChannelPattern, "a channel id, * and > wildcards allowed"}),
+         {[](const DaemonConfig &c) -> Value {
+              QStringList items;
+              for (const QByteArray &p : c.server.presence)
+                  items.append(QString::fromUtf8(p));
+              return items;
+          },
+          [](DaemonConfig &c, const Value &v) {
+              c.server.presence.clear();
+              for (const QString &item : std::get<QStringList>(v))
+                  c.server.presence.append(item.toUtf8());
+          }}},
+        {"presence-info-max", "bytes", "Most bytes of presence-info a subscriber may send",
+         integer(0, 65'536), field([](auto &c) -> auto & { return c.server.presenceInfoMax; })},
+        {"presence-list-max", "count", "Most entries one presence read lists",
+         integer(1, 1'000'000), field([](auto &c) -> auto & { return c.server.presenceListMax; })},
+        {"presence-rate", "count",
+         "Presence joins per second per connection on average (bursts of 5 times that)",
+         integer(1, 1'000'000), field([](auto &c) -> auto & { return c.server.presenceRate; })},
+        {"presence-timeout", "ms",
+         "Clustered presence: drop a node not heard from for this long, with its entries",
+         integer(2'000, 600'000),
+         field([](auto &c) -> auto & { return c.server.presenceTimeoutMs; })},
+        {"node-name", "name", "This node's name in presence entries, unique in the cluster",
+         text("<host name>:<port>", {isNodeName, "visible ASCII, no spaces, at most 255 bytes"}),
+         field([](auto &c) -> auto & { return c.server.nodeName; })},
         {"max-outgoing-bytes", "bytes",
          "Close a connection as a slow consumer past this many unsent bytes, 0 off",
          integer(0, 1LL << 34), field([](auto &c) -> auto & { return c.server.maxOutgoingBytes; })},

@@ -110,6 +110,11 @@ int main(int argc, char *argv[]) {
             fresh.server.historyMemory != config.server.historyMemory)
             qWarning("history namespaces and history-memory changed in the file: they take a "
                      "restart, the running ones stay");
+        if (fresh.server.presence != config.server.presence ||
+            fresh.server.nodeName != config.server.nodeName ||
+            fresh.server.presenceTimeoutMs != config.server.presenceTimeoutMs)
+            qWarning("presence namespaces, node-name and presence-timeout changed in the file: "
+                     "they take a restart, the running ones stay");
         server.reload(fresh.server);
         config = fresh;
         qInfo("configuration reloaded (log level %s)", qPrintable(config.logLevel));

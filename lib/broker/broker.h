@@ -36,6 +36,9 @@ public:
         Q_UNUSED(frame)
         Q_UNUSED(live)
     }
+    // A presence message of another node (Broker::carriesPresence()), in order with the
+    // deliveries made before and after it. Called in the broker's thread.
+    virtual void deliverPresence(const QByteArray &message) { Q_UNUSED(message) }
 };
 
 // One history namespace (--history PATTERN=SIZE[,TTL], CONFIG.md): the channels matching
@@ -95,6 +98,15 @@ public:
         return {};
     }
 
+    // Presence (PROTOCOL.md "Presence channels"): a clustered broker carries the nodes'
+    // presence messages on a subject of its own (PresenceStore explains them), handing other
+    // nodes' ones to LocalDelivery::deliverPresence() in order with the channels' messages.
+    // setPresence() once, in the broker's thread, before traffic; publishPresence() from any
+    // thread. presenceConnected() is emitted whenever the broker (re)connected.
+    virtual void setPresence(bool enabled) { Q_UNUSED(enabled) }
+    virtual bool carriesPresence() const { return false; }
+    virtual void publishPresence(const QByteArray &message) { Q_UNUSED(message) }
+
     // What the admin console and /metrics show of the broker.
     struct Stats {
         quint64 messagesIn = 0;      // received from other nodes
@@ -111,6 +123,7 @@ Q_SIGNALS:
     void stateChanged(lhttp::Broker::State state);
     // historyReady() or historyProblem() changed.
     void historyStateChanged();
+    void presenceConnected();
 
 protected:
     LocalDelivery *local() const { return m_local; }

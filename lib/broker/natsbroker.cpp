@@ -591,6 +591,12 @@ void NatsBroker::drain() {
         }
         if (!in.pattern.isEmpty() && isHistoryChannel(in.channel))
             continue; // a wildcard subscription's copy: the stored one comes with its position
+        if (in.channel == PresenceChannel) {
+            // The cluster's own: never to a (wildcard) channel's subscribers.
+            if (in.pattern.isEmpty() && m_presence)
+                to->deliverPresence(in.payload);
+            continue;
+        }
         const Frame frame(std::move(in.payload));
         if (!in.pattern.isEmpty()) {
             // NATS sends a message once per matching subscription of this connection: one
@@ -720,7 +726,37 @@ void NatsBroker::refreshState() {
         // a restarted server are gone. Follow each from where this node left off.
         if (!m_history.empty())
             requestHistoryJob(true);
+        // Other nodes may have dropped this one meanwhile, and it them.
+        if (m_presence)
+            Q_EMIT presenceConnected();
     }
+}
+
+void NatsBroker::setPresence(bool enabled) {
+    if (enabled == m_presence)
+        return;
+    m_presence = enabled;
+    enabled ? subscribe(PresenceChannel) : unsubscribe(PresenceChannel);
+}
+
+void NatsBroker::publishPresence(const QByteArray &message) {
+    thread_local QByteArray subject;
+    subject.truncate(0);
+    subject.append(m_prefixDot).append(PresenceChannel);
+    QString problem;
+    {
+        QMutexLocker lock(&m_mutex);
+        // While reconnecting nats.c buffers it; a message lost otherwise is found missing by
+        // the others (a gap in the numbering, or the heartbeat), who ask for this node's state.
+        const natsStatus s = m_connection
+                                 ? natsConnection_Publish(m_connection, subject.constData(),
+                                                          message.constData(), int(message.size()))
+                                 : NATS_CONNECTION_CLOSED;
+        if (s != NATS_OK && m_connection)
+            problem =
+                QStringLiteral("presence update not sent to other nodes: %1").arg(lastNatsError(s));
+    }
+    noteProblem(problem);
 }
 
 void NatsBroker::createSubscription(const QByteArray &channel, natsSubscription **slot) {

@@ -107,6 +107,13 @@ public:
     // reports it): base 36, at most 13 letters and digits.
     static QByteArray streamEpoch(qint64 createdNs);
 
+    // Presence: the nodes' presence messages travel on the subject `$LHTTP.presence` (after
+    // the subject prefix), one NATS subscription per node.
+    static constexpr const char *PresenceChannel = "$LHTTP.presence";
+    void setPresence(bool enabled) override;
+    bool carriesPresence() const override { return m_presence; }
+    void publishPresence(const QByteArray &message) override;
+
     const NatsOptions &options() const { return m_options; }
     // The URL of the NATS server currently connected to; empty when not connected.
     QString serverUrl() const { return m_serverUrl; }
@@ -163,6 +170,7 @@ private:
     natsConnection *m_connection = nullptr;
     // channel → its NATS subscription; null while waiting for a connection.
     QHash<QByteArray, natsSubscription *> m_subscriptions;
+    bool m_presence = false;
     std::atomic<int> m_liveSubscriptions{0};
     int m_wildcardChannels = 0;
     QByteArray m_subject; // reused for every subscription: prefix + channel, NUL-terminated

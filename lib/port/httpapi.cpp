@@ -152,6 +152,15 @@ void HttpApi::health(HttpResponse &response) {
             h.insert(QStringLiteral("problem"), broker->historyProblem());
         o.insert(QStringLiteral("history"), h);
     }
+    if (const PresenceStore &presence = node.router().presence(); presence.isEnabled()) {
+        const PresenceStore::Size ps = presence.size();
+        o.insert(QStringLiteral("presence"),
+                 QJsonObject{{QStringLiteral("node"), QString::fromUtf8(presence.nodeName())},
+                             {QStringLiteral("clustered"), presence.isClustered()},
+                             {QStringLiteral("nodes"), ps.nodes},
+                             {QStringLiteral("channels"), ps.channels},
+                             {QStringLiteral("entries"), ps.entries}});
+    }
     response.status = listening ? 200 : 503;
     response.contentType = "application/json";
     response.body = QJsonDocument(o).toJson(QJsonDocument::Compact) + '\n';
@@ -288,6 +297,42 @@ void HttpApi::metrics(HttpResponse &response) {
         w.single("history_unavailable_total", "counter",
                  "Recoveries and reads answered 503 (clustered history not ready).",
                  double(hc.unavailable.load()));
+    }
+    if (const PresenceStore &presence = router.presence(); presence.isEnabled()) {
+        const PresenceStore::Size ps = presence.size();
+        const PresenceStore::Counters &pc = presence.counters();
+        w.single("presence_channels", "gauge", "Presence channels with entries.",
+                 double(ps.channels));
+        w.single("presence_entries", "gauge", "Presence entries, of every node.",
+                 double(ps.entries));
+        w.single("presence_local_entries", "gauge", "Presence entries of this node's connections.",
+                 double(ps.localEntries));
+        w.single("presence_nodes", "gauge", "Nodes whose presence entries this node holds.",
+                 double(ps.nodes));
+        w.family("presence_joins_total", "counter", "Presence joins by origin.");
+        w.sample("presence_joins_total", double(pc.joins.load()), "origin=\"local\"");
+        w.sample("presence_joins_total", double(pc.remoteJoins.load()), "origin=\"remote\"");
+        w.family("presence_leaves_total", "counter", "Presence leaves by origin.");
+        w.sample("presence_leaves_total", double(pc.leaves.load()), "origin=\"local\"");
+        w.sample("presence_leaves_total", double(pc.remoteLeaves.load()), "origin=\"remote\"");
+        w.single("presence_events_total", "counter", "Join/leave events written to watchers.",
+                 double(pc.eventsSent.load()));
+        w.single("presence_reads_total", "counter", "Presence and presence-stats reads answered.",
+                 double(pc.reads.load()));
+        w.single("presence_rate_limited_total", "counter",
+                 "Messages refused for joining presence channels too fast.",
+                 double(pc.rateLimited.load()));
+        w.single("presence_node_timeouts_total", "counter", "Other nodes dropped for silence.",
+                 double(pc.nodeTimeouts.load()));
+        w.single("presence_node_restarts_total", "counter",
+                 "Other nodes replaced by a restart under the same name.",
+                 double(pc.nodeRestarts.load()));
+        w.single("presence_sync_requests_total", "counter", "Node state requests sent.",
+                 double(pc.syncRequests.load()));
+        w.single("presence_snapshots_total", "counter", "Node states applied.",
+                 double(pc.snapshots.load()));
+        w.single("presence_malformed_total", "counter", "Presence messages that could not be read.",
+                 double(pc.malformed.load()));
     }
     w.single("process_resident_memory_bytes", "gauge", "Resident set size of the process.",
              double(residentBytes()));

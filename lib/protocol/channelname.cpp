@@ -32,6 +32,10 @@ bool ChannelName::isWildcard(QByteArrayView channel) {
 }
 
 Error ChannelName::validate(QByteArrayView channel, Use use, bool allowWildcards, int maxLength) {
+    if (!channel.isEmpty() && channel[0] == '$' && channel.startsWith(ReservedPrefix))
+        return Error::make(Status::Forbidden, "channel names starting with '" +
+                                                  QByteArray(ReservedPrefix) +
+                                                  "' are reserved for the cluster");
     // Fast path, once per publish: a concrete id (visible ASCII, no wildcard characters, no
     // empty token) is valid for every use. Anything else takes the detailed checks below,
     // which also word the error.

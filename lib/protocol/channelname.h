@@ -12,11 +12,14 @@ namespace lhttp {
 class ChannelName {
 public:
     enum class Use { Subscribe, Publish };
+    // Names under it are the cluster's own subjects (presence): no client may use them (403).
+    static constexpr const char *ReservedPrefix = "$LHTTP.";
 
     static bool isWildcard(QByteArrayView channel);
 
     // A null Error when `channel` may be used; otherwise 400 (malformed) or 403 (wildcard not
-    // allowed). Publishing to a wildcard is always 400: a subject to publish to is concrete.
+    // allowed, or a reserved name). Publishing to a wildcard is always 400: a subject to publish to
+    // is concrete.
     static Error validate(QByteArrayView channel, Use use, bool allowWildcards, int maxLength);
 
     // Whether `pattern` (which may hold wildcards) matches `subject`. A subject with wildcards

@@ -21,10 +21,21 @@ public:
         : m_bytes(std::move(bytes))
         , m_offset(offset)
         , m_utf8(knownText ? 1 : -1) {}
+    // A presence join or leave event (PROTOCOL.md "Presence channels"): it goes to the
+    // channel's subscribers that asked for events, and only to the channel itself (no wildcard
+    // subscription). `session` is the id of the connection that joined or left when it is one
+    // of this node's (its own event is not echoed to it unless it asked), else 0.
+    static Frame presenceEvent(QByteArray bytes, quint64 session) {
+        Frame f(std::move(bytes), false, session);
+        f.m_event = true;
+        return f;
+    }
 
     const QByteArray &bytes() const { return m_bytes; }
     qsizetype size() const { return m_bytes.size(); }
-    quint64 offset() const { return m_offset; }
+    quint64 offset() const { return m_event ? 0 : m_offset; }
+    bool isPresenceEvent() const { return m_event; }
+    quint64 eventSession() const { return m_event ? m_offset : 0; }
     // The UTF-8 check runs once per frame, on first use.
     bool isText() const {
         if (m_utf8 < 0)
@@ -46,8 +57,9 @@ private:
 
     QByteArray m_bytes;
     mutable QByteArray m_wire;
-    quint64 m_offset;
+    quint64 m_offset;           // a presence event's: the session's id
     mutable signed char m_utf8; // -1 unknown, 0 no, 1 yes
+    bool m_event = false;
 };
 
 } // namespace lhttp

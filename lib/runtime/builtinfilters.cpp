@@ -12,6 +12,10 @@
 #include "session.h"
 #include "token.h"
 
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
 #include <algorithm>
 
 namespace lhttp {
@@ -25,8 +29,17 @@ constexpr QByteArrayView MultipartHeader = "multipart";
 constexpr QByteArrayView RecoverHeader = "recover";
 constexpr QByteArrayView HistoryHeader = "history";
 constexpr QByteArrayView PositionHeader = "position";
+constexpr QByteArrayView PresenceHeader = "presence";
+constexpr QByteArrayView PresenceStatsHeader = "presence-stats";
+constexpr QByteArrayView PresenceInfoHeader = "presence-info";
+constexpr QByteArrayView JoinsHeader = "joins";
+constexpr QByteArrayView JoinsSelfHeader = "joins-self";
 
 using ChannelList = QVarLengthArray<QByteArrayView, 4>;
+
+bool contains(const ChannelList &list, QByteArrayView c) {
+    return std::find(list.begin(), list.end(), c) != list.end();
+}
 
 Error validateAll(const ChannelList &channels, ChannelName::Use use, bool allowWildcards,
                   int maxLength) {
@@ -35,6 +48,18 @@ Error validateAll(const ChannelList &channels, ChannelName::Use use, bool allowW
             return e;
     }
     return {};
+}
+
+// A presence read's body: a JSON array of entries.
+QByteArray presenceJson(const PresenceList &list) {
+    QJsonArray out;
+    for (const PresenceEntry &e : list.entries) {
+        out.append(QJsonObject{{QStringLiteral("client"), QString::fromLatin1(e.client)},
+                               {QStringLiteral("node"), QString::fromUtf8(e.node)},
+                               {QStringLiteral("user"), QString::fromUtf8(e.user)},
+                               {QStringLiteral("info"), QString::fromUtf8(e.info)}});
+    }
+    return QJsonDocument(out).toJson(QJsonDocument::Compact);
 }
 
 } // namespace
@@ -60,8 +85,13 @@ void PubSubFilter::afterMessage(Session &session) {
     const ChannelList unsubscribe = splitTokens(message.header(UnsubscribeHeader));
     const QByteArrayView recoverValue = message.header(RecoverHeader);
     const QByteArrayView historyValue = message.header(HistoryHeader);
+    const QByteArrayView presenceValue = message.header(PresenceHeader);
+    const QByteArrayView statsValue = message.header(PresenceStatsHeader);
+    const ChannelList joins = splitTokens(message.header(JoinsHeader));
+    const ChannelList joinsSelf = splitTokens(message.header(JoinsSelfHeader));
     if (subscribe.isEmpty() && publish.isEmpty() && unsubscribe.isEmpty() &&
-        recoverValue.isNull() && historyValue.isNull())
+        recoverValue.isNull() && historyValue.isNull() && presenceValue.isNull() &&
+        statsValue.isNull() && joins.isEmpty() && joinsSelf.isEmpty())
         return;
 
     const ServerOptions &options = m_options;
@@ -69,8 +99,10 @@ void PubSubFilter::afterMessage(Session &session) {
     Error error =
         validateAll(subscribe, ChannelName::Use::Subscribe, options.allowWildcards, maxLength);
     if (!error)
-        error = publish.isEmpty() ? Error()
-                                  : m_publisher.check(publish, message.hasHeader(PositionHeader));
+        error = publish.isEmpty()
+                    ? Error()
+                    : m_publisher.check(publish, message.hasHeader(PositionHeader),
+                                        message.hasHeader("join") || message.hasHeader("leave"));
     if (!error) // leaving needs no permission: unsubscribing from `>` is always fine
         error = validateAll(unsubscribe, ChannelName::Use::Subscribe, true, maxLength);
     if (const Claims *claims = session.claims(); claims && !error) {
@@ -136,6 +168,65 @@ void PubSubFilter::afterMessage(Session &session) {
         if (!error)
             error = historyChannel(HistoryHeader, read.channel, &readNs);
     }
+    // Presence: reads and event opt-ins name presence channels; joining is rate-limited.
+    const QByteArrayView info = message.header(PresenceInfoHeader);
+    QByteArrayView presenceChannel;
+    QByteArrayView statsChannel;
+    QByteArrayView statsUser;
+    const auto presenceRead = [&](QByteArrayView header, QByteArrayView c) {
+        if (Error e = ChannelName::validate(c, ChannelName::Use::Subscribe, false, maxLength))
+            return Error::make(e.code, header.toByteArray() + ": " + e.reason);
+        if (!m_router.isPresenceChannel(c))
+            return Error::make(Status::NotFound, header.toByteArray() + ": channel '" +
+                                                     c.toByteArray() + "' has no presence");
+        if (const Claims *claims = session.claims(); claims && !claims->maySubscribe(c))
+            return Error::make(Status::Forbidden,
+                               "token does not allow subscribing to '" + c.toByteArray() + "'");
+        return Error();
+    };
+    if (!error && !presenceValue.isNull()) {
+        presenceChannel = presenceValue.trimmed();
+        error = presenceRead(PresenceHeader, presenceChannel);
+    }
+    if (!error && !statsValue.isNull()) {
+        const QByteArrayView v = statsValue.trimmed();
+        const qsizetype space = v.indexOf(' ');
+        statsChannel = space < 0 ? v : v.first(space);
+        statsUser = space < 0 ? QByteArrayView() : v.sliced(space + 1).trimmed();
+        error = presenceRead(PresenceStatsHeader, statsChannel);
+    }
+    for (const ChannelList *list : {&joins, &joinsSelf}) {
+        const QByteArrayView header = list == &joins ? JoinsHeader : JoinsSelfHeader;
+        for (QByteArrayView c : *list) {
+            if (error)
+                break;
+            error = presenceRead(header, c);
+            if (!error && !contains(subscribe, c) && !session.isSubscribed(c))
+                error =
+                    Error::make(Status::BadRequest, header.toByteArray() + ": not subscribed to '" +
+                                                        c.toByteArray() + "'");
+        }
+    }
+    int presenceJoins = 0;
+    if (!error && m_router.presence().isEnabled()) {
+        if (info.size() > options.presenceInfoMax)
+            error = Error::make(Status::PayloadTooLarge,
+                                "presence-info: longer than " +
+                                    QByteArray::number(options.presenceInfoMax) + " bytes");
+        for (qsizetype i = 0; i < subscribe.size(); ++i) {
+            const QByteArrayView c = subscribe[i];
+            if (m_router.isPresenceChannel(c) && !session.isSubscribed(c) &&
+                std::find(subscribe.begin(), subscribe.begin() + i, c) == subscribe.begin() + i)
+                ++presenceJoins;
+        }
+        // Last: a refused message takes none of the connection's joins.
+        if (!error && presenceJoins > 0 && !session.admitPresenceJoins(presenceJoins)) {
+            m_router.presence().counters().rateLimited.fetch_add(1, std::memory_order_relaxed);
+            error = Error::make(Status::TooManyRequests,
+                                "presence: more than " + QByteArray::number(options.presenceRate) +
+                                    " joins per second");
+        }
+    }
     if (error) {
         session.replyError(error);
         session.drop();
@@ -144,9 +235,20 @@ void PubSubFilter::afterMessage(Session &session) {
 
     for (QByteArrayView c : subscribe) {
         const QByteArray channel = c.toByteArray();
-        if (m_hub.subscribe(&session, channel))
+        ChannelHub::PresenceJoin join;
+        const bool presence = presenceJoins > 0 && m_router.isPresenceChannel(c);
+        if (presence) {
+            join.info = info.toByteArray();
+            join.self = contains(joinsSelf, c);
+            join.watch = join.self || contains(joins, c);
+        }
+        if (m_hub.subscribe(&session, channel, presence ? &join : nullptr))
             m_events.noteSubscription(session, channel, true);
     }
+    for (QByteArrayView c : joins)
+        m_hub.watch(&session, c, contains(joinsSelf, c));
+    for (QByteArrayView c : joinsSelf)
+        m_hub.watch(&session, c, true);
     const auto answer = [&](QByteArrayView header, const QByteArray &value,
                             const Router::HistoryAnswer &a) {
         if (a.error) {
@@ -172,6 +274,24 @@ void PubSubFilter::afterMessage(Session &session) {
             m_router.read(channel, *readNs, read.limit, read.hasPosition ? &read.after : nullptr);
         answer(HistoryHeader,
                channel + ' ' + QByteArray::number(a.frames.size()) + ' ' + a.top.toText(), a);
+    }
+    if (!presenceChannel.isNull()) {
+        const QByteArray channel = presenceChannel.toByteArray();
+        const PresenceList list = m_router.presence().list(channel, options.presenceListMax);
+        m_router.presence().counters().reads.fetch_add(1, std::memory_order_relaxed);
+        session.reply(presenceJson(list), {},
+                      {{PresenceHeader, channel + ' ' + QByteArray::number(list.total) + ' ' +
+                                            QByteArray::number(list.entries.size())}});
+    }
+    if (!statsChannel.isNull()) {
+        const QByteArray channel = statsChannel.toByteArray();
+        const PresenceStats stats = m_router.presence().stats(channel, statsUser);
+        m_router.presence().counters().reads.fetch_add(1, std::memory_order_relaxed);
+        QByteArray value = channel + ' ' + QByteArray::number(stats.connections) + ' ' +
+                           QByteArray::number(stats.users);
+        if (!statsUser.isEmpty())
+            value += ' ' + QByteArray::number(stats.userConnections);
+        session.reply({}, {}, {{PresenceStatsHeader, value}});
     }
     if (!publish.isEmpty()) {
         // One serialisation (none at all when the message is forwarded unchanged) shared by

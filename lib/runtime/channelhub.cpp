@@ -41,15 +41,17 @@ qsizetype ChannelHub::Memberships::entry(const Channel *channel) const {
     return -1;
 }
 
-bool ChannelHub::subscribe(Session *session, const QByteArray &name) {
+bool ChannelHub::subscribe(Session *session, const QByteArray &name, const PresenceJoin *join) {
     if (session->memberships().find(name))
         return false;
     Channel *&slot = m_channels[name];
     const bool created = !slot;
     if (created) {
-        slot = new Channel{name, {}, ChannelName::isWildcard(name), {}};
+        slot = new Channel{name, {}, ChannelName::isWildcard(name), {}, false, {}};
         if (slot->wildcard)
             m_wildcards.push_back(slot);
+        else
+            slot->presence = m_router && m_router->isPresenceChannel(name);
     }
     Channel *channel = slot;
     session->memberships().add(channel, channel->subscribers.size());
@@ -58,6 +60,29 @@ bool ChannelHub::subscribe(Session *session, const QByteArray &name) {
                           std::memory_order_relaxed);
     if (m_router)
         m_router->subscriberAdded(m_loop, name, created);
+    if (channel->presence) {
+        if (join && join->watch)
+            setWatch(channel, session, join->self);
+        m_router->presenceJoined(m_loop, *session, channel->name, join ? join->info : QByteArray());
+    }
+    return true;
+}
+
+void ChannelHub::setWatch(Channel *channel, Session *session, bool self) {
+    for (auto &w : channel->watchers) {
+        if (w.first == session) {
+            w.second = self;
+            return;
+        }
+    }
+    channel->watchers.emplace_back(session, self);
+}
+
+bool ChannelHub::watch(Session *session, QByteArrayView name, bool self) {
+    Channel *channel = session->memberships().find(name);
+    if (!channel || !channel->presence)
+        return false;
+    setWatch(channel, session, self);
     return true;
 }
 
@@ -83,10 +108,18 @@ void ChannelHub::detach(Session *session, Channel *channel) {
                                [session](const auto &e) { return e.first == session; }),
                 f.end());
     }
+    if (!channel->watchers.empty()) {
+        auto &w = channel->watchers;
+        w.erase(std::remove_if(w.begin(), w.end(),
+                               [session](const auto &e) { return e.first == session; }),
+                w.end());
+    }
     m_subscriptions.store(m_subscriptions.load(std::memory_order_relaxed) - 1,
                           std::memory_order_relaxed);
     if (m_router)
         m_router->subscriberRemoved(m_loop, channel->name, subs.empty());
+    if (channel->presence) // its leave, to the channel's watchers (this one is not one any more)
+        m_router->presenceLeft(m_loop, *session, channel->name);
 }
 
 void ChannelHub::dropIfEmpty(Channel *channel) {
@@ -155,7 +188,24 @@ int ChannelHub::sendAboveFloors(Channel *channel, const Frame &frame) {
     return sent;
 }
 
+int ChannelHub::sendEvent(Channel *channel, const Frame &frame) {
+    const quint64 about = frame.eventSession();
+    int sent = 0;
+    for (const auto &[s, self] : channel->watchers) {
+        if (s->isClosing() || (!self && about != 0 && s->id() == about))
+            continue;
+        s->send(frame);
+        ++sent;
+    }
+    if (sent && m_router)
+        m_router->presence().counters().eventsSent.fetch_add(quint64(sent),
+                                                             std::memory_order_relaxed);
+    return sent;
+}
+
 int ChannelHub::sendTo(Channel *channel, const Frame &frame) {
+    if (frame.isPresenceEvent())
+        return channel->wildcard ? 0 : sendEvent(channel, frame);
     if (!channel->floors.empty() && frame.offset() != 0)
         return sendAboveFloors(channel, frame);
     int sent = 0;

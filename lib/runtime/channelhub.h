@@ -32,6 +32,16 @@ public:
         // History channels: sessions that recovered up to an offset, whose live copies up to
         // it are skipped (they were replayed). Emptied as later messages reach them.
         std::vector<std::pair<Session *, quint64>> floors;
+        // Presence channels: subscribers that asked for join/leave events (and whether for
+        // their own join too).
+        bool presence = false;
+        std::vector<std::pair<Session *, bool>> watchers;
+    };
+    // How a session joins a presence channel (PROTOCOL.md "Presence channels").
+    struct PresenceJoin {
+        QByteArray info;
+        bool watch = false; // gets join/leave events
+        bool self = false;  // and its own join
     };
 
     // A session's side of its subscriptions: for each channel, the session's index in the
@@ -70,8 +80,12 @@ public:
         m_loop = loop;
     }
 
-    // False when the session already was a subscriber (subscribe is idempotent).
-    bool subscribe(Session *session, const QByteArray &channel);
+    // False when the session already was a subscriber (subscribe is idempotent). On a presence
+    // channel the session becomes an entry (`join`: its info and whether it watches events).
+    bool subscribe(Session *session, const QByteArray &channel, const PresenceJoin *join = nullptr);
+    // A subscriber of presence channel `channel` asks for its events (again); false when it is
+    // not a subscriber of such a channel.
+    bool watch(Session *session, QByteArrayView channel, bool self);
     // False when the session was not a subscriber (a no-op, never an error).
     bool unsubscribe(Session *session, QByteArrayView channel);
     // Leaves every channel.
@@ -102,6 +116,8 @@ private:
     void dropIfEmpty(Channel *channel);
     int sendTo(Channel *channel, const Frame &frame);
     int sendAboveFloors(Channel *channel, const Frame &frame);
+    int sendEvent(Channel *channel, const Frame &frame);
+    static void setWatch(Channel *channel, Session *session, bool self);
     Channel *find(QByteArrayView name) const;
 
     QHash<QByteArray, Channel *> m_channels;

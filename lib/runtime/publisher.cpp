@@ -21,7 +21,7 @@ Publisher::Publisher(ChannelHub &hub, Router &router, int loop, const ServerOpti
     , m_counters(counters)
     , m_events(events) {}
 
-Error Publisher::check(const Channels &channels, bool carriesPosition) const {
+Error Publisher::check(const Channels &channels, bool carriesPosition, bool carriesPresence) const {
     if (channels.isEmpty())
         return Error::make(Status::BadRequest, "no channel to publish to");
     for (QByteArrayView c : channels) {
@@ -32,6 +32,11 @@ Error Publisher::check(const Channels &channels, bool carriesPosition) const {
             return Error::make(Status::BadRequest,
                                "position is set by the server: a publish to history channel '" +
                                    c.toByteArray() + "' may not carry one");
+        if (carriesPresence && m_router.isPresenceChannel(c))
+            return Error::make(Status::BadRequest,
+                               "join and leave are set by the server: a publish to presence "
+                               "channel '" +
+                                   c.toByteArray() + "' may not carry them");
     }
     return {};
 }
@@ -40,7 +45,10 @@ Error Publisher::publish(const Channels &channels, const Frame &frame, const Ses
     // The position scan only when some namespace could apply.
     const bool carriesPosition =
         m_router.history().isEnabled() && HistoryHeaders::hasHeader(frame.bytes(), "position");
-    if (Error e = check(channels, carriesPosition))
+    const bool carriesPresence =
+        m_router.presence().isEnabled() && (HistoryHeaders::hasHeader(frame.bytes(), "join") ||
+                                            HistoryHeaders::hasHeader(frame.bytes(), "leave"));
+    if (Error e = check(channels, carriesPosition, carriesPresence))
         return e;
     Error remote;
     for (QByteArrayView c : channels) {

@@ -33,8 +33,9 @@ public:
     // channel has been served; the first one wins.
     Error publish(const Channels &channels, const Frame &frame, const Session *from = nullptr);
     // What publish() checks before anything is sent: every channel valid to publish to (400),
-    // and no client-set `position` header (`carriesPosition`) on a history channel (400).
-    Error check(const Channels &channels, bool carriesPosition) const;
+    // no client-set `position` header (`carriesPosition`) on a history channel (400), and no
+    // `join` or `leave` header (`carriesPresence`) on a presence channel (400).
+    Error check(const Channels &channels, bool carriesPosition, bool carriesPresence) const;
 
 private:
     ChannelHub &m_hub;

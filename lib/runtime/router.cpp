@@ -3,6 +3,7 @@
 
 #include "channelhub.h"
 #include "channelname.h"
+#include "session.h"
 #include "threadhandoff.h"
 
 #include <QCoreApplication>
@@ -42,24 +43,40 @@ int Router::addLoop(ChannelHub *hub, QObject *inboxOwner) {
 }
 
 void Router::setBroker(Broker *broker) {
-    // Every loop reads m_broker (publish(), and brokerSubscribe() under m_mutex) while this
-    // thread changes it: atomic, and changed under m_mutex, so a loop's first subscriber
-    // arriving meanwhile is subscribed either by the loop (it saw the new broker) or below (it
-    // did not), never by both.
-    QMutexLocker lock(&m_mutex);
-    if (Broker *old = m_broker.load(std::memory_order_relaxed))
-        old->attach(nullptr);
-    m_broker.store(broker, std::memory_order_release);
-    m_brokerCallsPosted.reset();
-    m_history.setClustered(m_history.isEnabled() && broker && broker->keepsHistory());
-    if (!broker)
-        return;
-    m_brokerCallsPosted = std::make_shared<std::atomic<int>>(0);
-    broker->attach(this);
-    for (auto it = m_interest.cbegin(); it != m_interest.cend(); ++it) {
-        if (!followedByBroker(it.key()))
-            broker->subscribe(it.key());
+    {
+        // Every loop reads m_broker (publish(), and brokerSubscribe() under m_mutex) while this
+        // thread changes it: atomic, and changed under m_mutex, so a loop's first subscriber
+        // arriving meanwhile is subscribed either by the loop (it saw the new broker) or below
+        // (it did not), never by both.
+        QMutexLocker lock(&m_mutex);
+        if (Broker *old = m_broker.load(std::memory_order_relaxed))
+            old->attach(nullptr);
+        m_broker.store(broker, std::memory_order_release);
+        m_brokerCallsPosted.reset();
+        m_history.setClustered(m_history.isEnabled() && broker && broker->keepsHistory());
+        if (broker) {
+            m_brokerCallsPosted = std::make_shared<std::atomic<int>>(0);
+            broker->attach(this);
+            for (auto it = m_interest.cbegin(); it != m_interest.cend(); ++it) {
+                if (!followedByBroker(it.key()))
+                    broker->subscribe(it.key());
+            }
+        }
     }
+    attachPresence(broker); // its events go out through m_mutex
+}
+
+void Router::attachPresence(Broker *broker) {
+    if (!m_presence.isEnabled())
+        return;
+    std::function<void(const QByteArray &)> send;
+    if (broker && broker->carriesPresence())
+        send = [broker](const QByteArray &message) { broker->publishPresence(message); };
+    PresenceStore::Events events;
+    m_presence.setCluster(std::move(send), m_presenceTimeoutMs, m_clock.elapsed(), &events);
+    sendPresenceEvents(events);
+    if (m_presence.hasOutgoing())
+        schedulePresenceFlush();
 }
 
 void Router::brokerSubscribe(const QByteArray &channel, bool subscribe) {
@@ -170,6 +187,9 @@ int Router::handOut(const QByteArray &channel, const Frame &frame, bool exact, i
 }
 
 Error Router::publish(int loop, const QByteArray &channel, const Frame &frame) {
+    // Joins and leaves made before this publish reach the other nodes before it.
+    if (m_presence.hasOutgoing())
+        m_presence.flush();
     if (m_history.isEnabled()) {
         if (const HistoryNamespace *ns = m_history.namespaceOf(channel))
             return publishHistory(loop, channel, *ns, frame);
@@ -179,6 +199,84 @@ Error Router::publish(int loop, const QByteArray &channel, const Frame &frame) {
         handOut(channel, frame, false, loop);
     Broker *const broker = m_broker.load(std::memory_order_acquire);
     return broker ? broker->publish(channel, frame) : Error();
+}
+
+void Router::configurePresence(const QByteArrayList &patterns, const QByteArray &nodeName,
+                               qint64 timeoutMs) {
+    m_presence.configure(patterns, nodeName);
+    m_presenceTimeoutMs = timeoutMs;
+}
+
+void Router::presenceJoined(int loop, const Session &session, const QByteArray &channel,
+                            const QByteArray &info) {
+    Q_UNUSED(loop)
+    PresenceStore::Event event;
+    if (!m_presence.join(channel, session.id(), session.userId().toUtf8(), info, &event))
+        return;
+    sendPresenceEvents({std::move(event)});
+    if (m_presence.hasOutgoing())
+        schedulePresenceFlush();
+}
+
+void Router::presenceLeft(int loop, const Session &session, const QByteArray &channel) {
+    Q_UNUSED(loop)
+    PresenceStore::Event event;
+    if (!m_presence.leave(channel, session.id(), &event))
+        return;
+    sendPresenceEvents({std::move(event)});
+    if (m_presence.hasOutgoing())
+        schedulePresenceFlush();
+}
+
+void Router::sendPresenceEvents(const PresenceStore::Events &events) {
+    for (const PresenceStore::Event &e : events) {
+        const PresenceEntry &p = e.entry;
+        QByteArray bytes;
+        bytes.reserve(64 + e.channel.size() + p.client.size() + p.node.size() + p.user.size() +
+                      p.info.size());
+        bytes.append("LHTTP/1.0 presence\r\n").append(e.join ? "join:" : "leave:");
+        bytes.append(e.channel).append("\r\nclient:").append(p.client);
+        bytes.append("\r\nnode:").append(p.node).append("\r\n");
+        if (!p.user.isEmpty())
+            bytes.append("user:").append(p.user).append("\r\n");
+        bytes.append("\r\n").append(p.info);
+        // To every loop with subscribers of exactly this channel; each sends it to its watchers.
+        handOut(e.channel, Frame::presenceEvent(std::move(bytes), e.session), true, -1);
+    }
+}
+
+void Router::schedulePresenceFlush() {
+    Broker *const broker = m_broker.load(std::memory_order_acquire);
+    if (!broker || m_presenceFlushPosted.exchange(true))
+        return;
+    // One message for every join and leave made until the broker's thread gets to it.
+    QPointer<Broker> guard = broker;
+    invokeIn(
+        broker,
+        [this, guard] {
+            m_presenceFlushPosted.store(false);
+            if (guard)
+                m_presence.flush();
+        },
+        Qt::QueuedConnection);
+}
+
+void Router::presenceTick() {
+    if (!m_presence.isClustered())
+        return;
+    PresenceStore::Events events;
+    m_presence.tick(m_clock.elapsed(), &events);
+    sendPresenceEvents(events);
+}
+
+void Router::deliverPresence(const QByteArray &message) {
+    PresenceStore::Events events;
+    m_presence.receive(message, m_clock.elapsed(), &events);
+    sendPresenceEvents(events);
+}
+
+void Router::presenceReconnected() {
+    m_presence.announce();
 }
 
 int Router::deliver(const QByteArray &channel, const Frame &frame) {

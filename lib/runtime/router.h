@@ -6,6 +6,7 @@
 #include "frame.h"
 #include "history.h"
 #include "position.h"
+#include "presence.h"
 
 #include <QByteArray>
 #include <QElapsedTimer>
@@ -113,6 +114,26 @@ public:
     };
     const HistoryCounters &historyCounters() const { return m_historyCounters; }
 
+    // Presence channels (PROTOCOL.md "Presence channels"). configurePresence() before traffic.
+    void configurePresence(const QByteArrayList &patterns, const QByteArray &nodeName,
+                           qint64 timeoutMs);
+    bool isPresenceChannel(QByteArrayView channel) const {
+        return m_presence.isEnabled() && m_presence.covers(channel);
+    }
+    PresenceStore &presence() { return m_presence; }
+    const PresenceStore &presence() const { return m_presence; }
+    // From loop `loop`'s thread: `session` joined presence channel `channel` there (the hub
+    // has subscribed it), or left it (ChannelHub calls this). Watchers get the event.
+    void presenceJoined(int loop, const Session &session, const QByteArray &channel,
+                        const QByteArray &info);
+    void presenceLeft(int loop, const Session &session, const QByteArray &channel);
+    // About once a second (the Server): heartbeats and silent nodes (clustered).
+    void presenceTick();
+    // LocalDelivery: a cluster presence message, in order with the broker's deliveries.
+    void deliverPresence(const QByteArray &message) override;
+    // The broker (re)connected: this node's entries are sent again and others' asked for.
+    void presenceReconnected();
+
     // Node-wide: channels with a subscriber on some loop, and their subscribers in all.
     int channelCount() const;
     int subscriberCount(const QByteArray &channel) const;
@@ -150,6 +171,12 @@ private:
     // the history mutex.
     Error historyAvailable(const HistoryNamespace &ns);
     void hand(int loop, const QByteArray &channel, const Frame &frame, bool exact);
+    void sendPresenceEvents(const PresenceStore::Events &events);
+    // Clustered: the presence joins and leaves made on a loop go to the broker, in one message
+    // per batch, from the broker's thread — or at once before a publish that follows them.
+    void schedulePresenceFlush();
+    // The broker's presence transport, when it has one (setBroker).
+    void attachPresence(Broker *broker);
     void brokerSubscribe(const QByteArray &channel, bool subscribe);
     // A history channel of a broker that keeps history: it follows whole namespaces, no
     // subscription per channel.
@@ -168,6 +195,9 @@ private:
     // channels changed.
     std::shared_ptr<std::atomic<int>> m_brokerCallsPosted;
     HistoryStore m_history;
+    PresenceStore m_presence;
+    std::atomic<bool> m_presenceFlushPosted{false};
+    qint64 m_presenceTimeoutMs = 5000;
     HistoryCounters m_historyCounters;
     QElapsedTimer m_clock; // the history's timestamps
 };

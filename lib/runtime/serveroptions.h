@@ -34,6 +34,10 @@ struct ServerOptions {
     static constexpr int DefaultDrainWindowMs = 5'000;
     static constexpr qint64 DefaultHistoryMemory = 256 * 1024 * 1024;
     static constexpr int DefaultHistoryReadMax = 1000;
+    static constexpr int DefaultPresenceInfoMax = 256;
+    static constexpr int DefaultPresenceListMax = 1000;
+    static constexpr int DefaultPresenceRate = 10;
+    static constexpr int DefaultPresenceTimeoutMs = 5'000;
 
     // Event loops (threads) connections are spread over; each owns its connections. 1 runs the
     // whole node in the Server's thread; 0 means one per CPU core. The default is 1, or the
@@ -126,6 +130,21 @@ struct ServerOptions {
     // The most messages one `history` read may ask for.
     int historyReadMax = DefaultHistoryReadMax;
 
+    // Presence namespaces (PROTOCOL.md "Presence channels"): channel patterns whose channels
+    // know their subscribers, cluster-wide. Fixed at start.
+    QByteArrayList presence;
+    // Bytes of `presence-info` a subscriber may send (larger: 413).
+    int presenceInfoMax = DefaultPresenceInfoMax;
+    // Entries one `presence` read lists at most (the count says how many there are).
+    int presenceListMax = DefaultPresenceListMax;
+    // Presence joins per second per connection, on average; bursts of 5 × that.
+    int presenceRate = DefaultPresenceRate;
+    // Clustered: a node not heard from for this long is dropped with its entries.
+    int presenceTimeoutMs = DefaultPresenceTimeoutMs;
+    // This node's name in presence entries and the cluster; empty: `<host name>:<port>`.
+    // Unique per cluster (a node that starts with a known name replaces that node's entries).
+    QByteArray nodeName;
+
     // Directory served at `/` for plain GET requests; empty serves the built-in web resources.
     QString staticDir;
     bool serveStatic = true;
@@ -138,6 +157,7 @@ struct ServerOptions {
     int effectiveRateBurst() const {
         return rateBurst > 0 ? rateBurst : std::max(1, int(messagesPerSecond * 2));
     }
+    int effectivePresenceBurst() const { return std::max(1, presenceRate * 5); }
     qsizetype effectiveHardMessageLimit() const {
         return hardMessageLimit > 0 ? hardMessageLimit : 16 * limits.maxMessageSize;
     }

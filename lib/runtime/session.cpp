@@ -128,15 +128,7 @@ void Session::handlePong() {
 
 bool Session::admitByRate(qint64 t) {
     const ServerOptions &o = m_context.options;
-    const double burst = o.effectiveRateBurst();
-    if (m_tokensAt == 0)
-        m_tokens = burst;
-    else
-        m_tokens =
-            std::min(burst, m_tokens + double(t - m_tokensAt) * o.messagesPerSecond / 1000.0);
-    m_tokensAt = t;
-    if (m_tokens >= 1) {
-        m_tokens -= 1;
+    if (m_messageBucket.take(1, o.messagesPerSecond, o.effectiveRateBurst(), t)) {
         m_rejected = 0;
         return true;
     }
@@ -325,6 +317,12 @@ void Session::closeSlowConsumer() {
     qCInfo(lcSession) << "session" << m_id << "closed as a slow consumer with" << unsentBytes()
                       << "bytes unsent";
     close(CloseCode::SlowConsumer, QStringLiteral("slow consumer"));
+}
+
+bool Session::admitPresenceJoins(int joins) {
+    const ServerOptions &o = m_context.options;
+    return m_presenceBucket.take(joins, o.presenceRate, o.effectivePresenceBurst(),
+                                 std::max<qint64>(1, m_context.clock.elapsed()));
 }
 
 QString Session::userId() const {

@@ -14,6 +14,7 @@
 #include <QVariant>
 #include <QWebSocketProtocol>
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -36,6 +37,20 @@ namespace CloseCode {
 constexpr auto SlowConsumer = QWebSocketProtocol::CloseCode(4008);     // "slow consumer"
 constexpr auto KeepaliveTimeout = QWebSocketProtocol::CloseCode(4001); // "no pong"
 } // namespace CloseCode
+
+// A rate limit: `rate` a second on average, `burst` at once; starts full.
+struct TokenBucket {
+    double tokens = 0;
+    qint64 at = 0; // ms of the last take(); 0: never
+    bool take(double n, double rate, double burst, qint64 now) {
+        tokens = at == 0 ? burst : std::min(burst, tokens + double(now - at) * rate / 1000.0);
+        at = now;
+        if (tokens < n)
+            return false;
+        tokens -= n;
+        return true;
+    }
+};
 
 // One WebSocket connection speaking LHTTP (the original's WsHandler). Processors and filters
 // see the message being handled through it and answer through it. Kept small: a busy node
@@ -139,6 +154,9 @@ public:
     // Gives the socket's empty read and write buffers back to the heap (see m_plainWire).
     // Only from the event loop, never inside the socket's own calls.
     bool releaseBuffers();
+    // Whether the connection may join `joins` presence channels now (--presence-rate); if so
+    // they are counted.
+    bool admitPresenceJoins(int joins);
     // Writes the frames queued in this pass with one system call (the Flusher calls it).
     void writeQueued();
 
@@ -176,12 +194,12 @@ private:
     Stats m_stats;
     // Times in ms on the node's monotonic clock.
     qint64 m_connectedAtMs = 0;
-    qint64 m_lastSeen = 0;     // last frame or pong from the peer
-    qint64 m_pingSentAt = 0;   // 0 while no ping is outstanding
-    qint64 m_closingSince = 0; // when we started closing; aborted after closeGraceMs
-    double m_tokens = 0;       // rate-limit bucket
-    qint64 m_tokensAt = 0;
-    int m_rejected = 0; // rate-limited messages in a row
+    qint64 m_lastSeen = 0;        // last frame or pong from the peer
+    qint64 m_pingSentAt = 0;      // 0 while no ping is outstanding
+    qint64 m_closingSince = 0;    // when we started closing; aborted after closeGraceMs
+    TokenBucket m_messageBucket;  // messages per second
+    TokenBucket m_presenceBucket; // presence joins per second
+    int m_rejected = 0;           // rate-limited messages in a row
     Pipeline::Opened m_opened;
     // Frames sent in this pass, written by writeQueued() (plain TCP wires only: a QSslSocket
     // must encrypt what it is given). The wire bytes are shared with every other receiver.

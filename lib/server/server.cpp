@@ -12,6 +12,7 @@
 #include "threadhandoff.h"
 #include "upstream.h"
 
+#include <QHostInfo>
 #include <QMetaMethod>
 #include <QSemaphore>
 #include <QThread>
@@ -94,6 +95,7 @@ Server::Server(ServerOptions options, QObject *parent)
     , m_status(std::make_unique<Status>(*this)) {
     m_clock.start();
     m_router.configureHistory(m_options.history, m_options.historyMemory);
+    m_router.configurePresence(m_options.presence, m_options.nodeName, m_options.presenceTimeoutMs);
     const Loop::Node node{
         m_router,
         m_peers,
@@ -185,6 +187,9 @@ bool Server::listen() {
     if (spread)
         listener->setDispatcher([this](qintptr descriptor) { dispatch(descriptor); });
     m_port = listener->port();
+    if (m_options.nodeName.isEmpty()) // known now, also when the port was 0 (any free one)
+        m_router.presence().setNodeName(QHostInfo::localHostName().toUtf8() + ':' +
+                                        QByteArray::number(m_port));
     m_listening = true;
     qCInfo(lcServer) << "listening on" << m_options.address.toString() << "port" << m_port
                      << (m_options.tlsCertFile.isEmpty() ? "" : "(TLS)") << "with" << m_loops.size()
@@ -218,6 +223,9 @@ void Server::reload(const ServerOptions &options) {
     m_options.tlsKeyFile = old.tlsKeyFile;
     m_options.threads = old.threads;
     m_options.eventLoop = old.eventLoop;
+    m_options.presence = old.presence; // the Router's, fixed at start
+    m_options.nodeName = old.nodeName;
+    m_options.presenceTimeoutMs = old.presenceTimeoutMs;
     const ServerOptions next = m_options;
     forEachLoop([next](Loop &loop) { loop.reload(next); }, false);
     qCInfo(lcServer) << "options reloaded";
@@ -266,6 +274,11 @@ void Server::setBroker(std::unique_ptr<Broker> broker) {
     m_broker->setParent(nullptr);
     if (!m_options.history.isEmpty())
         m_broker->setHistory(m_options.history);
+    if (!m_options.presence.isEmpty()) {
+        m_broker->setPresence(true);
+        connect(m_broker.get(), &Broker::presenceConnected, this,
+                [this] { m_router.presenceReconnected(); });
+    }
     m_router.setBroker(m_broker.get());
 }
 
