@@ -288,6 +288,9 @@ ParseResult parseArguments(const QStringList &arguments, CliOptions *o, QString 
     o->presence.joinsSelf = p.isSet(joinsSelf);
     o->presence.info = p.value(info).toUtf8();
     o->withPresence = p.isSet(joins) || p.isSet(joinsSelf) || p.isSet(info);
+    const QString presenceOption = p.isSet(joinsSelf) ? QStringLiteral("--joins-self")
+                                   : p.isSet(joins)   ? QStringLiteral("--joins")
+                                                      : QStringLiteral("--info");
     if (o->withPresence) {
         QString why;
         if (lhttp::buildMessage("x", {{QByteArrayLiteral("presence-info"), o->presence.info}}, {},
@@ -319,11 +322,10 @@ ParseResult parseArguments(const QStringList &arguments, CliOptions *o, QString 
                     (channel.split('.').contains("*") || channel.split('.').contains(">")))
                     return usage(QStringLiteral("%1 needs concrete channels, not the wildcard "
                                                 "'%2'")
-                                     .arg(history    ? QStringLiteral("history")
-                                          : presence ? QStringLiteral("presence")
-                                          : o->recover
-                                              ? QStringLiteral("--recover")
-                                              : QStringLiteral("--joins, --joins-self and --info"),
+                                     .arg(history      ? QStringLiteral("history")
+                                          : presence   ? QStringLiteral("presence")
+                                          : o->recover ? QStringLiteral("--recover")
+                                                       : presenceOption,
                                           QString::fromUtf8(channel)));
                 o->channels.append(channel);
             }

@@ -12,7 +12,8 @@
 #include <QWebSocket>
 
 #include <algorithm>
-#include <tuple>
+#include <type_traits>
+#include <utility>
 
 namespace lhttp {
 
@@ -63,7 +64,50 @@ Admin::Connection describe(const Session &s) {
     return c;
 }
 
+// The node's presence store, for the presence channels' members: Server::presence(). Server
+// (lib/server) does not offer it yet; until it does, the feed describes no channel as a
+// presence channel, and AdminFeed::describesPresence() says so. Detected rather than called so
+// that the admin layer builds either way.
+template <typename S, typename = void> struct HasPresence : std::false_type {};
+template <typename S>
+struct HasPresence<
+    S, std::void_t<decltype(std::declval<const S &>().presence().list(QByteArray(), 0))>>
+    : std::true_type {};
+
+// Decimal connection ids in numeric order: 4 before 12.
+bool clientBefore(const Admin::PresenceMember &a, const Admin::PresenceMember &b) {
+    if (a.node != b.node)
+        return a.node < b.node;
+    if (a.client.size() != b.client.size())
+        return a.client.size() < b.client.size();
+    return a.client < b.client;
+}
+
+template <typename S> void describePresence(const S &server, Admin::Channel &c) {
+    if constexpr (HasPresence<S>::value) {
+        const auto &presence = server.presence();
+        if (!presence.covers(c.name))
+            return;
+        c.presence = true;
+        const PresenceList list = presence.list(c.name, Admin::MaxPresenceMembers);
+        c.presenceTotal = list.total;
+        c.presenceUsers = presence.stats(c.name).users;
+        c.presenceList.reserve(list.entries.size());
+        for (const PresenceEntry &e : list.entries)
+            c.presenceList.append({e.client, e.node, e.user, e.info});
+        // The store lists in no particular order; a console compares and shows them sorted.
+        std::sort(c.presenceList.begin(), c.presenceList.end(), clientBefore);
+    } else {
+        Q_UNUSED(server);
+        Q_UNUSED(c);
+    }
+}
+
 } // namespace
+
+bool AdminFeed::describesPresence() {
+    return HasPresence<Server>::value;
+}
 
 AdminFeed::AdminFeed(Server *server, QObject *parent)
     : AdminFeed(server, Options(), parent) {}
@@ -396,23 +440,7 @@ Admin::Channel AdminFeed::channelNow(const QByteArray &name) const {
         c.lastOffset = h.top.offset;
         c.epoch = h.top.epoch;
     }
-#if __has_include("presence.h") // TEMP until the server lands
-    const PresenceStore &presence = m_server->presence();
-    if (presence.covers(name)) {
-        c.presence = true;
-        const PresenceList list = presence.list(name, Admin::MaxPresenceMembers);
-        c.presenceTotal = list.total;
-        c.presenceUsers = presence.stats(name).users;
-        c.presenceList.reserve(list.entries.size());
-        for (const PresenceEntry &e : list.entries)
-            c.presenceList.append({e.client, e.node, e.user, e.info});
-        // The store lists in no particular order; a console compares and shows them sorted.
-        std::sort(c.presenceList.begin(), c.presenceList.end(),
-                  [](const Admin::PresenceMember &a, const Admin::PresenceMember &b) {
-                      return std::tie(a.node, a.client) < std::tie(b.node, b.client);
-                  });
-    }
-#endif
+    describePresence(*m_server, c);
     return c;
 }
 

@@ -1103,11 +1103,15 @@ void tst_Client::presenceErrors() {
     }
     QCOMPARE(errors.count(), 4);
 
-    // Joining: a channel without presence (404), info over --presence-info-max (413); nothing
-    // of the message is applied.
-    QVERIFY(a.subscribeWithPresence({"plain"}, {"x"}));
+    // Joining: events of a channel without presence (404; an info alone is ignored there),
+    // info over --presence-info-max (413); nothing of the message is applied.
+    PresenceOptions plainJoins;
+    plainJoins.joins = true;
+    QVERIFY(a.subscribeWithPresence({"plain"}, plainJoins));
     QTRY_COMPARE(errors.count(), 5);
     QCOMPARE(errors.last().at(0).toInt(), 404);
+    QVERIFY2(errors.last().at(1).toByteArray().startsWith("joins"),
+             errors.last().at(1).toByteArray().constData());
     QVERIFY(a.subscribeWithPresence({"room.2"}, {"123456789"}));
     QTRY_COMPARE(errors.count(), 6);
     QCOMPARE(errors.last().at(0).toInt(), 413);
