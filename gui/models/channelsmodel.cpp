@@ -5,6 +5,7 @@
 
 #include <QSet>
 
+#include <algorithm>
 #include <numeric>
 
 namespace lhttp {
@@ -85,8 +86,15 @@ bool ChannelsModel::updatePresence(Row &row, const Admin::Channel &c) {
 }
 
 ChannelsModel::Presence ChannelsModel::presenceOf(const QByteArray &name) const {
+    // Asked from a slot of rowsRemoved (PresenceModel follows them), the name → row index is
+    // not rebuilt yet (removeStorageRows() reindexes after the last range): checked, and
+    // looked up the slow way then.
     const int row = m_index.value(name, -1);
-    return row < 0 ? Presence() : m_rows[size_t(row)].presence;
+    if (row >= 0 && size_t(row) < m_rows.size() && m_rows[size_t(row)].name == name)
+        return m_rows[size_t(row)].presence;
+    const auto it =
+        std::find_if(m_rows.cbegin(), m_rows.cend(), [&](const Row &r) { return r.name == name; });
+    return it == m_rows.cend() ? Presence() : it->presence;
 }
 
 QString ChannelsModel::presenceToolTip(const Row &row) {

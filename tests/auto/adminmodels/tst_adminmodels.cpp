@@ -5,6 +5,7 @@
 // admin endpoint. Then each model alone, with batches made by hand for the edge cases.
 
 #include "adminendpoint.h"
+#include "adminfeed.h"
 #include "channelsmodel.h"
 #include "connectionsmodel.h"
 #include "connectionsproxy.h"
@@ -125,6 +126,7 @@ private Q_SLOTS:
     void historyWireRoundTrip();
     void presenceWireRoundTrip();
     void presenceModelFollowsChannels();
+    void presenceChannelsShowTheirMembers();
     void connectionsScatteredRemovalAndResync();
     void channelsRatesAndIdleRemoval();
     void trafficCapacityPauseAndClear();
@@ -460,6 +462,89 @@ void tst_AdminModels::presenceModelFollowsChannels() {
     QVERIFY(!model.isPresence());
     channels.clear();
     QCOMPARE(model.rowCount(), 0);
+
+    // A batch that removes a row before the channel and changes its members: the list follows
+    // (the channels model's name index is rebuilt only after the removal signals).
+    Admin::Channel first;
+    first.name = "aaa";
+    first.subscribers = 1;
+    channels.setSnapshot({first, presenceChannel("room.1", 1, 1, {{"1", "n1", "alice", "a"}})});
+    QCOMPARE(model.rowCount(), 1);
+    Admin::Batch both;
+    both.intervalMs = 250;
+    first.subscribers = 0;
+    both.channels = {first, presenceChannel("room.1", 2, 2,
+                                            {{"1", "n1", "alice", "a"}, {"2", "n1", "bob", ""}})};
+    channels.applyBatch(both);
+    QCOMPARE(channels.rowOf("aaa"), -1);
+    QCOMPARE(model.rowCount(), 2);
+    QCOMPARE(model.index(1, PresenceModel::User).data().toString(), QStringLiteral("bob"));
+}
+
+// A node with presence channels, through its admin endpoint: the members (node, user, info)
+// and counts of a presence channel, a join and a leave; a plain channel has none.
+void tst_AdminModels::presenceChannelsShowTheirMembers() {
+    if (!AdminFeed::describesPresence())
+        QSKIP("the node's Server does not offer Server::presence() yet: the admin feed cannot "
+              "describe presence channels");
+    ServerOptions o;
+    o.address = QHostAddress::LocalHost;
+    o.port = 0;
+    o.adminToken = Token;
+    o.presence = {"room.*"};
+    o.nodeName = "models-node";
+    Server server(o);
+    AdminEndpoint endpoint(&server);
+    QVERIFY(server.listen());
+    const QUrl url(QStringLiteral("ws://127.0.0.1:%1/").arg(server.serverPort()));
+    WsClient a, b;
+    QVERIFY(a.open(url));
+    QVERIFY(b.open(url));
+    a.send("LHTTP/1.0 chat\r\nsubscribe:room.1 plain\r\npresence-info:first\r\n\r\n");
+    b.send("LHTTP/1.0 chat\r\nsubscribe:room.1\r\n\r\n");
+    QVERIFY(a.sync() && b.sync());
+
+    NodeState state;
+    RemoteSource source;
+    state.setSource(&source);
+    source.attach(QUrl(QStringLiteral("ws://127.0.0.1:%1/admin").arg(server.serverPort())), Token);
+    QTRY_COMPARE(source.state(), NodeSource::State::Running);
+    ChannelsModel *channels = state.channels();
+    PresenceModel members;
+    QAbstractItemModelTester channelsTester(channels,
+                                            QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QAbstractItemModelTester membersTester(&members,
+                                           QAbstractItemModelTester::FailureReportingMode::QtTest);
+    members.setChannelsModel(channels);
+    members.setChannel("room.1");
+    // From the snapshot.
+    QTRY_COMPARE(members.rowCount(), 2);
+    QCOMPARE(members.total(), 2);
+    QCOMPARE(members.users(), 2); // no tokens: each connection counts one user
+    QCOMPARE(members.index(0, PresenceModel::Node).data().toString(),
+             QStringLiteral("models-node"));
+    QStringList infos{members.index(0, PresenceModel::Info).data().toString(),
+                      members.index(1, PresenceModel::Info).data().toString()};
+    infos.sort();
+    QCOMPARE(infos, QStringList({QString(), QStringLiteral("first")}));
+    QVERIFY(!channels->presenceOf("plain").presence);
+
+    // From the batches: a join, then a leave by disconnecting.
+    WsClient c;
+    QVERIFY(c.open(url));
+    c.send("LHTTP/1.0 chat\r\nsubscribe:room.1\r\npresence-info:third\r\n\r\n");
+    QTRY_COMPARE(members.rowCount(), 3);
+    QCOMPARE(
+        channels->data(channels->index(channels->rowOf("room.1"), ChannelsModel::PresenceMembers))
+            .toInt(),
+        3);
+    // The leave comes with plain going from the table (no subscriber left): the row before
+    // room.1 is removed in the same batch that changes its members.
+    a.socket.close();
+    QTRY_COMPARE(members.rowCount(), 2);
+    QCOMPARE(members.total(), 2);
+    source.stop();
+    QTRY_COMPARE(endpoint.consoleCount(), 0);
 }
 
 void tst_AdminModels::connectionsScatteredRemovalAndResync() {
