@@ -418,8 +418,10 @@ void ShellRunner::start() {
         print(p.errorsToStderr() ? stderr : stdout, p.error(code, reason));
     });
     connect(&m_client, &Client::pong, this, [this](quint64 elapsed, const QByteArray &payload) {
+        // Replies to reads (history, presence) finish from the event loop: they were
+        // completed before this pong arrived, and are printed before leaving.
         if (m_quitting && payload == QuitProbe)
-            finish(0);
+            QTimer::singleShot(0, this, [this] { finish(0); });
         else if (payload == PingProbe)
             say(QStringLiteral("pong after %1 ms").arg(elapsed));
     });

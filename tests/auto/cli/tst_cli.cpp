@@ -1334,6 +1334,19 @@ void tst_Cli::shellPresence() {
     QVERIFY2(cli.errContains("control bytes"), qPrintable(cli.diagnostics()));
     cli.process.write("quit\n");
     CHECK_EXIT(cli, 0);
+
+    // Reads at the end of a script are answered before the shell leaves (end of input).
+    Cli script({userUrl(node, QStringLiteral("cli")).toString()});
+    script.process.write("joins room.2\n"
+                         "presence-stats room.2 cli\n"
+                         "presence room.2\n");
+    script.process.closeWriteChannel();
+    CHECK_EXIT(script, 0);
+    QVERIFY2(script.out.startsWith("connections 1 users 1 user-connections 1\n"),
+             qPrintable(script.diagnostics()));
+    QVERIFY2(script.out.endsWith("\tcli-node\tcli\t\n"), qPrintable(script.diagnostics()));
+    QVERIFY2(script.err.contains("-- presence room.2: 1 entries"),
+             qPrintable(script.diagnostics()));
 }
 
 void tst_Cli::shellLineEditingOnTerminal() {
