@@ -21,7 +21,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_message fuzz_multipart fuzz_channelname fuzz_token fuzz_httphead fuzz_history)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_message fuzz_multipart fuzz_channelname fuzz_token fuzz_httphead fuzz_history fuzz_presence)
 case $seconds in '' | *[!0-9]*)
     echo "usage: scripts/fuzz.sh [SECONDS] [TARGET...]" >&2
     exit 2

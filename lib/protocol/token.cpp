@@ -8,6 +8,8 @@
 #include <QJsonObject>
 #include <QMessageAuthenticationCode>
 
+#include <algorithm>
+
 namespace lhttp {
 
 namespace {
@@ -119,6 +121,10 @@ Error Token::verify(QByteArrayView token, QByteArrayView secret, qint64 now, Cla
     if (!sub.isString() || sub.toString().isEmpty())
         return fail("no subject (sub)");
     c.subject = sub.toString();
+    // It becomes a header value (presence events' `user`): a line end there would end it.
+    if (std::any_of(c.subject.cbegin(), c.subject.cend(),
+                    [](QChar ch) { return ch.unicode() < 0x20 || ch.unicode() == 0x7f; }))
+        return fail("subject (sub) contains control characters");
     // NumericDate seconds; beyond ±1e15 s (31 million years) a double does not convert to
     // qint64 safely (undefined behaviour past 2^63, found by tests/fuzz/fuzz_token).
     auto seconds = [](const QJsonValue &v, qint64 *out) {

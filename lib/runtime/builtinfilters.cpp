@@ -174,7 +174,10 @@ void PubSubFilter::afterMessage(Session &session) {
     QByteArrayView statsChannel;
     QByteArrayView statsUser;
     const auto presenceRead = [&](QByteArrayView header, QByteArrayView c) {
-        if (Error e = ChannelName::validate(c, ChannelName::Use::Subscribe, false, maxLength))
+        if (ChannelName::isWildcard(c))
+            return Error::make(Status::BadRequest, header.toByteArray() + ": channel '" +
+                                                       c.toByteArray() + "' is a wildcard");
+        if (Error e = ChannelName::validate(c, ChannelName::Use::Subscribe, true, maxLength))
             return Error::make(e.code, header.toByteArray() + ": " + e.reason);
         if (!m_router.isPresenceChannel(c))
             return Error::make(Status::NotFound, header.toByteArray() + ": channel '" +
@@ -190,7 +193,9 @@ void PubSubFilter::afterMessage(Session &session) {
     }
     if (!error && !statsValue.isNull()) {
         const QByteArrayView v = statsValue.trimmed();
-        const qsizetype space = v.indexOf(' ');
+        const auto blank =
+            std::find_if(v.begin(), v.end(), [](char c) { return c == ' ' || c == '\t'; });
+        const qsizetype space = blank == v.end() ? -1 : blank - v.begin();
         statsChannel = space < 0 ? v : v.first(space);
         statsUser = space < 0 ? QByteArrayView() : v.sliced(space + 1).trimmed();
         error = presenceRead(PresenceStatsHeader, statsChannel);

@@ -368,7 +368,10 @@ void PresenceStore::tick(qint64 now, Events *events) {
     if (!m_send)
         return;
     flushLocked();
-    m_send(headerLine('H'));
+    if (m_heartbeatAt < 0 || now - m_heartbeatAt >= HeartbeatIntervalMs - CheckIntervalMs / 2) {
+        m_heartbeatAt = now;
+        m_send(headerLine('H'));
+    }
     QByteArrayList silent;
     for (auto it = m_nodes.cbegin(); it != m_nodes.cend(); ++it) {
         if (now - it->heardAt > m_timeoutMs)
@@ -384,27 +387,9 @@ void PresenceStore::dropNode(const QByteArray &instance, Events *events) {
     const auto n = m_nodes.find(instance);
     if (n == m_nodes.end())
         return;
-    const quint32 id = n->id;
-    for (auto r = m_rooms.begin(); r != m_rooms.end();) {
-        for (auto it = r->members.begin(); it != r->members.end();) {
-            if (quint32(it.key() >> SessionBits) != id) {
-                ++it;
-                continue;
-            }
-            if (events)
-                events->push_back(makeEvent(r.key(), false, id, *it));
-            if (it->user.isEmpty()) {
-                --r->anonymous;
-            } else if (const auto u = r->users.find(it->user); u != r->users.end() && --*u == 0) {
-                r->users.erase(u);
-            }
-            it = r->members.erase(it);
-            --m_entries;
-            m_counters.remoteLeaves.fetch_add(1, std::memory_order_relaxed);
-        }
-        r = r->members.isEmpty() ? m_rooms.erase(r) : std::next(r);
-    }
-    m_nodeInstances.remove(id);
+    // An empty snapshot: a leave for each of its entries.
+    replaceNode(*n, {}, events);
+    m_nodeInstances.remove(n->id);
     m_nodes.erase(n);
 }
 
@@ -479,6 +464,14 @@ void PresenceStore::receive(QByteArrayView message, qint64 now, Events *events) 
     if (!m_send || instance == m_instance) // this node's own come back from NATS
         return;
     auto n = m_nodes.find(instance);
+    if (!ok) {
+        m_counters.malformed.fetch_add(1, std::memory_order_relaxed);
+        if (n != m_nodes.end()) { // a known node's: its whole state replaces what it was
+            n->synced = false;
+            ask(*n, instance, now);
+        }
+        return;
+    }
     if (n == m_nodes.end()) {
         // A node new to this one. Another instance of the same name is that node before a
         // restart: its entries go now, not after the timeout.
@@ -499,12 +492,6 @@ void PresenceStore::receive(QByteArrayView message, qint64 now, Events *events) 
     }
     Node &node = *n;
     node.heardAt = now;
-    if (!ok) {
-        m_counters.malformed.fetch_add(1, std::memory_order_relaxed);
-        node.synced = false;
-        ask(node, instance, now);
-        return;
-    }
     switch (kind) {
     case 'S': {
         QHash<QByteArray, QHash<quint64, Member>> snapshot;

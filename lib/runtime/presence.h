@@ -78,6 +78,10 @@ public:
         int nodes = 1; // this one and every other node heard from
     };
 
+    // How often tick() should run; heartbeats go every HeartbeatIntervalMs of them.
+    static constexpr int CheckIntervalMs = 250;
+    static constexpr int HeartbeatIntervalMs = 1000;
+
     PresenceStore();
 
     // The presence namespaces (channel patterns, NATS wildcards) and this node's name.
@@ -113,7 +117,8 @@ public:
     void flush();
     // (Re)joined the cluster: sends this node's S and asks every node for theirs.
     void announce();
-    // About once a second: the heartbeat, and other nodes silent for too long dropped.
+    // Every CheckIntervalMs: other nodes silent for too long dropped, and every
+    // HeartbeatIntervalMs this node's heartbeat.
     void tick(qint64 now, Events *events);
     // A cluster message (this node's own ones come back too and are ignored).
     void receive(QByteArrayView message, qint64 now, Events *events);
@@ -170,7 +175,8 @@ private:
     std::function<void(const QByteArray &)> m_send;
     std::atomic<bool> m_clustered{false};
     qint64 m_timeoutMs = 5000;
-    quint64 m_seq = 0;   // this node's last delta sent
+    quint64 m_seq = 0; // this node's last delta sent
+    qint64 m_heartbeatAt = -1;
     QByteArray m_outbox; // records not sent yet
     std::atomic<bool> m_outgoing{false};
     Counters m_counters;

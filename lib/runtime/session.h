@@ -38,16 +38,19 @@ constexpr auto SlowConsumer = QWebSocketProtocol::CloseCode(4008);     // "slow 
 constexpr auto KeepaliveTimeout = QWebSocketProtocol::CloseCode(4001); // "no pong"
 } // namespace CloseCode
 
-// A rate limit: `rate` a second on average, `burst` at once; starts full.
+// A rate limit: `rate` a second on average, `burst` at once; starts full. Eight bytes: a
+// session holds two.
 struct TokenBucket {
-    double tokens = 0;
-    qint64 at = 0; // ms of the last take(); 0: never
+    float tokens = 0;
+    quint32 at = 0; // the clock (ms) of the last take(), odd; 0: never (wraps after 49 days)
     bool take(double n, double rate, double burst, qint64 now) {
-        tokens = at == 0 ? burst : std::min(burst, tokens + double(now - at) * rate / 1000.0);
-        at = now;
+        const quint32 stamp = quint32(now) | 1;
+        const double elapsed = double(quint32(stamp - at)); // modulo 2^32
+        tokens = float(at == 0 ? burst : std::min(burst, tokens + elapsed * rate / 1000.0));
+        at = stamp;
         if (tokens < n)
             return false;
-        tokens -= n;
+        tokens -= float(n);
         return true;
     }
 };

@@ -156,7 +156,6 @@ void Loop::tick() {
     if (m_index == 0 && t - m_historyExpiredAt >= 1000) {
         m_historyExpiredAt = t;
         m_node.router.expireHistory();
-        m_node.router.presenceTick();
     }
 }
 

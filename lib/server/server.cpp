@@ -124,6 +124,11 @@ Server::Server(ServerOptions options, QObject *parent)
         m_loops.push_back(thread->startLoop());
     }
     setBroker(std::make_unique<LocalBroker>());
+    if (!m_options.presence.isEmpty()) {
+        // A silent node is noticed within a quarter of a second of its timeout.
+        connect(&m_presenceTicker, &QTimer::timeout, this, [this] { m_router.presenceTick(); });
+        m_presenceTicker.start(PresenceStore::CheckIntervalMs);
+    }
     m_drainDeadline.setSingleShot(true);
     connect(&m_drainDeadline, &QTimer::timeout, this, [this] {
         qCWarning(lcServer) << "drain deadline passed with" << sessionCount() << "connections and"

@@ -106,6 +106,8 @@ public:
     HistoryStore::ChannelInfo historyInfo(const QByteArray &channel) const {
         return m_router.history().info(channel);
     }
+    // Presence channels (PROTOCOL.md "Presence channels"): entries, stats, counters.
+    const PresenceStore &presence() const { return m_router.presence(); }
     Counters::Values counters() const;
     // Upstream requests of all loops: statistics and those still in flight.
     UpstreamStats upstreamStats() const;
@@ -186,6 +188,7 @@ private:
     bool m_draining = false;
     int m_loopsDrained = 0;
     QTimer m_drainDeadline;
+    QTimer m_presenceTicker; // clustered presence: heartbeats and silent nodes
     std::atomic<bool> m_watchMessages{false};
     std::atomic<bool> m_watchPublishes{false};
     std::atomic<bool> m_watchSubscriptions{false};

@@ -21,13 +21,21 @@
 // of that read, so nothing published in between is lost or shown twice. After a reconnect the
 // SDK recovers what was missed; when that is incomplete (too much missed, server restarted) the
 // page reloads the recent history and says so. Without history the room works as before.
+//
+// Presence (a server run with --presence for the room, e.g. --presence '>'): the page subscribes
+// with its name as presence info ({"name": nick, "tab": clientId}) and `joins`, reads who is
+// there (presence()) once subscribed, then follows join and leave events; the list beside the
+// conversation shows one row per name, with a count when the name is there on several
+// connections (tabs). A `presenceStats()` probe sent with the history read tells whether the
+// room has presence: without it (404) there is no list and the room works as before.
 (function () {
     "use strict";
 
     var $ = function (id) { return document.getElementById(id); };
     var clientId = Math.random().toString(36).slice(2, 10);
     var HISTORY_LIMIT = 50;
-    var state = { nick: "", room: "", joined: false, joins: 0, history: false, cut: false };
+    var state = { nick: "", room: "", joined: false, joins: 0, history: false, cut: false,
+                  presence: false, probe: null, members: new Map(), listed: false, membersMore: 0 };
 
     // Same host and port as the page: new Lhttp() with no URL means ws(s)://location.host/.
     var client = new Lhttp();
@@ -46,6 +54,9 @@
         setStatus("online", "connected");
         setBanner("");
         if (client.connectCount > 1 && state.joined) system("Reconnected — back in #" + state.room + ".");
+        // The SDK has joined the room again (with our info and joins); what changed meanwhile
+        // is read afresh.
+        if (client.connectCount > 1 && state.joined && state.presence) loadMembers(state.joins);
     };
 
     client.on_close = function (c) {
@@ -56,6 +67,7 @@
             state.cut = true;
             system("Connection lost, reconnecting…");
         }
+        $("members").classList.add("stale"); // no events while the socket is down
     };
 
     // After a reconnect the SDK resubscribes the room with `recover`; the missed messages have
@@ -81,6 +93,10 @@
 
     client.on_message = function (c) { show(c, false); };
 
+    // Join and leave events of the room (presence): one per connection.
+    client.on("join", function (e) { memberEvent(e, true); });
+    client.on("leave", function (e) { memberEvent(e, false); });
+
     // A received chat message (live, recovered, or from a history read: joins and leaves of
     // the past are not shown again).
     function show(c, past) {
@@ -104,7 +120,6 @@
     // A reload (recovery incomplete) replaces what the list shows.
     function loadHistory(joinNo, reload) {
         var room = state.room;
-        var announce = headers({ publish: room, event: "join" });
         var current = function () { return state.joined && state.joins === joinNo; };
         client.history(room, HISTORY_LIMIT).then(function (past) {
             if (!current()) return;
@@ -113,15 +128,137 @@
             var shown = past.filter(function (c) { return show(c, true); }).length;
             if (reload) system("Some messages could not be recovered: reloaded the last " + shown + ".", "warning");
             else if (shown) system("Earlier messages in #" + room + " above.");
-            if (!reload) client.recover(room, "chat", null, announce, "");
+            if (!reload) subscribeRoom(joinNo, true);
         }, function (e) {
             if (!current()) return;
             if (reload) return system("Could not reload the history: " + e.message, "error");
             state.history = false;
             if (e.code !== 404) system("Could not load earlier messages: " + (e.reason || e.message), "error");
             // 404: the room keeps no history (server without --history for it).
-            client.subscribe(room, "chat", announce, "");
+            subscribeRoom(joinNo, false);
         });
+    }
+
+    // Subscribes and announces in one message, with `recover` from the history read's position
+    // when the room keeps history; with our name as presence info and join/leave events when
+    // it has presence (the probe's answer), then reads who is there. The list is that read,
+    // changed by the events that come after it (one that came before is already in it).
+    function subscribeRoom(joinNo, recover) {
+        var room = state.room;
+        var announce = headers({ publish: room, event: "join" });
+        state.probe.then(function (presence) {
+            if (!state.joined || state.joins !== joinNo) return;
+            state.presence = presence;
+            var options = presence ? { info: { name: state.nick, tab: clientId }, joins: true } : null;
+            if (recover) client.recover(room, "chat", null, announce, "", options);
+            else client.subscribe(room, "chat", announce, "", options);
+            if (presence) loadMembers(joinNo);
+        });
+    }
+
+    // Whether the room has presence: presence-stats answers, or 404 (no --presence for it).
+    function probePresence(room) {
+        return client.presenceStats(room).then(function () { return true; }, function (e) {
+            if (e.code !== 404) system("Could not tell who is here: " + (e.reason || e.message), "error");
+            return false;
+        });
+    }
+
+    function loadMembers(joinNo) {
+        var room = state.room;
+        client.presence(room).then(function (r) {
+            if (!state.joined || state.joins !== joinNo) return;
+            state.members = new Map();
+            r.entries.forEach(function (e) { state.members.set(e.node + " " + e.client, e); });
+            state.membersMore = r.total - r.listed;
+            state.listed = true;
+            $("members").classList.remove("stale");
+            renderMembers();
+        }, function (e) {
+            if (!state.joined || state.joins !== joinNo) return;
+            system("Could not read who is here: " + (e.reason || e.message), "error");
+        });
+    }
+
+    function memberEvent(e, joined) {
+        if (!state.joined || !state.presence || e.channel !== state.room) return;
+        var key = e.node + " " + e.client;
+        if (joined) state.members.set(key, e);
+        else state.members.delete(key);
+        if (state.listed) renderMembers(); // before the first read: the read will hold it
+    }
+
+    // {name, own} from an entry's info (the JSON this page sends; other clients may send
+    // anything, or nothing).
+    function memberInfo(entry) {
+        var info = null;
+        try {
+            info = JSON.parse(entry.info);
+        } catch (err) { /* not JSON */ }
+        var name = info && typeof info === "object" && typeof info.name === "string" ? cleanNick(info.name) : "";
+        return { name: name || entry.user || "anonymous", own: !!info && info.tab === clientId };
+    }
+
+    // One row per person: per user id when there are tokens, else per name (the demo has no
+    // accounts: the same name in two tabs is one person, with a count of 2).
+    function renderMembers() {
+        var groups = new Map();
+        state.members.forEach(function (entry) {
+            var m = memberInfo(entry);
+            var key = entry.user ? "user " + entry.user : "name " + m.name;
+            var g = groups.get(key);
+            if (!g) groups.set(key, g = { name: m.name, own: false, count: 0 });
+            g.own = g.own || m.own;
+            g.count++;
+        });
+        var rows = Array.from(groups.values()).sort(function (a, b) {
+            if (a.own !== b.own) return a.own ? -1 : 1;
+            return a.name.localeCompare(b.name);
+        });
+        var list = $("member-list");
+        list.textContent = "";
+        rows.forEach(function (g) {
+            var li = document.createElement("li");
+            li.className = "member" + (g.own ? " own" : "");
+            li.dataset.name = g.name;
+            li.dataset.count = g.count;
+            var avatar = document.createElement("span");
+            avatar.className = "avatar";
+            avatar.textContent = Array.from(g.name)[0].toUpperCase();
+            avatar.style.setProperty("--hue", hue(g.name));
+            avatar.setAttribute("aria-hidden", "true");
+            var name = document.createElement("span");
+            name.className = "name";
+            name.textContent = g.name;
+            li.append(avatar, name);
+            if (g.own) {
+                var you = document.createElement("span");
+                you.className = "you";
+                you.textContent = "you";
+                li.append(you);
+            }
+            if (g.count > 1) {
+                var count = document.createElement("span");
+                count.className = "tabs";
+                count.textContent = "×" + g.count;
+                count.title = g.count + " connections";
+                li.append(count);
+            }
+            list.append(li);
+        });
+        var more = state.membersMore > 0 ? " +" + state.membersMore : "";
+        $("member-count").textContent = rows.length + more;
+        $("members").hidden = false;
+    }
+
+    function clearMembers() {
+        state.presence = false;
+        state.members = new Map();
+        state.membersMore = 0;
+        state.listed = false;
+        $("member-list").textContent = "";
+        $("members").hidden = true;
+        $("members").classList.remove("stale");
     }
 
     function parseTime(value) {
@@ -216,6 +353,8 @@
         // Recent messages first, then subscribe and announce in one message.
         state.joins++;
         state.cut = false;
+        clearMembers();
+        state.probe = probePresence(room);
         loadHistory(state.joins, false);
         $("message").focus();
     }
@@ -225,6 +364,7 @@
         // The server publishes before it unsubscribes: the others see us leave.
         client.unsubscribe(state.room, "chat", headers({ publish: state.room, event: "leave" }), "");
         state.joined = false;
+        clearMembers();
         setBanner("");
         $("room-title").hidden = true;
         $("chat-view").hidden = true;

@@ -10,6 +10,9 @@
  * History channels (PROTOCOL.md §3 "History channels"): remembers each channel's position,
  * resumes with `recover` after a reconnect (no gap, no duplicate), and reads the past with
  * history().
+ * Presence channels (PROTOCOL.md §3 "Presence channels"): subscribes with presence info and
+ * join/leave opt-ins (and again after a reconnect), reads who is there with presence() and
+ * presenceStats(), and hands join/leave events to on_join/on_leave (or on("join"/"leave")).
  *
  * Usable as
  *   - a classic script:  <script src="/lhttp.js"></script>  -> global `Lhttp`
@@ -44,7 +47,16 @@ function () {
     var HEADER_RECOVER = "recover";
     var HEADER_RECOVERED = "recovered";
     var HEADER_HISTORY = "history";
+    var HEADER_PRESENCE = "presence";             // a presence read, its reply; the events' command
+    var HEADER_PRESENCE_STATS = "presence-stats";
+    var HEADER_PRESENCE_INFO = "presence-info";
+    var HEADER_JOINS = "joins";
+    var HEADER_JOINS_SELF = "joins-self";
+    var HEADER_JOIN = "join";
+    var HEADER_LEAVE = "leave";
     var RECOVER_RETRIES = 5; // a recover answered 503 is asked again this many times
+    // The events on(name, fn) accepts: the callbacks on_<name>.
+    var EVENTS = ["open", "message", "close", "error", "recovery", "join", "leave"];
 
     // ---------------------------------------------------------------- errors and checks
 
@@ -170,6 +182,85 @@ function () {
         var f = fields(h[1]);
         if (f.length !== 3 || !OFFSET_RE.test(f[1]) || !EPOCH_RE.test(f[2])) return null;
         return { channel: f[0], offset: f[1], epoch: f[2] };
+    }
+
+    // ---------------------------------------------------------------- presence channels
+
+    var COUNT_RE = /^[0-9]{1,15}$/;
+
+    // A presence-info value: a string as it is, anything else as JSON; null for none.
+    function presenceInfo(info) {
+        if (info === undefined || info === null) return null;
+        if (typeof info === "string") return info;
+        var json = JSON.stringify(info);
+        if (typeof json !== "string") fail("presence info must be a string or a JSON value");
+        return json;
+    }
+
+    // The channels a `joins`/`joinsSelf` option names: true means the ones being subscribed.
+    function joinChannels(option, subscribing) {
+        if (option === undefined || option === null || option === false) return [];
+        if (option === true) return subscribing.slice();
+        return channelList(option);
+    }
+
+    // The presence headers of a subscribe, from its options {info, joins, joinsSelf}; a channel
+    // in both flag lists gets `joins-self` only (it implies `joins`).
+    function presenceOptionHeaders(options, subscribing) {
+        if (options === undefined || options === null) return [];
+        if (typeof options !== "object") fail("subscribe options must be an object {info, joins, joinsSelf}");
+        var out = [];
+        var info = presenceInfo(options.info);
+        if (info !== null) out.push([HEADER_PRESENCE_INFO, info]);
+        var self = joinChannels(options.joinsSelf, subscribing);
+        var joins = joinChannels(options.joins, subscribing).filter(function (c) { return self.indexOf(c) < 0; });
+        if (joins.length) out.push([HEADER_JOINS, joins.join(" ")]);
+        if (self.length) out.push([HEADER_JOINS_SELF, self.join(" ")]);
+        return out;
+    }
+
+    // The headers that re-join `channels` (which share one info) as they were joined.
+    function presenceStateHeaders(states, channels) {
+        var out = [];
+        var info = states.length && states[0] ? states[0].info : null;
+        if (info !== null && info !== "") out.push([HEADER_PRESENCE_INFO, info]);
+        var joins = channels.filter(function (c, i) { return states[i] && states[i].joins === HEADER_JOINS; });
+        var self = channels.filter(function (c, i) { return states[i] && states[i].joins === HEADER_JOINS_SELF; });
+        if (joins.length) out.push([HEADER_JOINS, joins.join(" ")]);
+        if (self.length) out.push([HEADER_JOINS_SELF, self.join(" ")]);
+        return out;
+    }
+
+    // A join/leave event: `LHTTP/1.0 presence` with a `join` or `leave` header, from the server
+    // (no `publish` header). {type, channel, client, node, user, info}, else null.
+    function presenceEvent(message) {
+        if (message.command !== HEADER_PRESENCE || message.hasHeader(HEADER_PUBLISH)) return null;
+        var type = message.hasHeader(HEADER_JOIN) ? HEADER_JOIN : message.hasHeader(HEADER_LEAVE) ? HEADER_LEAVE : null;
+        if (!type) return null;
+        return {
+            type: type,
+            channel: message.getHeader(type),
+            client: message.getHeader("client") || "",
+            node: message.getHeader("node") || "",
+            user: message.getHeader("user") || "",
+            info: message.body,
+        };
+    }
+
+    // The body of a `presence:<channel> <total> <listed>` reply: a JSON array of entries.
+    function presenceEntries(body) {
+        var list;
+        try {
+            list = JSON.parse(body === "" ? "[]" : body);
+        } catch (e) {
+            fail("presence: the reply's body is not JSON (" + e.message + ")");
+        }
+        if (!Array.isArray(list)) fail("presence: the reply's body is not a JSON array");
+        return list.map(function (e) {
+            e = e && typeof e === "object" ? e : {};
+            var str = function (v) { return v === undefined || v === null ? "" : String(v); };
+            return { client: str(e.client), node: str(e.node), user: str(e.user), info: str(e.info) };
+        });
     }
 
     // ---------------------------------------------------------------- UTF-8 (multipart offsets)
@@ -417,7 +508,9 @@ function () {
             return this._send(body, "");
         }
 
-        _send(body, fallbackCommand) {
+        // `sending(m)`, if given, sees the message once it went or was queued (subscribe
+        // remembers it).
+        _send(body, fallbackCommand, sending) {
             try {
                 var command = this._command || this.req.command || fallbackCommand;
                 if (!command) fail("no command: call setCommand() first or pass one");
@@ -430,13 +523,14 @@ function () {
                 }
                 var text = m.encode();
                 this.client._transmit(text, this.client._recoverExpectation(m));
+                if (sending) sending(m);
                 return text;
             } finally {
                 this._reset();
             }
         }
 
-        _withHeader(name, value, command, headers, body) {
+        _withHeader(name, value, command, headers, body, sending) {
             try {
                 var extra = headerPairs(headers);
                 if (command !== undefined && command !== null && command !== "") this.setCommand(command);
@@ -446,7 +540,7 @@ function () {
                 this._reset(); // nothing of a failed call carries over to the next message
                 throw e;
             }
-            return this._send(body, name);
+            return this._send(body, name, sending);
         }
 
         /** Publishes `body` to channel(s) ("a b", or ["a", "b"]). */
@@ -457,15 +551,23 @@ function () {
             return this._withHeader(HEADER_PUBLISH, channels.join(" "), command, headers, body);
         }
 
-        /** Subscribes to channel(s); the client re-subscribes them after a reconnect. */
-        subscribe(channel, command, headers, body) {
+        /**
+         * Subscribes to channel(s); the client re-subscribes them after a reconnect.
+         * `options` (presence channels): {info, joins, joinsSelf} — `info` (a string, or any
+         * other value sent as JSON) becomes `presence-info`; `joins`/`joinsSelf` (true: the
+         * channels subscribed here; or a channel list) become `joins`/`joins-self`, so that
+         * on_join/on_leave get the channels' join and leave events (joinsSelf: also our own
+         * join). A reconnect sends them again.
+         */
+        subscribe(channel, command, headers, body, options) {
             try {
                 var channels = channelList(channel);
+                var extra = presenceOptionHeaders(options, channels).concat(headerPairs(headers));
             } catch (e) { this._reset(); throw e; }
-            var resolved = command || this._command || this.req.command || HEADER_SUBSCRIBE;
-            var text = this._withHeader(HEADER_SUBSCRIBE, channels.join(" "), command, headers, body);
-            this.client._remember(channels, resolved);
-            return text;
+            var client = this.client;
+            return this._withHeader(HEADER_SUBSCRIBE, channels.join(" "), command, extra, body, function (m) {
+                client._remember(channels, m.command, m);
+            });
         }
 
         /** Unsubscribes from channel(s). */
@@ -482,15 +584,16 @@ function () {
          * Subscribes to one history channel with `recover:<channel> [<offset> <epoch>]`: the
          * server replays what was published after `position` ({offset, epoch} or
          * "<offset> <epoch>"; omitted: the client's last known position of the channel, if
-         * any, else it just reports the current one). See on_recovery.
+         * any, else it just reports the current one). See on_recovery. `options` as for
+         * subscribe (presence channels).
          */
-        recover(channel, command, position, headers, body) {
+        recover(channel, command, position, headers, body, options) {
             try {
                 var channels = channelList(channel);
                 if (channels.length !== 1) fail("recover: exactly one channel");
                 var pos = toPosition(position) || this.client.position(channels[0]);
                 var extra = [[HEADER_RECOVER, channels[0] + (pos ? " " + pos.offset + " " + pos.epoch : "")]]
-                    .concat(headerPairs(headers));
+                    .concat(presenceOptionHeaders(options, channels), headerPairs(headers));
             } catch (e) { this._reset(); throw e; }
             return this.subscribe(channels, command, extra, body);
         }
@@ -533,7 +636,8 @@ function () {
      * new Lhttp(url, options)
      *   url      ws:// or wss:// URL; a path or nothing means the page's own host and port.
      *   options  { reconnect: true, reconnectDelay: 500, maxReconnectDelay: 10000,
-     *              queueLimit: 256, historyTimeout: 10000, protocols: undefined,
+     *              queueLimit: 256, historyTimeout: 10000, presenceTimeout: 10000,
+     *              protocols: undefined,
      *              WebSocket: globalThis.WebSocket }
      */
     class Lhttp {
@@ -546,6 +650,7 @@ function () {
                 maxReconnectDelay: options.maxReconnectDelay > 0 ? options.maxReconnectDelay : 10000,
                 queueLimit: options.queueLimit >= 0 ? options.queueLimit : 256,
                 historyTimeout: options.historyTimeout >= 0 ? options.historyTimeout : 10000,
+                presenceTimeout: options.presenceTimeout >= 0 ? options.presenceTimeout : 10000,
                 protocols: options.protocols,
                 WebSocket: options.WebSocket || (typeof WebSocket !== "undefined" ? WebSocket : null),
             };
@@ -558,6 +663,9 @@ function () {
             this.on_error = noop;
             // History channels: after each `recovered` reply and the messages it announced.
             this.on_recovery = noop;
+            // Presence channels: join and leave events of channels subscribed with joins.
+            this.on_join = noop;
+            this.on_leave = noop;
 
             this.conn = null;            // the current WebSocket
             this.connectCount = 0;       // successful opens so far (> 1 after a reconnect)
@@ -566,6 +674,8 @@ function () {
             this._positions = new Map(); // history channel -> {offset, epoch} last handed over
             this._expect = [];           // recover/history requests sent, awaiting their reply
             this._replay = null;         // the messages announced by the last reply, being read
+            this._presence = new Map();  // presence channel -> {info, joins: "" | "joins" | "joins-self"}
+            this._listeners = new Map(); // event name -> [fn] added with on()
             this._attempt = 0;
             this._timer = null;
             this._closed = false;
@@ -583,10 +693,33 @@ function () {
             return c.send(body);
         }
         publish(channel, command, headers, body) { return new Context(this, null).publish(channel, command, headers, body); }
-        subscribe(channel, command, headers, body) { return new Context(this, null).subscribe(channel, command, headers, body); }
         unsubscribe(channel, command, headers, body) { return new Context(this, null).unsubscribe(channel, command, headers, body); }
         upstream(method, url, command, headers, body) { return new Context(this, null).upstream(method, url, command, headers, body); }
-        recover(channel, command, position, headers, body) { return new Context(this, null).recover(channel, command, position, headers, body); }
+        subscribe(channel, command, headers, body, options) { return new Context(this, null).subscribe(channel, command, headers, body, options); }
+        recover(channel, command, position, headers, body, options) { return new Context(this, null).recover(channel, command, position, headers, body, options); }
+
+        /**
+         * Adds a listener for an event, besides the on_<event> callback: "open", "message",
+         * "close", "error", "recovery" (each called with a context, as the callback) or
+         * "join", "leave" (called with {type, channel, client, node, user, info}). Returns a
+         * function that removes it.
+         */
+        on(event, fn) {
+            if (EVENTS.indexOf(event) < 0) fail("on: unknown event " + JSON.stringify(event) + " (" + EVENTS.join(", ") + ")");
+            if (typeof fn !== "function") fail("on: the listener must be a function");
+            if (!this._listeners.has(event)) this._listeners.set(event, []);
+            this._listeners.get(event).push(fn);
+            var self = this;
+            return function () { self.off(event, fn); };
+        }
+
+        /** Removes a listener added with on(). */
+        off(event, fn) {
+            var list = this._listeners.get(event);
+            if (!list) return;
+            var i = list.indexOf(fn);
+            if (i >= 0) list.splice(i, 1);
+        }
 
         /**
          * The last position ({offset, epoch}; offset a decimal string) seen on a history
@@ -613,19 +746,64 @@ function () {
                 if (!(n >= 1) || Math.floor(n) !== n) fail("history: limit must be a positive integer");
                 var pos = toPosition(position);
                 var value = channels[0] + " " + n + (pos ? " " + pos.offset + " " + pos.epoch : "");
-                var entry = { kind: HEADER_HISTORY, channel: channels[0], ws: null, resolve: resolve, reject: reject, timer: null };
-                if (self.options.historyTimeout > 0) {
-                    entry.timer = setTimeout(function () {
-                        entry.timer = null;
-                        self._settle(entry, new LhttpError("lhttp: history: no reply within " + self.options.historyTimeout + " ms"));
-                    }, self.options.historyTimeout);
-                }
-                try {
-                    self._transmit(new Message(HEADER_HISTORY, [[HEADER_HISTORY, value]], "").encode(), entry);
-                } catch (e) {
-                    self._settle(entry, e);
-                }
+                self._request(HEADER_HISTORY, channels[0], value, self.options.historyTimeout, resolve, reject);
             });
+        }
+
+        /**
+         * Reads who is subscribed to a presence channel (it does not subscribe). Resolves with
+         * {channel, total, listed, entries: [{client, node, user, info}]}: `entries` holds
+         * `listed` of the `total` entries (the server lists at most --presence-list-max), one
+         * per connection; `info` is the string the connection subscribed with (JSON.parse it
+         * if you sent an object), `user` its token's `sub` or "". Rejects with an LhttpError
+         * (`code`, `reason` for an error reply: 404 not a presence channel, 403 not allowed,
+         * 400 malformed), when the connection closes first, or after options.presenceTimeout ms.
+         */
+        presence(channel) {
+            var self = this;
+            return new Promise(function (resolve, reject) {
+                var channels = channelList(channel);
+                if (channels.length !== 1) fail("presence: exactly one channel");
+                self._request(HEADER_PRESENCE, channels[0], channels[0], self.options.presenceTimeout, resolve, reject);
+            });
+        }
+
+        /**
+         * Counts a presence channel's entries. Resolves with {channel, connections, users}
+         * (`users`: distinct user ids; connections without one count one each) and, when `user`
+         * is given, `userConnections` (that user's entries). Rejects like presence().
+         */
+        presenceStats(channel, user) {
+            var self = this;
+            return new Promise(function (resolve, reject) {
+                var channels = channelList(channel);
+                if (channels.length !== 1) fail("presenceStats: exactly one channel");
+                var value = channels[0];
+                if (user !== undefined && user !== null) {
+                    user = String(user);
+                    if (!user || /[\s]/.test(user)) fail("presenceStats: the user must be non-empty, without spaces");
+                    value += " " + user;
+                }
+                self._request(HEADER_PRESENCE_STATS, channels[0], value, self.options.presenceTimeout, resolve, reject);
+            });
+        }
+
+        // Sends `LHTTP/1.0 <kind>\r\n<kind>:<value>` and awaits its reply (history, presence,
+        // presence-stats), which settles the promise, or the timeout (0: none).
+        _request(kind, channel, value, timeout, resolve, reject) {
+            var self = this;
+            var entry = { kind: kind, channel: channel, ws: null, resolve: resolve, reject: reject, timer: null };
+            if (timeout > 0) {
+                entry.timer = setTimeout(function () {
+                    entry.timer = null;
+                    self._settle(entry, new LhttpError("lhttp: " + kind + ": no reply within " + timeout + " ms"));
+                }, timeout);
+            }
+            try {
+                self._transmit(new Message(kind, [[kind, value]], "").encode(), entry);
+            } catch (e) {
+                self._settle(entry, e);
+            }
         }
 
         /** Channels currently subscribed (re-subscribed after a reconnect). */
@@ -698,10 +876,12 @@ function () {
         }
 
         _resubscribe() {
-            // One subscribe message per command the channels were subscribed with; a history
-            // channel whose position is known gets one of its own, resuming with `recover`.
+            // One subscribe message per command the channels were subscribed with (and per
+            // presence info: it applies to the whole message), with their `joins`/`joins-self`
+            // as before; a history channel whose position is known gets one of its own,
+            // resuming with `recover`.
             var self = this;
-            var byCommand = new Map();
+            var groups = new Map();
             var recovering = [];
             this._channels.forEach(function (command, channel) {
                 var p = self._positions.get(channel);
@@ -709,27 +889,61 @@ function () {
                     recovering.push([channel, command, p]);
                     return;
                 }
-                if (!byCommand.has(command)) byCommand.set(command, []);
-                byCommand.get(command).push(channel);
+                var state = self._presence.get(channel);
+                var key = command + "\n" + (state && state.info || "");
+                if (!groups.has(key)) groups.set(key, { command: command, channels: [], states: [] });
+                var g = groups.get(key);
+                g.channels.push(channel);
+                g.states.push(state);
             });
             var ws = this.conn;
-            byCommand.forEach(function (channels, command) {
-                ws.send(new Message(command, [[HEADER_SUBSCRIBE, channels.join(" ")]], "").encode());
+            groups.forEach(function (g) {
+                var headers = [[HEADER_SUBSCRIBE, g.channels.join(" ")]].concat(presenceStateHeaders(g.states, g.channels));
+                ws.send(new Message(g.command, headers, "").encode());
             });
             recovering.forEach(function (r) {
-                var m = new Message(r[1], [[HEADER_SUBSCRIBE, r[0]], [HEADER_RECOVER, r[0] + " " + r[2].offset + " " + r[2].epoch]], "");
+                var m = new Message(r[1], [[HEADER_SUBSCRIBE, r[0]], [HEADER_RECOVER, r[0] + " " + r[2].offset + " " + r[2].epoch]]
+                    .concat(self._presenceHeaders(r[0])), "");
                 self._sent(ws, m.encode(), self._recoverExpectation(m));
             });
         }
 
-        _remember(channels, command) {
+        // The presence headers that join `channel` again as it was joined.
+        _presenceHeaders(channel) {
+            var state = this._presence.get(channel);
+            return state ? presenceStateHeaders([state], [channel]) : [];
+        }
+
+        // Channels subscribed by `m` (sent or queued): their command, and for presence channels
+        // the message's `presence-info` (channels new to the connection: info is set when a
+        // channel is joined) and `joins`/`joins-self` opt-ins (which also change those of
+        // channels subscribed before).
+        _remember(channels, command, m) {
             var self = this;
-            channels.forEach(function (c) { self._channels.set(c, command); });
+            var info = m ? m.getHeader(HEADER_PRESENCE_INFO) : null;
+            channels.forEach(function (c) {
+                if (!self._channels.has(c) && info !== null && info !== "") self._presence.set(c, { info: info, joins: "" });
+                self._channels.set(c, command);
+            });
+            if (!m) return;
+            [HEADER_JOINS, HEADER_JOINS_SELF].forEach(function (name) {
+                var value = m.getHeader(name);
+                if (value === null) return;
+                fields(value).forEach(function (c) {
+                    if (!self._channels.has(c)) return;
+                    var state = self._presence.get(c) || { info: "", joins: "" };
+                    state.joins = name;
+                    self._presence.set(c, state);
+                });
+            });
         }
 
         _forget(channels) {
             var self = this;
-            channels.forEach(function (c) { self._channels.delete(c); });
+            channels.forEach(function (c) {
+                self._channels.delete(c);
+                self._presence.delete(c);
+            });
         }
 
         // `expect`: a recover/history request whose reply is awaited (replies come in order).
@@ -759,16 +973,17 @@ function () {
             if (f.length === 0) return null;
             if (f.length === 3 && OFFSET_RE.test(f[1]) && EPOCH_RE.test(f[2]))
                 this._positions.set(f[0], { offset: f[1], epoch: f[2] });
-            return { kind: HEADER_RECOVER, channel: f[0], command: m.command, ws: null };
+            var presence = m.hasHeader(HEADER_PRESENCE_INFO) || m.hasHeader(HEADER_JOINS) || m.hasHeader(HEADER_JOINS_SELF);
+            return { kind: HEADER_RECOVER, channel: f[0], command: m.command, ws: null, presence: presence };
         }
 
-        // Resolves or rejects a history() request once (a late reply after a timeout is read
-        // and dropped).
+        // Resolves or rejects a history()/presence()/presenceStats() request once (a late reply
+        // after a timeout is read and dropped).
         _settle(entry, error, result) {
             if (entry.done) return;
             entry.done = true;
             if (entry.timer) { clearTimeout(entry.timer); entry.timer = null; }
-            if (entry.kind !== HEADER_HISTORY) return;
+            if (!entry.resolve) return;
             if (error) entry.reject(error);
             else entry.resolve(result);
         }
@@ -780,7 +995,7 @@ function () {
             this._replay = null;
             this._expect = this._expect.filter(function (e) {
                 if (e.ws !== ws) return true;
-                self._settle(e, new LhttpError("lhttp: connection closed before the history reply"));
+                self._settle(e, new LhttpError("lhttp: connection closed before the " + e.kind + " reply"));
                 return false;
             });
         }
@@ -798,12 +1013,25 @@ function () {
             return null;
         }
 
-        // Whether an error reply answers the oldest awaited request: history and recover
-        // errors name their header or the channel (PROTOCOL.md, History channels: Errors).
-        _errorAnswers(entry, reason) {
-            if (reason.indexOf(entry.kind + ":") === 0 || reason.indexOf("history unavailable") === 0) return true;
-            if (reason.indexOf("'" + entry.channel + "'") >= 0) return true;
-            return entry.kind === HEADER_RECOVER && reason.indexOf("channel limit") === 0;
+        // Whether an error reply answers the oldest awaited request: history, recover and
+        // presence errors name their header or the channel (PROTOCOL.md, History channels and
+        // Presence channels: Errors). A reason naming another header is another message's.
+        _errorAnswers(entry, reason, code) {
+            // 429 for presence is a subscribe's (too many joins); a read is never refused so.
+            if (code === 429 && (entry.kind === HEADER_PRESENCE || entry.kind === HEADER_PRESENCE_STATS)) return false;
+            var named = /^([a-z][a-z-]*):/.exec(reason);
+            if (named) {
+                var own = [entry.kind];
+                if (entry.kind === HEADER_PRESENCE || entry.kind === HEADER_PRESENCE_STATS) own = [HEADER_PRESENCE, HEADER_PRESENCE_STATS];
+                // A recover message may carry presence headers too: their refusals are its answer.
+                if (entry.kind === HEADER_RECOVER && entry.presence) own = own.concat([HEADER_PRESENCE, HEADER_PRESENCE_INFO, HEADER_JOINS, HEADER_JOINS_SELF]);
+                return own.indexOf(named[1]) >= 0;
+            }
+            if (entry.kind === HEADER_HISTORY || entry.kind === HEADER_RECOVER) {
+                if (reason.indexOf("history unavailable") === 0) return true;
+                if (entry.kind === HEADER_RECOVER && reason.indexOf("channel limit") === 0) return true;
+            }
+            return reason.indexOf("'" + entry.channel + "'") >= 0;
         }
 
         _retryRecover(entry, attempt) {
@@ -815,7 +1043,8 @@ function () {
                 if (self.conn !== ws || !self.isOpen() || !self._channels.has(entry.channel)) return;
                 var p = self._positions.get(entry.channel);
                 var m = new Message(entry.command, [[HEADER_SUBSCRIBE, entry.channel],
-                    [HEADER_RECOVER, entry.channel + (p ? " " + p.offset + " " + p.epoch : "")]], "");
+                    [HEADER_RECOVER, entry.channel + (p ? " " + p.offset + " " + p.epoch : "")]]
+                    .concat(self._presenceHeaders(entry.channel)), "");
                 var again = self._recoverExpectation(m);
                 again.attempt = attempt;
                 self._sent(ws, m.encode(), again);
@@ -841,12 +1070,15 @@ function () {
             this._positions.set(channel, { offset: p.offset, epoch: p.epoch });
         }
 
-        // `recovered:<channel> <true|false> <count> <offset> <epoch>` or
-        // `history:<channel> <count> <offset> <epoch>` (a reply: no `publish` header).
+        // `recovered:<channel> <true|false> <count> <offset> <epoch>`,
+        // `history:<channel> <count> <offset> <epoch>`, `presence:<channel> <total> <listed>` or
+        // `presence-stats:<channel> <connections> <users>[ <user connections>]` (a reply: no
+        // `publish` header).
         _reply(m) {
             if (m.hasHeader(HEADER_PUBLISH)) return false;
             var value = m.getHeader(HEADER_RECOVERED);
             var f;
+            if (value === null && (m.hasHeader(HEADER_PRESENCE) || m.hasHeader(HEADER_PRESENCE_STATS))) return this._presenceReply(m);
             if (value !== null) {
                 f = fields(value);
                 if (f.length !== 5 || (f[1] !== "true" && f[1] !== "false") || !/^[0-9]{1,9}$/.test(f[2]) ||
@@ -871,6 +1103,37 @@ function () {
                 return false;
             }
             if (this._replay.remaining === 0) this._replayDone();
+            return true;
+        }
+
+        // A presence or presence-stats reply: settles the presence()/presenceStats() call it
+        // answers; one sent by hand goes to on_message as it is.
+        _presenceReply(m) {
+            var kind = m.hasHeader(HEADER_PRESENCE) ? HEADER_PRESENCE : HEADER_PRESENCE_STATS;
+            var f = fields(m.getHeader(kind));
+            var counts = f.slice(1);
+            var ok = counts.every(function (n) { return COUNT_RE.test(n); }) &&
+                (kind === HEADER_PRESENCE ? counts.length === 2 : counts.length === 2 || counts.length === 3);
+            if (!ok) return false;
+            var entry = this._takeExpected(kind, f[0]);
+            if (!entry) {
+                this._call("on_message", new Context(this, m));
+                return true;
+            }
+            if (kind === HEADER_PRESENCE_STATS) {
+                var stats = { channel: f[0], connections: Number(f[1]), users: Number(f[2]) };
+                if (f.length === 4) stats.userConnections = Number(f[3]);
+                this._settle(entry, null, stats);
+                return true;
+            }
+            var entries;
+            try {
+                entries = presenceEntries(m.body);
+            } catch (e) {
+                this._settle(entry, e);
+                return true;
+            }
+            this._settle(entry, null, { channel: f[0], total: Number(f[1]), listed: Number(f[2]), entries: entries });
             return true;
         }
 
@@ -910,29 +1173,34 @@ function () {
         _requestError(m, code) {
             var entry = this._expect[0];
             var reason = m.getHeader("reason") || "";
-            if (!entry || !this._errorAnswers(entry, reason)) return false;
+            if (!entry || !this._errorAnswers(entry, reason, code)) return false;
             this._expect.shift();
             var error = { type: "reply", code: code, reason: reason };
-            if (entry.kind === HEADER_HISTORY) {
-                var e = new LhttpError("lhttp: history: " + (code || "") + " " + reason);
+            if (entry.resolve) {
+                var e = new LhttpError("lhttp: " + entry.kind + ": " + (code || "") + " " + reason);
                 e.code = code;
                 e.reason = reason;
                 this._settle(entry, e);
                 return true;
             }
-            // 503: the server cannot serve history yet (clustered, its store not loaded) and
-            // applied nothing: ask again, with backoff, a few times.
+            // 503: the server cannot serve history yet (clustered, its store not loaded); 429:
+            // more presence joins than it allows. It applied nothing: ask again, with backoff,
+            // a few times.
             var attempt = (entry.attempt || 0) + 1;
-            if (code === 503 && attempt <= RECOVER_RETRIES && this._channels.has(entry.channel) && this.isOpen()) {
+            if ((code === 503 || code === 429) && attempt <= RECOVER_RETRIES && this._channels.has(entry.channel) && this.isOpen()) {
                 this._retryRecover(entry, attempt);
                 return true;
             }
             // Nothing of a refused message is applied, except for a position ahead of the
             // stream: subscribing again (idempotent) without recover keeps the channel either
-            // way. 403 would be refused again.
+            // way — with its presence headers, unless they were what was refused. 403 would be
+            // refused again.
             this._positions.delete(entry.channel);
-            if (code !== 403 && this._channels.has(entry.channel) && this.isOpen())
-                this.conn.send(new Message(entry.command, [[HEADER_SUBSCRIBE, entry.channel]], "").encode());
+            if (code !== 403 && this._channels.has(entry.channel) && this.isOpen()) {
+                var presenceRefused = /^(presence|presence-info|joins|joins-self):/.test(reason);
+                var again = [[HEADER_SUBSCRIBE, entry.channel]].concat(presenceRefused ? [] : this._presenceHeaders(entry.channel));
+                this.conn.send(new Message(entry.command, again, "").encode());
+            }
             var c = new Context(this, m);
             c.error = error;
             c.recovery = { channel: entry.channel, recovered: false, count: 0, offset: null, epoch: null, error: error };
@@ -963,6 +1231,11 @@ function () {
                 this._call("on_error", c);
                 return;
             }
+            var event = presenceEvent(m);
+            if (event) {
+                this._call("on_" + event.type, event);
+                return;
+            }
             if (this._reply(m)) return;
             if (!this._advance(m)) return; // a copy already handed over (history channels)
             this._call("on_message", c);
@@ -974,14 +1247,18 @@ function () {
             this._call("on_error", c);
         }
 
-        _call(name, context) {
-            var fn = this[name];
-            if (typeof fn !== "function") return;
-            try {
-                fn.call(this, context);
-            } catch (e) {
-                // A throwing callback must not break the connection's event handling.
-                setTimeout(function () { throw e; }, 0);
+        // Calls the on_<event> callback, then the listeners added with on().
+        _call(name, arg) {
+            var listeners = this._listeners.get(name.slice(3));
+            var fns = [this[name]].concat(listeners ? listeners.slice() : []);
+            for (var i = 0; i < fns.length; i++) {
+                if (typeof fns[i] !== "function") continue;
+                try {
+                    fns[i].call(this, arg);
+                } catch (e) {
+                    // A throwing callback must not break the connection's event handling.
+                    setTimeout(function () { throw e; }, 0);
+                }
             }
         }
 
@@ -999,7 +1276,9 @@ function () {
     Lhttp.LhttpError = LhttpError;
     Lhttp.Lhttp = Lhttp;
     Lhttp.PROTOCOL = PROTOCOL;
-    Lhttp.version = "1.1.0"; // 1.1: history channels (recover, on_recovery, history, position)
+    Lhttp.version = "1.2.0"; // 1.1: history channels (recover, on_recovery, history, position);
+                             // 1.2: presence channels (subscribe options, presence, presenceStats,
+                             // on_join/on_leave), on()/off()
     Lhttp.sdk = "lhttp-qt";
     return Lhttp;
 });

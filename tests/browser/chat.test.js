@@ -4,8 +4,11 @@
 // $LHTTP_SCREENSHOT (CTest points it into the build directory; 0 skips it), by default to
 // <tmpdir>/lhttp-chat-demo.png, never into the source tree unless asked:
 // LHTTP_SCREENSHOT=$PWD/docs/chat-demo.png regenerates the committed one (docs/BROWSER.md).
+// The server runs with presence for every room (--presence '>'): the pages list who is in the
+// room, and see others come, leave and close their page.
 // The second suite runs the demo on history rooms (--history) and cuts one page's connection
-// for real, through a TCP proxy: it recovers every missed message exactly once, in order.
+// for real, through a TCP proxy: it recovers every missed message exactly once, in order, and
+// (lobby has presence, tiny has not) the member list is right again after the reconnect.
 'use strict';
 
 const { describe, it, before, after } = require('node:test');
@@ -18,13 +21,34 @@ const { Lhttpd, TcpProxy, launchBrowser, sleep } = require('./support/harness');
 const VIEWPORT = { width: 1000, height: 700 };
 const ROOM = 'lobby';
 
+// The member list as shown: "name" per row, "(you)" for our own, "×N" for N connections.
+function members(page) {
+    return page.$$eval('#member-list .member', (items) => items.map((li) =>
+        li.querySelector('.name').textContent + (li.classList.contains('own') ? ' (you)' : '') +
+        (li.querySelector('.tabs') ? ' ' + li.querySelector('.tabs').textContent : '')));
+}
+
+async function waitForMembers(page, expected, timeout = 10000) {
+    try {
+        await page.waitForFunction((want) => {
+            const got = [...document.querySelectorAll('#member-list .member')].map((li) =>
+                li.querySelector('.name').textContent + (li.classList.contains('own') ? ' (you)' : '') +
+                (li.querySelector('.tabs') ? ' ' + li.querySelector('.tabs').textContent : ''));
+            return JSON.stringify(got) === JSON.stringify(want);
+        }, expected, { timeout });
+    } catch (e) {
+        assert.deepEqual(await members(page), expected); // says what was shown instead
+        throw e;
+    }
+}
+
 describe('chat demo served by lhttpd-qt', { timeout: 120000 }, () => {
     let server, browser;
     const users = {};
 
     before(async () => {
         // Both in parallel, and both kept even when the other fails, so that `after` stops them.
-        const started = await Promise.allSettled([Lhttpd.start(), launchBrowser()]);
+        const started = await Promise.allSettled([Lhttpd.start(['--presence', '>']), launchBrowser()]);
         [server, browser] = started.map((r) => r.value);
         const failed = started.find((r) => r.status === 'rejected');
         if (failed)
@@ -102,6 +126,10 @@ describe('chat demo served by lhttpd-qt', { timeout: 120000 }, () => {
         await join(alice, 'alice');
         await join(bob, 'bob');
         await alice.locator('.system', { hasText: `bob joined #${ROOM}` }).waitFor();
+        // Each sees both in the member list, itself first.
+        await waitForMembers(alice, ['alice (you)', 'bob']);
+        await waitForMembers(bob, ['bob (you)', 'alice']);
+        assert.equal(await alice.locator('#member-count').textContent(), '2');
 
         await say(alice, 'Hi bob! The demo runs on the same port as the WebSocket.');
         await waitForCount(bob, 1);
@@ -149,6 +177,7 @@ describe('chat demo served by lhttpd-qt', { timeout: 120000 }, () => {
         const { alice, bob } = users;
         await bob.click('#leave');
         await alice.locator('.system', { hasText: 'bob left.' }).waitFor();
+        await waitForMembers(alice, ['alice (you)']);
         assert.equal(await bob.locator('#join-view').isVisible(), true);
         await say(alice, 'still there?');
         await waitForCount(alice, 5);
@@ -160,6 +189,26 @@ describe('chat demo served by lhttpd-qt', { timeout: 120000 }, () => {
         assert.deepEqual(bobLog, []);
         for (const page of [alice, bob]) assert.deepEqual(page.problems, []);
     });
+
+    it('keeps the member list live: pages that join, a second tab, pages that close', async () => {
+        const { alice } = users;
+        const carol = await openUser('carol');
+        await join(carol, 'carol');
+        await waitForMembers(carol, ['carol (you)', 'alice']);
+        await waitForMembers(alice, ['alice (you)', 'carol']);
+        // carol again in another browser context: one row, two connections.
+        const carol2 = await openUser('carol2');
+        await join(carol2, 'carol');
+        await waitForMembers(alice, ['alice (you)', 'carol ×2']);
+        await waitForMembers(carol2, ['carol (you) ×2', 'alice']);
+        // Closing a page: it may send its leave on pagehide; if not, the server sees it go.
+        await carol2.context().close();
+        await waitForMembers(alice, ['alice (you)', 'carol']);
+        await carol.context().close();
+        await waitForMembers(alice, ['alice (you)']);
+        assert.equal(await alice.locator('#member-count').textContent(), '1');
+        assert.deepEqual(alice.problems, []);
+    });
 });
 
 describe('chat demo on history rooms: recent messages, cut connections', { timeout: 120000 }, () => {
@@ -169,7 +218,7 @@ describe('chat demo on history rooms: recent messages, cut connections', { timeo
 
     before(async () => {
         const started = await Promise.allSettled([
-            Lhttpd.start(['--history', 'lobby=1000', '--history', 'tiny=6']), launchBrowser()]);
+            Lhttpd.start(['--history', 'lobby=1000', '--history', 'tiny=6', '--presence', 'lobby']), launchBrowser()]);
         [server, browser] = started.map((r) => r.value);
         const failed = started.find((r) => r.status === 'rejected');
         if (failed)
@@ -236,6 +285,8 @@ describe('chat demo on history rooms: recent messages, cut connections', { timeo
         assert.deepEqual(await texts(bob), ['earlier 1', 'earlier 2', 'earlier 3']);
         assert.ok((await systemLines(alice)).includes('Earlier messages in #lobby above.'));
         await bob.locator('.system', { hasText: 'alice joined #lobby' }).waitFor();
+        await waitForMembers(alice, ['alice (you)', 'bob']);
+        await waitForMembers(bob, ['bob (you)', 'alice']);
     });
 
     it('recovers every message missed during a 3 s cut exactly once, in order', async () => {
@@ -247,6 +298,8 @@ describe('chat demo on history rooms: recent messages, cut connections', { timeo
         await alice.waitForSelector('#status[data-state="reconnecting"]');
         assert.equal(await alice.locator('#banner').isVisible(), true);
         assert.match(await alice.locator('#banner').textContent(), /reconnecting/);
+        // bob sees her go: the server saw her connection close.
+        await waitForMembers(bob, ['bob (you)'], 2000);
         // bob keeps talking while alice is away: 15 lines over about 2 s.
         let sentWhileCut = 0;
         for (const line of numbered('line', 6, 20)) {
@@ -265,6 +318,11 @@ describe('chat demo on history rooms: recent messages, cut connections', { timeo
         assert.deepEqual(await waitForTexts(alice, 'line 25'), expected);
         await alice.waitForSelector('#status[data-state="online"]');
         assert.equal(await alice.locator('#banner').isVisible(), false);
+        // alice joined again (with her info) and read the list afresh; bob saw her old
+        // connection leave and the new one join.
+        await alice.waitForSelector('#members:not(.stale)');
+        await waitForMembers(alice, ['alice (you)', 'bob']);
+        await waitForMembers(bob, ['bob (you)', 'alice']);
         const lines = await systemLines(alice);
         assert.ok(lines.includes('Connection lost, reconnecting…'), lines.join(' | '));
         // What bob sent while the proxy refused her came in the recovery (and maybe more, sent
@@ -282,6 +340,9 @@ describe('chat demo on history rooms: recent messages, cut connections', { timeo
         // tiny keeps 6 messages: 12 missed lines are more than it holds.
         await join(bob, 'bob', 'tiny');
         await join(alice, 'alice', 'tiny');
+        // No presence for tiny: no member list, and no complaint about it.
+        assert.equal(await alice.locator('#members').isVisible(), false);
+        assert.equal(await bob.locator('#members').isVisible(), false);
         await say(bob, 'tiny 0');
         await waitForTexts(alice, 'tiny 0');
 

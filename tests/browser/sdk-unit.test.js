@@ -403,3 +403,209 @@ describe('Lhttp client: history channels (fake WebSocket)', { timeout: 30000 }, 
         await assert.rejects(queued, /closed/);
     });
 });
+
+// Presence channels (PROTOCOL.md, "Presence channels: who is here, join and leave events").
+const joinEvent = (type, ch, client, node, user, info) =>
+    `LHTTP/1.0 presence\r\n${type}:${ch}\r\nclient:${client}\r\nnode:${node}\r\n` +
+    (user ? `user:${user}\r\n` : '') + `\r\n${info}`;
+
+function presenceClient(options = {}) {
+    const c = historyClient(options);
+    c.log.joins = [];
+    c.log.leaves = [];
+    c.on_join = (e) => c.log.joins.push(e);
+    c.on_leave = (e) => c.log.leaves.push(e);
+    return c;
+}
+
+describe('Lhttp client: presence channels (fake WebSocket)', { timeout: 30000 }, () => {
+    it('subscribes with presence info and join opt-ins from the options', () => {
+        const c = presenceClient({ reconnect: false });
+        const ws = FakeSocket.all[0];
+        ws.open();
+        c.subscribe('room.1', 'chat', null, '', { info: { name: 'Zoë', tags: ['a:b'] }, joins: true });
+        c.subscribe('room.2 room.3', 'chat', { x: '1' }, 'hi', { info: 'plain text', joinsSelf: true });
+        c.subscribe(['room.4', 'room.5'], 'chat', null, '', { joins: 'room.4', joinsSelf: ['room.5', 'room.4'] });
+        c.subscribe('room.6', 'chat', null, '', { info: 42, joins: false });
+        c.subscribe('room.7', 'chat', null, '', {});
+        c.context.subscribe('room.8', 'chat', null, '', { joins: true }); // on a context too
+        assert.deepEqual(ws.sent, [
+            'LHTTP/1.0 chat\r\nsubscribe:room.1\r\npresence-info:{"name":"Zoë","tags":["a:b"]}\r\njoins:room.1\r\n\r\n',
+            'LHTTP/1.0 chat\r\nsubscribe:room.2 room.3\r\npresence-info:plain text\r\njoins-self:room.2 room.3\r\nx:1\r\n\r\nhi',
+            'LHTTP/1.0 chat\r\nsubscribe:room.4 room.5\r\njoins-self:room.5 room.4\r\n\r\n', // joins-self implies joins
+            'LHTTP/1.0 chat\r\nsubscribe:room.6\r\npresence-info:42\r\n\r\n',
+            'LHTTP/1.0 chat\r\nsubscribe:room.7\r\n\r\n',
+            'LHTTP/1.0 chat\r\nsubscribe:room.8\r\njoins:room.8\r\n\r\n',
+        ]);
+        // Invalid options throw and send nothing; nothing carries over to the next message.
+        assert.throws(() => c.subscribe('room.9', 'chat', null, '', 'joins'), /options must be an object/);
+        assert.throws(() => c.subscribe('room.9', 'chat', null, '', { info: 'two\r\nlines' }), LhttpError);
+        assert.throws(() => c.subscribe('room.9', 'chat', null, '', { info: () => 1 }), /presence info/);
+        assert.throws(() => c.context.subscribe('room.9', 'chat', null, '', { joins: '' }), /no channel/);
+        c.context.setCommand('next').send('x');
+        assert.equal(ws.sent.length, 7);
+        assert.equal(ws.sent[6], 'LHTTP/1.0 next\r\n\r\nx');
+        assert.ok(!c.channels().includes('room.9'));
+    });
+
+    it('subscribes again with the same info and opt-ins after a reconnect; unsubscribe forgets them', async () => {
+        const c = presenceClient();
+        c.subscribe('p.a p.b', 'chat', null, '', { info: { name: 'A' }, joins: 'p.a' });
+        c.subscribe('plain', 'chat');
+        c.subscribe('p.c', 'chat', null, '', { info: { name: 'A' }, joinsSelf: true });
+        c.subscribe('p.d', 'other', null, '', { info: 'd', joins: true });
+        c.subscribe('p.e', 'chat', null, '', { info: 'e' });
+        // Headers added by hand count too; a later opt-in changes an earlier one.
+        c.subscribe('p.f', 'chat', [['presence-info', 'f'], ['joins', 'p.f p.b']]);
+        c.subscribe('p.gone', 'chat', null, '', { info: 'g', joins: true });
+        c.unsubscribe('p.gone', 'chat');
+        const first = FakeSocket.all[0];
+        first.open();
+        assert.equal(first.sent.length, 8);
+        first.drop();
+        await tick(30);
+        const second = FakeSocket.all[1];
+        second.open();
+        assert.deepEqual(second.sent, [
+            'LHTTP/1.0 chat\r\nsubscribe:p.a p.b p.c\r\npresence-info:{"name":"A"}\r\njoins:p.a p.b\r\njoins-self:p.c\r\n\r\n',
+            'LHTTP/1.0 chat\r\nsubscribe:plain\r\n\r\n',
+            'LHTTP/1.0 other\r\nsubscribe:p.d\r\npresence-info:d\r\njoins:p.d\r\n\r\n',
+            'LHTTP/1.0 chat\r\nsubscribe:p.e\r\npresence-info:e\r\n\r\n',
+            'LHTTP/1.0 chat\r\nsubscribe:p.f\r\npresence-info:f\r\njoins:p.f\r\n\r\n',
+        ]);
+        assert.deepEqual(c.channels(), ['p.a', 'p.b', 'plain', 'p.c', 'p.d', 'p.e', 'p.f']);
+        c.close();
+    });
+
+    it('recovers a history channel that has presence with its info and opt-ins', async () => {
+        const c = presenceClient();
+        c.recover('room', 'chat', '4 e1', { publish: 'room', event: 'join' }, '', { info: { name: 'A' }, joins: true });
+        const first = FakeSocket.all[0];
+        first.open();
+        assert.deepEqual(first.sent, [
+            'LHTTP/1.0 chat\r\nsubscribe:room\r\nrecover:room 4 e1\r\npresence-info:{"name":"A"}\r\njoins:room\r\n' +
+            'publish:room\r\nevent:join\r\n\r\n',
+        ]);
+        first.receive('LHTTP/1.0 chat\r\nrecovered:room true 0 4 e1\r\n\r\n');
+        first.drop();
+        await tick(30);
+        const second = FakeSocket.all[1];
+        second.open();
+        assert.deepEqual(second.sent, [
+            'LHTTP/1.0 chat\r\nsubscribe:room\r\nrecover:room 4 e1\r\npresence-info:{"name":"A"}\r\njoins:room\r\n\r\n']);
+        // Refused for its presence info: reported as an incomplete recovery, subscribed without it.
+        second.receive('LHTTP/1.0 error\r\ncode:413\r\nreason:presence-info: longer than 256 bytes\r\n\r\n');
+        assert.equal(second.sent[1], 'LHTTP/1.0 chat\r\nsubscribe:room\r\n\r\n');
+        assert.deepEqual(c.log.recoveries[1].error, { type: 'reply', code: 413, reason: 'presence-info: longer than 256 bytes' });
+        assert.deepEqual(c.log.errors, []);
+        // Too many joins (429): asked again later, as for 503.
+        c.recover('room.3', 'chat', '2 e1', null, '', { joins: true });
+        second.receive('LHTTP/1.0 error\r\ncode:429\r\nreason:presence: more than 10 joins per second\r\n\r\n');
+        await tick(30);
+        assert.deepEqual(second.sent.slice(2), ['LHTTP/1.0 chat\r\nsubscribe:room.3\r\nrecover:room.3 2 e1\r\njoins:room.3\r\n\r\n',
+            'LHTTP/1.0 chat\r\nsubscribe:room.3\r\nrecover:room.3 2 e1\r\njoins:room.3\r\n\r\n']);
+        second.receive('LHTTP/1.0 chat\r\nrecovered:room.3 true 0 2 e1\r\n\r\n');
+        assert.equal(c.log.recoveries.length, 3);
+        assert.equal(c.log.recoveries[2].recovered, true);
+        second.sent.splice(2, 2);
+        // Refused because of history (no presence problem): subscribed again with presence.
+        c.recover('room.2', 'chat', '1 e1', null, '', { info: 'i', joinsSelf: true });
+        second.receive("LHTTP/1.0 error\r\ncode:404\r\nreason:recover: channel 'room.2' keeps no history\r\n\r\n");
+        assert.equal(second.sent[3], 'LHTTP/1.0 chat\r\nsubscribe:room.2\r\npresence-info:i\r\njoins-self:room.2\r\n\r\n');
+        c.close();
+    });
+
+    it('reads presence lists and stats; error replies reject with code and reason', async () => {
+        const c = presenceClient({ reconnect: false });
+        const ws = FakeSocket.all[0];
+        const list = c.presence('room'); // queued until open
+        ws.open();
+        const stats = c.presenceStats('room');
+        const userStats = c.presenceStats(['room'], 'alice');
+        const missing = c.presence('plain');
+        const forbidden = c.presenceStats('secret');
+        const empty = c.presence('empty');
+        assert.deepEqual(ws.sent, [
+            'LHTTP/1.0 presence\r\npresence:room\r\n\r\n',
+            'LHTTP/1.0 presence-stats\r\npresence-stats:room\r\n\r\n',
+            'LHTTP/1.0 presence-stats\r\npresence-stats:room alice\r\n\r\n',
+            'LHTTP/1.0 presence\r\npresence:plain\r\n\r\n',
+            'LHTTP/1.0 presence-stats\r\npresence-stats:secret\r\n\r\n',
+            'LHTTP/1.0 presence\r\npresence:empty\r\n\r\n',
+        ]);
+        const entries = [
+            { client: '17', node: 'h1:8081', user: 'alice', info: '{"name":"Alice"}' },
+            { client: '3', node: 'h2:8081', user: '', info: '' },
+        ];
+        ws.receive(`LHTTP/1.0 presence\r\npresence:room 5 2\r\n\r\n${JSON.stringify(entries)}`);
+        // An error reply of another message (a subscribe's presence-info) is not the read's.
+        ws.receive('LHTTP/1.0 error\r\ncode:413\r\nreason:presence-info: longer than 256 bytes\r\n\r\n');
+        ws.receive('LHTTP/1.0 error\r\ncode:429\r\nreason:presence: more than 10 joins per second\r\n\r\n');
+        ws.receive('LHTTP/1.0 presence-stats\r\npresence-stats:room 5 4\r\n\r\n');
+        ws.receive('LHTTP/1.0 presence-stats\r\npresence-stats:room 5 4 2\r\n\r\n');
+        ws.receive("LHTTP/1.0 error\r\ncode:404\r\nreason:presence: channel 'plain' has no presence\r\n\r\n");
+        ws.receive("LHTTP/1.0 error\r\ncode:403\r\nreason:token does not allow subscribing to 'secret'\r\n\r\n");
+        ws.receive('LHTTP/1.0 presence\r\npresence:empty 0 0\r\n\r\n[]');
+
+        assert.deepEqual(await list, { channel: 'room', total: 5, listed: 2, entries });
+        assert.deepEqual(await stats, { channel: 'room', connections: 5, users: 4 });
+        assert.deepEqual(await userStats, { channel: 'room', connections: 5, users: 4, userConnections: 2 });
+        await assert.rejects(missing, (e) => e instanceof LhttpError && e.code === 404 &&
+            e.reason === "presence: channel 'plain' has no presence" && /^lhttp: presence: 404 /.test(e.message));
+        await assert.rejects(forbidden, (e) => e.code === 403 && /subscribing to 'secret'/.test(e.reason));
+        assert.deepEqual(await empty, { channel: 'empty', total: 0, listed: 0, entries: [] });
+        assert.deepEqual(c.log.errors.map((e) => e.error.code), [413, 429]);
+        assert.deepEqual(c.log.messages, []);
+
+        // A reply with a body that is not a JSON array rejects the read.
+        const broken = c.presence('room');
+        ws.receive('LHTTP/1.0 presence\r\npresence:room 1 1\r\n\r\n{"client":"1"}');
+        await assert.rejects(broken, /not a JSON array/);
+        // A read sent by hand: its reply goes to on_message as it is.
+        c.send('presence', { presence: 'room' });
+        ws.receive('LHTTP/1.0 presence\r\npresence:room 0 0\r\n\r\n[]');
+        assert.deepEqual(c.log.messages.map((m) => m.getHeader('presence')), ['room 0 0']);
+        await assert.rejects(c.presence('a b'), /exactly one channel/);
+        await assert.rejects(c.presenceStats('room', 'two words'), /user/);
+    });
+
+    it('rejects presence reads when the connection closes or no reply comes', async () => {
+        const c = presenceClient({ reconnectDelay: 1000, presenceTimeout: 50 });
+        const ws = FakeSocket.all[0];
+        ws.open();
+        const lost = c.presenceStats('room');
+        ws.drop();
+        await assert.rejects(lost, /connection closed before the presence-stats reply/);
+        await assert.rejects(c.presence('room'), /presence: no reply within 50 ms/);
+        const queued = c.presence('room');
+        c.close();
+        await assert.rejects(queued, /closed/);
+    });
+
+    it('hands join and leave events to on_join/on_leave and on() listeners, never to on_message', () => {
+        const c = presenceClient({ reconnect: false });
+        const ws = FakeSocket.all[0];
+        ws.open();
+        const seen = [];
+        const offJoin = c.on('join', (e) => seen.push(['join', e.client]));
+        c.on('leave', (e) => seen.push(['leave', e.client]));
+        const messages = [];
+        c.on('message', (ctx) => messages.push(ctx.getBody()));
+        ws.receive(joinEvent('join', 'room', '17', 'h1:8081', 'alice', '{"name":"Alice"}'));
+        ws.receive(joinEvent('leave', 'room', '3', 'h2:8081', '', ''));
+        // Published by a user with the command `presence`: an ordinary message.
+        ws.receive('LHTTP/1.0 presence\r\npublish:other\r\njoin:other\r\n\r\nuser data');
+        offJoin();
+        ws.receive(joinEvent('join', 'room', '18', 'h1:8081', '', 'multi\r\n\r\nline'));
+        assert.deepEqual(c.log.joins, [
+            { type: 'join', channel: 'room', client: '17', node: 'h1:8081', user: 'alice', info: '{"name":"Alice"}' },
+            { type: 'join', channel: 'room', client: '18', node: 'h1:8081', user: '', info: 'multi\r\n\r\nline' },
+        ]);
+        assert.deepEqual(c.log.leaves, [{ type: 'leave', channel: 'room', client: '3', node: 'h2:8081', user: '', info: '' }]);
+        assert.deepEqual(seen, [['join', '17'], ['leave', '3']]);
+        assert.deepEqual(c.log.messages.map((m) => m.getBody()), ['user data']);
+        assert.deepEqual(messages, ['user data']);
+        assert.throws(() => c.on('joined', () => {}), /unknown event/);
+        assert.throws(() => c.on('join', 'not a function'), LhttpError);
+    });
+});

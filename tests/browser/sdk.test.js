@@ -547,3 +547,342 @@ describe('lhttp.js on history channels', { timeout: 90000 }, () => {
         await page.evaluate(() => clients.s.close());
     });
 });
+
+// A connect token (PROTOCOL.md §7): an HS256 JWT.
+function mintToken(secret, claims) {
+    const crypto = require('node:crypto');
+    const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const head = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ exp: Math.floor(Date.now() / 1000) + 3600, ...claims })}`;
+    return `${head}.${crypto.createHmac('sha256', secret).update(head).digest('base64url')}`;
+}
+
+describe('lhttp.js on presence channels', { timeout: 90000 }, () => {
+    let server, staticDir, proxy, page;
+    const PRESENCE = ['--presence', 'sdk.p.*'];
+
+    before(async () => {
+        staticDir = makeStaticDir();
+        server = await Lhttpd.start(['--static-dir', staticDir, ...PRESENCE]);
+        proxy = await TcpProxy.start(server.port);
+        page = await browser.newPage();
+        page.pageErrors = [];
+        page.on('pageerror', (e) => page.pageErrors.push(e));
+        await page.goto(`${server.httpUrl}/sdk.html`);
+    });
+
+    after(async () => {
+        if (page) await page.close();
+        if (proxy) await proxy.close();
+        if (server) await server.stop();
+        if (staticDir) fs.rmSync(staticDir, { recursive: true, force: true });
+    });
+
+    // Fresh clients on the suite's page (the previous test's are closed).
+    async function open(names, url, options) {
+        await page.evaluate(([list, u, o]) => {
+            Object.values(window.clients).forEach((c) => c.close());
+            window.clients = {};
+            list.forEach((n) => window.openClient(n, u, o));
+        }, [names, url, options]);
+        await page.waitForFunction((list) => list.every((n) => window.clients[n].log.opens === 1), names);
+    }
+    const logOf = (name, what) => page.evaluate(([n, w]) => window.clients[n].log[w], [name, what]);
+    const waitLog = (name, what, count, timeout = 5000) => page.waitForFunction(
+        ([n, w, k]) => window.clients[n].log[w].length >= k, [name, what, count], { timeout });
+    const errorsOf = (name) => page.evaluate((n) => window.errorsOf(n).filter((e) => e.error.type !== 'socket'), name);
+    // Polls presence() until it lists `count` entries (other connections' joins are not ordered
+    // with this one's read).
+    async function presenceWith(name, channel, count) {
+        let last;
+        await waitFor(async () => {
+            last = await page.evaluate(([n, ch]) => clients[n].presence(ch), [name, channel]);
+            return last.total === count;
+        }, { what: `${count} entries in ${channel}` });
+        return last;
+    }
+
+    it('reads the entries and counts of a channel; a read does not subscribe', async () => {
+        await open(['a', 'b', 'reader']);
+        await page.evaluate(() => {
+            clients.a.subscribe('sdk.p.room', 'chat', null, '', { info: { name: 'Ann', lang: 'en' } });
+            clients.b.subscribe('sdk.p.room sdk.p.other', 'chat', null, '', { info: 'plain: info' });
+            return Promise.all([sync('a'), sync('b')]);
+        });
+        const list = await presenceWith('reader', 'sdk.p.room', 2);
+        assert.equal(list.channel, 'sdk.p.room');
+        assert.equal(list.listed, 2);
+        const infos = list.entries.map((e) => e.info).sort();
+        assert.deepEqual(infos, ['plain: info', '{"name":"Ann","lang":"en"}']);
+        for (const e of list.entries) {
+            assert.match(e.client, /^[0-9]+$/);
+            assert.ok(e.node.length > 0, 'node name');
+            assert.equal(e.user, ''); // no tokens
+        }
+        assert.notEqual(list.entries[0].client, list.entries[1].client);
+        const r = await page.evaluate(async () => ({
+            stats: await clients.reader.presenceStats('sdk.p.room'),
+            user: await clients.reader.presenceStats('sdk.p.room', 'nobody'),
+            other: await clients.reader.presence('sdk.p.other'),
+            empty: await clients.reader.presence('sdk.p.empty'),
+            emptyStats: await clients.reader.presenceStats('sdk.p.empty'),
+        }));
+        assert.deepEqual(r.stats, { channel: 'sdk.p.room', connections: 2, users: 2 });
+        assert.deepEqual(r.user, { channel: 'sdk.p.room', connections: 2, users: 2, userConnections: 0 });
+        assert.deepEqual(r.other.entries.map((e) => e.info), ['plain: info']);
+        assert.deepEqual(r.empty, { channel: 'sdk.p.empty', total: 0, listed: 0, entries: [] });
+        assert.deepEqual(r.emptyStats, { channel: 'sdk.p.empty', connections: 0, users: 0 });
+        // The reader read, it did not join.
+        assert.equal((await presenceWith('a', 'sdk.p.room', 2)).total, 2);
+        assert.deepEqual(await page.evaluate(() => clients.reader.channels()), []);
+        for (const n of ['a', 'b', 'reader']) assert.deepEqual(await errorsOf(n), []);
+    });
+
+    it('sends join and leave events to who asked, not to on_message, and not my own unless joinsSelf', async () => {
+        await open(['w', 'self', 'quiet', 'b']);
+        await page.evaluate(() => {
+            clients.w.subscribe('sdk.p.ev', 'chat', null, '', { info: { name: 'W' }, joins: true });
+            clients.self.subscribe('sdk.p.ev', 'chat', null, '', { info: { name: 'S' }, joinsSelf: true });
+            clients.quiet.subscribe('sdk.p.ev', 'chat', null, '', { info: { name: 'Q' } });
+            return Promise.all([sync('w'), sync('self'), sync('quiet')]);
+        });
+        // self gets its own join; w may or may not see self's and quiet's (other connections).
+        await waitLog('self', 'joins', 1);
+        const own = (await logOf('self', 'joins')).filter((e) => e.info === '{"name":"S"}');
+        assert.equal(own.length, 1);
+        await page.evaluate(() => { clients.b.subscribe('sdk.p.ev', 'chat', null, '', { info: { name: 'B' } }); return sync('b'); });
+        await page.waitForFunction(() => ['w', 'self'].every((n) =>
+            clients[n].log.joins.some((e) => e.info === '{"name":"B"}')));
+        const list = await presenceWith('w', 'sdk.p.ev', 4);
+        const bEntry = list.entries.find((e) => e.info === '{"name":"B"}');
+        const bJoin = (await logOf('w', 'joins')).find((e) => e.info === '{"name":"B"}');
+        assert.deepEqual(bJoin, { type: 'join', channel: 'sdk.p.ev', client: bEntry.client, node: bEntry.node, user: '', info: '{"name":"B"}' });
+        const wEntry = list.entries.find((e) => e.info === '{"name":"W"}');
+        assert.ok(!(await logOf('w', 'joins')).some((e) => e.client === wEntry.client && e.node === wEntry.node), 'no own join without joinsSelf');
+
+        // b leaves by unsubscribing; then quiet's connection closes: both are leaves.
+        await page.evaluate(() => clients.b.unsubscribe('sdk.p.ev', 'chat'));
+        await page.waitForFunction(() => clients.w.log.leaves.some((e) => e.info === '{"name":"B"}'));
+        await page.evaluate(() => clients.quiet.close());
+        await page.waitForFunction(() => clients.w.log.leaves.some((e) => e.info === '{"name":"Q"}'));
+        const leaves = await logOf('w', 'leaves');
+        assert.deepEqual(leaves.find((e) => e.info === '{"name":"B"}'),
+            { type: 'leave', channel: 'sdk.p.ev', client: bEntry.client, node: bEntry.node, user: '', info: '{"name":"B"}' });
+        assert.equal((await presenceWith('w', 'sdk.p.ev', 2)).total, 2);
+        // Never my own leave, even with joinsSelf (the others' it gets).
+        await page.waitForFunction(() => ['{"name":"B"}', '{"name":"Q"}'].every((i) =>
+            clients.self.log.leaves.some((e) => e.info === i)));
+        await page.evaluate(() => { clients.self.unsubscribe('sdk.p.ev', 'chat'); return sync('self'); });
+        await page.waitForFunction(() => clients.w.log.leaves.some((e) => e.info === '{"name":"S"}'));
+        assert.ok(!(await logOf('self', 'leaves')).some((e) => e.info === '{"name":"S"}'));
+        // on("join") listeners get them too; nothing reached on_message; quiet and b got no events.
+        assert.deepEqual(await page.evaluate(() => window.received('w')), []);
+        assert.deepEqual(await page.evaluate(() => window.received('self')), []);
+        assert.deepEqual(await logOf('quiet', 'joins'), []);
+        assert.deepEqual(await logOf('b', 'joins'), []);
+        assert.deepEqual(await logOf('b', 'leaves'), []);
+        // A user's message with the command `presence` is an ordinary message.
+        await page.evaluate(() => { clients.b.subscribe('sdk.plain.ev', 'chat'); return sync('b'); });
+        await page.evaluate(() => clients.w.publish('sdk.plain.ev', 'presence', { join: 'sdk.plain.ev' }, 'not an event'));
+        await page.waitForFunction(() => window.received('b').length === 1);
+        assert.deepEqual(await logOf('b', 'joins'), []);
+        for (const n of ['w', 'self', 'b']) assert.deepEqual(await errorsOf(n), []);
+    });
+
+    it('rejects reads of channels without presence; refuses oversized info and bad opt-ins, connection alive', async () => {
+        await open(['a']);
+        const refusals = await page.evaluate(async () => {
+            const out = [];
+            for (const [fn, args] of [['presence', ['sdk.plain']], ['presenceStats', ['sdk.plain']],
+                ['presence', ['sdk..p']], ['presence', ['sdk.p.*']], ['presenceStats', ['sdk.p.>', 'u']]]) {
+                try { await clients.a[fn](...args); out.push('resolved'); } catch (e) { out.push([fn, e.name, e.code, e.reason]); }
+            }
+            return out;
+        });
+        assert.deepEqual(refusals.slice(0, 3).map((r) => r.slice(0, 3)), [
+            ['presence', 'LhttpError', 404], ['presenceStats', 'LhttpError', 404], ['presence', 'LhttpError', 400]]);
+        assert.match(refusals[0][3], /^presence/);
+        assert.match(refusals[0][3], /'sdk\.plain'/);
+        // Wildcards: 400, a refusal that names the channel.
+        for (const r of refusals.slice(3)) {
+            assert.equal(r[1], 'LhttpError');
+            assert.equal(r[2], 400, JSON.stringify(r));
+            assert.match(r[3], /'sdk\.p\.[*>]'/);
+        }
+
+        await page.evaluate(() => {
+            clients.a.subscribe('sdk.p.big', 'chat', null, '', { info: 'x'.repeat(300) }); // over 256
+            clients.a.subscribe('sdk.plain.j', 'chat', null, '', { joins: true });        // no presence there
+            clients.a.subscribe('sdk.p.j', 'chat', null, '', { joins: 'sdk.p.elsewhere' }); // not subscribed
+            return sync('a');
+        });
+        const errors = await errorsOf('a');
+        assert.deepEqual(errors.map((e) => e.error.code), [413, 404, 400]);
+        assert.match(errors[0].error.reason, /^presence-info/);
+        assert.match(errors[1].error.reason, /^joins/);
+        assert.match(errors[2].error.reason, /^joins/);
+        // Nothing of a refused message is applied; the connection still works.
+        const r = await page.evaluate(async () => ({
+            big: (await clients.a.presence('sdk.p.big')).total,
+            j: (await clients.a.presence('sdk.p.j')).total,
+            open: clients.a.isOpen(),
+        }));
+        assert.deepEqual(r, { big: 0, j: 0, open: true });
+        assert.deepEqual(await page.evaluate(() => window.received('a')), []);
+
+        // join and leave headers are the server's: a publish carrying one is refused.
+        await page.evaluate(() => {
+            clients.a.publish('sdk.p.j', 'presence', { join: 'sdk.p.j', client: '1', node: 'forged' }, '');
+            return sync('a');
+        });
+        const forged = (await errorsOf('a')).slice(3);
+        assert.deepEqual(forged.map((e) => e.error.code), [400]);
+    });
+
+    it('delivers a join before what the joiner publishes, and its leave after', async () => {
+        await open(['w', 'p']);
+        await page.evaluate(() => {
+            window.order = [];
+            clients.w.on('join', (e) => { if (e.info === 'P') window.order.push('join'); });
+            clients.w.on('leave', (e) => { if (e.info === 'P') window.order.push('leave'); });
+            clients.w.on('message', (c) => { if (c.getCommand() === 'chat') window.order.push(c.getBody()); });
+            clients.w.subscribe('sdk.p.order', 'chat', null, '', { joins: true });
+            return sync('w');
+        });
+        await page.evaluate(() => {
+            // One message each: subscribe runs before publish, publish before unsubscribe.
+            clients.p.subscribe('sdk.p.order', 'chat', { publish: 'sdk.p.order' }, 'hello', { info: 'P' });
+            clients.p.publish('sdk.p.order', 'chat', null, 'middle');
+            clients.p.unsubscribe('sdk.p.order', 'chat', { publish: 'sdk.p.order' }, 'bye');
+        });
+        await page.waitForFunction(() => window.order.length >= 5);
+        assert.deepEqual(await page.evaluate(() => window.order), ['join', 'hello', 'middle', 'bye', 'leave']);
+    });
+
+    it('refuses a flood of subscribe/unsubscribe toggles with 429 and bounds the events', async () => {
+        await open(['w', 'f']);
+        await page.evaluate(() => {
+            clients.w.subscribe('sdk.p.flood', 'chat', null, '', { joins: true });
+            return sync('w');
+        });
+        const started = Date.now();
+        await page.evaluate(() => {
+            for (let i = 0; i < 100; i++) {
+                clients.f.subscribe('sdk.p.flood', 'chat', null, '', { info: 'f' + i });
+                clients.f.unsubscribe('sdk.p.flood', 'chat');
+            }
+            return sync('f');
+        });
+        const seconds = (Date.now() - started) / 1000;
+        const refused = (await errorsOf('f')).map((e) => [e.error.code, e.error.reason]);
+        // The last events reach w (another connection) a moment later.
+        await page.waitForFunction((k) => clients.w.log.joins.length + k >= 100 &&
+            clients.w.log.leaves.length >= clients.w.log.joins.length, refused.length);
+        await sleep(100); // nothing more comes
+        const joins = (await logOf('w', 'joins')).length;
+        const leaves = (await logOf('w', 'leaves')).length;
+        assert.ok(refused.length > 0, 'some joins refused');
+        for (const [code, reason] of refused) {
+            assert.equal(code, 429);
+            assert.match(reason, /^presence: /);
+        }
+        assert.equal(joins + refused.length, 100);
+        assert.equal(leaves, joins); // a leave follows each join that was let in
+        // Bursts of 5 x --presence-rate (10 a second by default), then 10 a second.
+        assert.ok(joins <= 50 + Math.ceil(10 * (seconds + 0.5)), `${joins} joins in ${seconds} s`);
+        assert.equal(await page.evaluate(() => clients.f.isOpen()), true);
+    });
+
+    it('joins again with the same info and opt-ins after a reconnect', async () => {
+        const wsUrl = `ws://127.0.0.1:${proxy.port}/`;
+        await open(['w']);
+        await page.evaluate((u) => {
+            window.openClient('r', u, { reconnectDelay: 200, maxReconnectDelay: 400 });
+            clients.w.subscribe('sdk.p.re', 'chat', null, '', { info: { name: 'W' }, joins: true });
+        }, wsUrl);
+        await page.waitForFunction(() => clients.r.log.opens === 1);
+        await page.evaluate(() => {
+            clients.r.subscribe('sdk.p.re', 'chat', null, '', { info: { name: 'R' }, joins: true });
+            return Promise.all([sync('w'), sync('r')]);
+        });
+        await page.waitForFunction(() => clients.w.log.joins.filter((e) => e.info === '{"name":"R"}').length === 1);
+        const before = (await logOf('w', 'joins')).find((e) => e.info === '{"name":"R"}');
+
+        const cut = proxy.cut(1000);
+        await page.waitForFunction(() => clients.w.log.leaves.some((e) => e.info === '{"name":"R"}'));
+        await cut;
+        await page.waitForFunction(() => clients.r.log.opens === 2, null, { timeout: 10000 });
+        await page.waitForFunction(() => clients.w.log.joins.filter((e) => e.info === '{"name":"R"}').length === 2);
+        const joins = (await logOf('w', 'joins')).filter((e) => e.info === '{"name":"R"}');
+        assert.notEqual(joins[1].client, before.client); // a new connection
+        const leave = (await logOf('w', 'leaves')).find((e) => e.info === '{"name":"R"}');
+        assert.equal(leave.client, before.client);
+        // r asked for joins before the cut: it still gets them.
+        await page.evaluate(() => {
+            window.openClient('late');
+            clients.late.subscribe('sdk.p.re', 'chat', null, '', { info: { name: 'L' } });
+        });
+        await page.waitForFunction(() => clients.r.log.joins.some((e) => e.info === '{"name":"L"}'));
+        const list = await presenceWith('w', 'sdk.p.re', 3);
+        assert.deepEqual(list.entries.map((e) => e.info).sort(), ['{"name":"L"}', '{"name":"R"}', '{"name":"W"}']);
+        assert.deepEqual(await errorsOf('r'), []);
+    });
+});
+
+describe('lhttp.js presence with connect tokens', { timeout: 60000 }, () => {
+    let server, staticDir, page;
+    const SECRET = 'browser-test-secret';
+
+    before(async () => {
+        staticDir = makeStaticDir();
+        server = await Lhttpd.start(['--static-dir', staticDir, '--presence', 'sdk.t.*', '--jwt-secret', SECRET]);
+        page = await browser.newPage();
+        await page.goto(`${server.httpUrl}/sdk.html`);
+    });
+
+    after(async () => {
+        if (page) await page.close();
+        if (server) await server.stop();
+        if (staticDir) fs.rmSync(staticDir, { recursive: true, force: true });
+    });
+
+    it('lists the token\'s user, counts users and their connections, refuses channels not granted (403)', async () => {
+        const url = (sub) => `ws://127.0.0.1:${server.port}/?token=${mintToken(SECRET, { sub, channels: ['sdk.t.room', 'sync.*'] })}`;
+        await page.evaluate(([a1, a2, b]) => {
+            for (const [n, u] of [['a1', a1], ['a2', a2], ['b', b]]) {
+                window.openClient(n, u);
+                clients[n].subscribe('sdk.t.room', 'chat', null, '', { info: { tab: n } });
+            }
+        }, [url('alice'), url('alice'), url('bob')]);
+        await page.waitForFunction(() => ['a1', 'a2', 'b'].every((n) => clients[n].log.opens === 1));
+        let stats;
+        await waitFor(async () => {
+            stats = await page.evaluate(() => clients.b.presenceStats('sdk.t.room', 'alice'));
+            return stats.connections === 3;
+        }, { what: '3 connections' });
+        assert.deepEqual(stats, { channel: 'sdk.t.room', connections: 3, users: 2, userConnections: 2 });
+        const r = await page.evaluate(async () => {
+            const list = await clients.b.presence('sdk.t.room');
+            let refused = null;
+            try { await clients.b.presence('sdk.t.secret'); } catch (e) { refused = [e.code, e.reason]; }
+            let refusedStats = null;
+            try { await clients.b.presenceStats('sdk.t.secret'); } catch (e) { refusedStats = e.code; }
+            return { users: list.entries.map((e) => [e.user, e.info]).sort(), refused, refusedStats };
+        });
+        assert.deepEqual(r.users, [['alice', '{"tab":"a1"}'], ['alice', '{"tab":"a2"}'], ['bob', '{"tab":"b"}']]);
+        assert.equal(r.refused[0], 403);
+        assert.equal(r.refused[1], "token does not allow subscribing to 'sdk.t.secret'");
+        assert.equal(r.refusedStats, 403);
+        // A join event carries the token's user.
+        await page.evaluate((u) => {
+            clients.b.subscribe('sdk.t.room', 'chat', null, '', { joins: true }); // opts in, already subscribed
+            return sync('b').then(() => {
+                window.openClient('a3', u);
+                clients.a3.subscribe('sdk.t.room', 'chat', null, '', { info: 'third' });
+            });
+        }, url('alice'));
+        await page.waitForFunction(() => clients.b.log.joins.some((e) => e.info === 'third'));
+        const join = (await page.evaluate(() => clients.b.log.joins)).find((e) => e.info === 'third');
+        assert.equal(join.user, 'alice');
+        await page.evaluate(() => Object.values(clients).forEach((c) => c.close()));
+    });
+});

@@ -14,7 +14,7 @@ window.snapshot = function (c) {
 };
 
 window.record = function (name, client) {
-    var log = { opens: 0, messages: [], closes: [], errors: [] };
+    var log = { opens: 0, messages: [], closes: [], errors: [], joins: [], leaves: [] };
     client.log = log;
     client.on_open = function () { log.opens++; };
     client.on_message = function (c) {
@@ -25,6 +25,8 @@ window.record = function (name, client) {
         log.closes.push({ code: c.getCloseCode(), wasOpen: c.wasOpen, willReconnect: c.willReconnect });
     };
     client.on_error = function (c) { log.errors.push(c); };
+    client.on_join = function (e) { log.joins.push(e); };
+    client.on_leave = function (e) { log.leaves.push(e); };
     window.clients[name] = client;
     return client;
 };
