@@ -12,8 +12,6 @@
 #include <QWebSocket>
 
 #include <algorithm>
-#include <type_traits>
-#include <utility>
 
 namespace lhttp {
 
@@ -64,16 +62,6 @@ Admin::Connection describe(const Session &s) {
     return c;
 }
 
-// The node's presence store, for the presence channels' members: Server::presence(). Server
-// (lib/server) does not offer it yet; until it does, the feed describes no channel as a
-// presence channel, and AdminFeed::describesPresence() says so. Detected rather than called so
-// that the admin layer builds either way.
-template <typename S, typename = void> struct HasPresence : std::false_type {};
-template <typename S>
-struct HasPresence<
-    S, std::void_t<decltype(std::declval<const S &>().presence().list(QByteArray(), 0))>>
-    : std::true_type {};
-
 // Decimal connection ids in numeric order: 4 before 12.
 bool clientBefore(const Admin::PresenceMember &a, const Admin::PresenceMember &b) {
     if (a.node != b.node)
@@ -83,31 +71,22 @@ bool clientBefore(const Admin::PresenceMember &a, const Admin::PresenceMember &b
     return a.client < b.client;
 }
 
-template <typename S> void describePresence(const S &server, Admin::Channel &c) {
-    if constexpr (HasPresence<S>::value) {
-        const auto &presence = server.presence();
-        if (!presence.covers(c.name))
-            return;
-        c.presence = true;
-        const PresenceList list = presence.list(c.name, Admin::MaxPresenceMembers);
-        c.presenceTotal = list.total;
-        c.presenceUsers = presence.stats(c.name).users;
-        c.presenceList.reserve(list.entries.size());
-        for (const PresenceEntry &e : list.entries)
-            c.presenceList.append({e.client, e.node, e.user, e.info});
-        // The store lists in no particular order; a console compares and shows them sorted.
-        std::sort(c.presenceList.begin(), c.presenceList.end(), clientBefore);
-    } else {
-        Q_UNUSED(server);
-        Q_UNUSED(c);
-    }
+// A presence channel's counts and its first Admin::MaxPresenceMembers entries, sorted.
+void describePresence(const PresenceStore &presence, Admin::Channel &c) {
+    if (!presence.covers(c.name))
+        return;
+    c.presence = true;
+    const PresenceList list = presence.list(c.name, Admin::MaxPresenceMembers);
+    c.presenceTotal = list.total;
+    c.presenceUsers = presence.stats(c.name).users;
+    c.presenceList.reserve(list.entries.size());
+    for (const PresenceEntry &e : list.entries)
+        c.presenceList.append({e.client, e.node, e.user, e.info});
+    // The store lists in no particular order; a console compares and shows them sorted.
+    std::sort(c.presenceList.begin(), c.presenceList.end(), clientBefore);
 }
 
 } // namespace
-
-bool AdminFeed::describesPresence() {
-    return HasPresence<Server>::value;
-}
 
 AdminFeed::AdminFeed(Server *server, QObject *parent)
     : AdminFeed(server, Options(), parent) {}
@@ -440,7 +419,7 @@ Admin::Channel AdminFeed::channelNow(const QByteArray &name) const {
         c.lastOffset = h.top.offset;
         c.epoch = h.top.epoch;
     }
-    describePresence(*m_server, c);
+    describePresence(m_server->presence(), c);
     return c;
 }
 

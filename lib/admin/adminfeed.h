@@ -49,9 +49,6 @@ public:
     void setActive(bool active);
     bool isActive() const { return m_active.load(std::memory_order_relaxed); }
     Admin::Snapshot snapshot() const;
-    // Whether channel descriptions carry presence (Admin::Channel::presence): the node's
-    // Server must offer its presence store (Server::presence()).
-    static bool describesPresence();
 
     // Lets Out samples of a server-side publish made in the feed's thread show the message (the
     // console's, or Server::publish() callers'); nullptr when the publish is done.

@@ -4,7 +4,6 @@
 // separately started lhttpd-qt process (LHTTPD_BIN) for attach with the right and a wrong token.
 
 #include "../adminendpoint/stalledclient.h"
-#include "adminfeed.h"
 #include "channelsmodel.h"
 #include "channelsview.h"
 #include "connectionsmodel.h"
@@ -363,9 +362,6 @@ void tst_AdminGui::attachToLhttpd() {
 // A presence channel of an lhttpd-qt node: the channels table counts its members and users,
 // selecting it lists them (client, node, user, info) and follows a join and a leave.
 void tst_AdminGui::presenceChannelListsMembers() {
-    if (!AdminFeed::describesPresence())
-        QSKIP("the node's Server does not offer Server::presence() yet: the admin feed cannot "
-              "describe presence channels");
     LhttpdProcess lhttpd;
     QVERIFY(lhttpd.start({QStringLiteral("--admin-token"), QString::fromLatin1(Token),
                           QStringLiteral("--presence"), QStringLiteral("room.*"),

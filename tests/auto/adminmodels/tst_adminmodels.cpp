@@ -5,7 +5,6 @@
 // admin endpoint. Then each model alone, with batches made by hand for the edge cases.
 
 #include "adminendpoint.h"
-#include "adminfeed.h"
 #include "channelsmodel.h"
 #include "connectionsmodel.h"
 #include "connectionsproxy.h"
@@ -484,9 +483,6 @@ void tst_AdminModels::presenceModelFollowsChannels() {
 // A node with presence channels, through its admin endpoint: the members (node, user, info)
 // and counts of a presence channel, a join and a leave; a plain channel has none.
 void tst_AdminModels::presenceChannelsShowTheirMembers() {
-    if (!AdminFeed::describesPresence())
-        QSKIP("the node's Server does not offer Server::presence() yet: the admin feed cannot "
-              "describe presence channels");
     ServerOptions o;
     o.address = QHostAddress::LocalHost;
     o.port = 0;
