@@ -4,6 +4,7 @@
 #include "channelsmodel.h"
 #include "connectionsmodel.h"
 #include "connectionsproxy.h"
+#include "presencemodel.h"
 #include "tableviews.h"
 
 #include <QHeaderView>
@@ -52,7 +53,10 @@ ChannelsView::ChannelsView(ChannelsModel *channels, ConnectionsModel *connection
     , m_filter(new QLineEdit(this))
     , m_table(new ChannelsTable(this))
     , m_membersTitle(new QLabel(this))
-    , m_subscribers(new QTableView(this)) {
+    , m_subscribers(new QTableView(this))
+    , m_presence(new PresenceModel(this))
+    , m_presenceTitle(new QLabel(this))
+    , m_presenceTable(new QTableView(this)) {
     m_proxy->setSourceModel(channels);
     m_proxy->setSortRole(ChannelsModel::SortRole);
     m_proxy->setFilterKeyColumn(ChannelsModel::Name);
@@ -87,6 +91,17 @@ ChannelsView::ChannelsView(ChannelsModel *channels, ConnectionsModel *connection
     m_subscribers->setColumnWidth(ConnectionsModel::Id, 5 * em);
     m_subscribers->setColumnWidth(ConnectionsModel::Peer, 12 * em);
 
+    // A presence channel's members, on every node.
+    m_presence->setChannelsModel(channels);
+    m_presenceTable->setObjectName(QStringLiteral("presenceTable"));
+    m_presenceTable->setModel(m_presence);
+    setUpLiveTable(m_presenceTable);
+    m_presenceTable->setColumnWidth(PresenceModel::Client, 5 * em);
+    m_presenceTable->setColumnWidth(PresenceModel::Node, 10 * em);
+    m_presenceTable->setColumnWidth(PresenceModel::User, 8 * em);
+    m_presenceTitle->setWordWrap(true);
+    connect(m_presence, &PresenceModel::changed, this, &ChannelsView::showPresence);
+
     static_cast<ChannelsTable *>(m_table)->selectedRowRemoved = [this](const QModelIndex &row) {
         m_gone =
             row.siblingAtColumn(ChannelsModel::Name).data(ChannelsModel::NameRole).toByteArray();
@@ -105,7 +120,9 @@ ChannelsView::ChannelsView(ChannelsModel *channels, ConnectionsModel *connection
     auto *rightLayout = new QVBoxLayout(right);
     rightLayout->setContentsMargins(0, 0, 0, 0);
     rightLayout->addWidget(m_membersTitle);
-    rightLayout->addWidget(m_subscribers);
+    rightLayout->addWidget(m_subscribers, 3);
+    rightLayout->addWidget(m_presenceTitle);
+    rightLayout->addWidget(m_presenceTable, 2);
     auto *split = new QSplitter(Qt::Horizontal, this);
     split->addWidget(left);
     split->addWidget(right);
@@ -114,6 +131,33 @@ ChannelsView::ChannelsView(ChannelsModel *channels, ConnectionsModel *connection
     auto *layout = new QVBoxLayout(this);
     layout->addWidget(split);
     showSubscribers();
+}
+
+QString ChannelsView::presenceTitle() const {
+    return m_presenceTitle->text();
+}
+
+void ChannelsView::showPresence() {
+    const bool shown = m_presence->isPresence();
+    m_presenceTitle->setVisible(shown);
+    m_presenceTable->setVisible(shown);
+    if (!shown) {
+        m_presenceTitle->clear();
+        return;
+    }
+    const QString channel = QString::fromUtf8(m_presence->channel());
+    if (m_presence->rowCount() < m_presence->total())
+        m_presenceTitle->setText(tr("Members of %1 on every node: %2 connections of %3 users "
+                                    "(the first %4 listed)")
+                                     .arg(channel)
+                                     .arg(m_presence->total())
+                                     .arg(m_presence->users())
+                                     .arg(m_presence->rowCount()));
+    else
+        m_presenceTitle->setText(tr("Members of %1 on every node: %2 connections of %3 users")
+                                     .arg(channel)
+                                     .arg(m_presence->total())
+                                     .arg(m_presence->users()));
 }
 
 QByteArray ChannelsView::selectedChannel() const {
@@ -128,6 +172,8 @@ QString ChannelsView::subscribersTitle() const {
 void ChannelsView::showSubscribers() {
     const QByteArray channel = selectedChannel();
     m_members->setChannel(channel.isNull() ? QByteArray("") : channel);
+    m_presence->setChannel(channel);
+    showPresence();
     if (!channel.isNull())
         m_gone.clear();
     if (!channel.isNull())

@@ -13,8 +13,10 @@ namespace lhttp {
 class ChannelsModel;
 class ConnectionsModel;
 class ConnectionsProxy;
+class PresenceModel;
 
-// The channels table; selecting a channel lists its subscribers beside it.
+// The channels table; selecting a channel lists its subscribers beside it and, for a presence
+// channel, its members on every node (client, node, user, info) and their counts.
 class ChannelsView : public QWidget {
     Q_OBJECT
 public:
@@ -24,9 +26,12 @@ public:
     QTableView *subscribersTable() const { return m_subscribers; }
     QByteArray selectedChannel() const;
     QString subscribersTitle() const;
+    QTableView *presenceTable() const { return m_presenceTable; }
+    QString presenceTitle() const;
 
 private:
     void showSubscribers();
+    void showPresence();
 
     ChannelsModel *m_model;
     QSortFilterProxyModel *m_proxy;
@@ -35,6 +40,9 @@ private:
     QTableView *m_table;
     QLabel *m_membersTitle;
     QTableView *m_subscribers;
+    PresenceModel *m_presence;
+    QLabel *m_presenceTitle;
+    QTableView *m_presenceTable;
     QByteArray m_gone; // the selected channel, gone from the node
 };
 

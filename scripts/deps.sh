@@ -6,9 +6,9 @@ set -euo pipefail
 LHTTP_BUILD_PACKAGES=(
     cmake ninja-build g++ pkg-config clang-format
     qt6-base-dev qt6-websockets-dev qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libgl-dev
-    libnats-dev libedit-dev
+    libnats-dev libedit-dev libsystemd-dev
 )
-LHTTP_TEST_PACKAGES=(nats-server xvfb openssl procps chromium golang-go golang-github-gorilla-websocket-dev)
+LHTTP_TEST_PACKAGES=(nats-server systemd xvfb openssl procps chromium golang-go golang-github-gorilla-websocket-dev)
 # The libFuzzer targets (scripts/fuzz.sh, tests/fuzz): clang with libFuzzer and the sanitizer
 # runtimes. test.sh installs them unless LHTTP_FUZZ=0.
 LHTTP_FUZZ_PACKAGES=(clang libclang-rt-14-dev)

@@ -1,8 +1,8 @@
 // Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
 //
 // lhttp-cli: the command-line LHTTP client. An interactive shell like the original
-// lhttpClient, and one-shot `sub` / `pub` / `history` modes for scripts. `lhttp-cli --help`
-// documents the output formats and exit statuses.
+// lhttpClient, and one-shot `sub` / `pub` / `history` / `presence` modes for scripts.
+// `lhttp-cli --help` documents the output formats and exit statuses.
 
 #include "lineinput.h"
 #include "options.h"
@@ -48,6 +48,9 @@ int main(int argc, char *argv[]) {
         break;
     case CliOptions::Mode::History:
         runner = std::make_unique<HistoryRunner>(options);
+        break;
+    case CliOptions::Mode::Presence:
+        runner = std::make_unique<PresenceRunner>(options);
         break;
     case CliOptions::Mode::Interactive:
         runner = std::make_unique<ShellRunner>(options);

@@ -127,9 +127,15 @@ ParseResult parseArguments(const QStringList &arguments, CliOptions *o, QString 
     const QCommandLineOption limit({QStringLiteral("l"), QStringLiteral("limit")}, {},
                                    QStringLiteral("n"));
     const QCommandLineOption after(QStringLiteral("after"), {}, QStringLiteral("position"));
-    p.addOptions({help,   version,  command, header,      escapes, http,   apiKey,
-                  count,  format,   timeout, noReconnect, noColor, noEdit, quiet,
-                  cacert, insecure, recover, positions,   limit,   after});
+    const QCommandLineOption joins(QStringLiteral("joins"), {});
+    const QCommandLineOption joinsSelf(QStringLiteral("joins-self"), {});
+    const QCommandLineOption info(QStringLiteral("info"), {}, QStringLiteral("text"));
+    const QCommandLineOption stats(QStringLiteral("stats"), {});
+    const QCommandLineOption user(QStringLiteral("user"), {}, QStringLiteral("user"));
+    p.addOptions({help,      version,  command, header,      escapes, http,   apiKey,
+                  count,     format,   timeout, noReconnect, noColor, noEdit, quiet,
+                  cacert,    insecure, recover, positions,   limit,   after,  joins,
+                  joinsSelf, info,     stats,   user});
     if (!p.parse(arguments)) {
         *error = p.errorText();
         return ParseResult::UsageError;
@@ -156,6 +162,11 @@ ParseResult parseArguments(const QStringList &arguments, CliOptions *o, QString 
         args.removeFirst();
         if (args.size() != 2)
             return usage(QStringLiteral("history needs a URL and one channel"));
+    } else if (modeWord == u"presence") {
+        o->mode = CliOptions::Mode::Presence;
+        args.removeFirst();
+        if (args.size() != 2)
+            return usage(QStringLiteral("presence needs a URL and one channel"));
     } else if (modeWord == u"pub" || modeWord == u"publish") {
         o->mode = CliOptions::Mode::Pub;
         args.removeFirst();
@@ -168,7 +179,8 @@ ParseResult parseArguments(const QStringList &arguments, CliOptions *o, QString 
             args.removeFirst();
         // `lhttp-cli sbu ...` is a typo, not a host called sbu.
         if (!args.isEmpty() && !args.first().contains(QLatin1Char(':')))
-            return usage(QStringLiteral("unknown mode or URL '%1' (modes: sub, pub; a URL "
+            return usage(QStringLiteral("unknown mode or URL '%1' (modes: sub, pub, history, "
+                                        "presence; a URL "
                                         "looks like ws://HOST:PORT/)")
                              .arg(args.first()));
         if (args.size() > 1)
@@ -178,6 +190,7 @@ ParseResult parseArguments(const QStringList &arguments, CliOptions *o, QString 
     const bool pub = o->mode == CliOptions::Mode::Pub;
     const bool shell = o->mode == CliOptions::Mode::Interactive;
     const bool history = o->mode == CliOptions::Mode::History;
+    const bool presence = o->mode == CliOptions::Mode::Presence;
 
     // Options that mean nothing in the chosen mode are refused rather than silently ignored.
     struct Applies {
@@ -189,17 +202,21 @@ ParseResult parseArguments(const QStringList &arguments, CliOptions *o, QString 
          {Applies{count, sub, "sub"}, Applies{http, pub, "pub"}, Applies{apiKey, pub, "pub --http"},
           Applies{header, pub, "pub"}, Applies{escapes, pub, "pub"},
           Applies{command, pub || shell, "pub and the shell"},
-          Applies{format, !pub, "sub, history and the shell"},
+          Applies{format, !pub, "sub, history, presence and the shell"},
           Applies{noReconnect, sub || shell, "sub and the shell"},
           Applies{noEdit, shell, "the shell"}, Applies{recover, sub, "sub"},
           Applies{positions, sub || history, "sub and history"}, Applies{limit, history, "history"},
-          Applies{after, history, "history"}}) {
+          Applies{after, history, "history"}, Applies{joins, sub, "sub"},
+          Applies{joinsSelf, sub, "sub"}, Applies{info, sub, "sub"},
+          Applies{stats, presence, "presence"}, Applies{user, presence, "presence --stats"}}) {
         if (p.isSet(a.option) && !a.ok)
             return usage(QStringLiteral("--%1 only applies to %2")
                              .arg(a.option.names().constLast(), QLatin1String(a.where)));
     }
     if (p.isSet(apiKey) && !p.isSet(http))
         return usage(QStringLiteral("--api-key only applies with --http"));
+    if (p.isSet(user) && !p.isSet(stats))
+        return usage(QStringLiteral("--user only applies with --stats"));
 
     const QString url = args.isEmpty() ? QStringLiteral("ws://127.0.0.1:8081/") : args.takeFirst();
     if (!parseUrl(url, o, error))
@@ -261,6 +278,26 @@ ParseResult parseArguments(const QStringList &arguments, CliOptions *o, QString 
         position.epoch = fields.at(1);
         o->after = position;
     }
+    if (p.isSet(user)) {
+        o->user = p.value(user).toUtf8();
+        if (o->user.isEmpty() || o->user.contains(' ') || o->user.contains('\t'))
+            return usage(QStringLiteral("--user needs a user id without blanks"));
+    }
+    o->stats = p.isSet(stats);
+    o->presence.joins = p.isSet(joins);
+    o->presence.joinsSelf = p.isSet(joinsSelf);
+    o->presence.info = p.value(info).toUtf8();
+    o->withPresence = p.isSet(joins) || p.isSet(joinsSelf) || p.isSet(info);
+    const QString presenceOption = p.isSet(joinsSelf) ? QStringLiteral("--joins-self")
+                                   : p.isSet(joins)   ? QStringLiteral("--joins")
+                                                      : QStringLiteral("--info");
+    if (o->withPresence) {
+        QString why;
+        if (lhttp::buildMessage("x", {{QByteArrayLiteral("presence-info"), o->presence.info}}, {},
+                                &why)
+                .isNull())
+            return usage(QStringLiteral("--info: %1").arg(why));
+    }
     o->recover = p.isSet(recover);
     o->positions = p.isSet(positions);
     o->reconnect = !p.isSet(noReconnect);
@@ -275,24 +312,28 @@ ParseResult parseArguments(const QStringList &arguments, CliOptions *o, QString 
                          ? qEnvironmentVariable("LHTTP_CLI_HISTORY")
                          : QDir::home().filePath(QStringLiteral(".lhttp_cli_history"));
 
-    if (sub || history) {
+    if (sub || history || presence) {
         for (const QString &arg : std::as_const(args)) {
             for (const QByteArray &channel : splitChannels(arg)) {
                 if (!lhttp::isValidChannel(channel, false, error))
                     return ParseResult::UsageError;
-                // recover and history name one concrete channel each (PROTOCOL.md).
-                if ((history || o->recover) &&
+                // recover, history and presence name concrete channels (PROTOCOL.md).
+                if ((history || presence || o->recover || o->withPresence) &&
                     (channel.split('.').contains("*") || channel.split('.').contains(">")))
-                    return usage(
-                        QStringLiteral("%1 needs concrete channels, not the wildcard "
-                                       "'%2'")
-                            .arg(history ? QStringLiteral("history") : QStringLiteral("--recover"),
-                                 QString::fromUtf8(channel)));
+                    return usage(QStringLiteral("%1 needs concrete channels, not the wildcard "
+                                                "'%2'")
+                                     .arg(history      ? QStringLiteral("history")
+                                          : presence   ? QStringLiteral("presence")
+                                          : o->recover ? QStringLiteral("--recover")
+                                                       : presenceOption,
+                                          QString::fromUtf8(channel)));
                 o->channels.append(channel);
             }
         }
         if (history && o->channels.size() != 1)
             return usage(QStringLiteral("history reads one channel"));
+        if (presence && o->channels.size() != 1)
+            return usage(QStringLiteral("presence reads one channel"));
     }
     if (pub) {
         o->channels = splitChannels(args.at(0));
@@ -328,6 +369,9 @@ QString helpText() {
   lhttp-cli sub [options] URL CHANNEL...    print the messages published to the channels
   lhttp-cli pub [options] URL CHANNEL TEXT  publish TEXT (- reads it from stdin)
   lhttp-cli history [options] URL CHANNEL   print the last messages of a history channel
+  lhttp-cli presence [options] URL CHANNEL  list who is in a presence channel
+  lhttp-cli presence --stats [--user USER] URL CHANNEL
+                                            count them: connections N users M
 
 LHTTP/1.0 command-line client for lhttpd-qt and the original lhttp server.
 URL is ws://HOST:PORT/PATH (wss:// for TLS); http(s):// and a bare HOST:PORT are accepted
@@ -345,10 +389,18 @@ Options:
                         message printed once (sub)
       --positions       print each message's position, CHANNEL OFFSET EPOCH, on a line of
                         its own before it (sub, history)
+      --joins           join presence channels and print their join and leave events
+                        (sub; joined again with them after a reconnect)
+      --joins-self      the same, and also this connection's own join (sub)
+      --info TEXT       this connection's presence info in the channels, shown to the
+                        others in their lists and events (sub; at most the server's
+                        --presence-info-max bytes, 256 by default)
+      --stats           count the channel's entries instead of listing them (presence)
+      --user USER       with --stats, also count USER's connections (presence)
   -l, --limit N         read at most N messages (history; default: 100)
       --after POSITION  read the messages after OFFSET:EPOCH (history; default: the last ones)
   -f, --format FORMAT   how received messages are printed: pretty, line, body or json
-                        (sub, history, shell; default: pretty)
+                        (sub, history, presence, shell; default: pretty)
   -t, --timeout MS      connect timeout, and for pub the time to get the server's answer
                         (default: 10000)
       --no-reconnect    exit with status 1 when the connection drops instead of
@@ -386,15 +438,25 @@ Output:
   affected). history prints the messages oldest first, then "-- history CHANNEL: N
   messages, position OFFSET EPOCH" on stderr; with --positions that position is also the
   last line of stdout, CHANNEL OFFSET EPOCH, to pass to --after next time.
+  Presence channels: presence prints one line per entry, CLIENT NODE USER INFO separated by
+  tabs ("-" for no user; tabs, newlines and control bytes in INFO escaped as above), then
+  "-- presence CHANNEL: N entries" on stderr ("listed L of N" when the server lists fewer
+  than there are); json prints {"client","node","user","info"} objects, one per line.
+  presence --stats prints "connections N users M", and with --user
+  "connections N users M user-connections K" (json: {"connections":N,"users":M,
+  "userConnections":K}). sub --joins prints each join and leave event as the message it
+  is, LHTTP/1.0 presence with a join:CHANNEL or leave:CHANNEL header, client, node and user
+  headers, and the joiner's info as the body; --count counts them as messages.
 
 Exit status:
   0  success: pub was accepted (WebSocket: the server answered a ping sent after the
      message without an error reply; --http: a 2xx status); sub got --count messages or
-     was stopped by SIGINT/SIGTERM; history printed what the server returned; the shell
-     ended with quit or end of input
+     was stopped by SIGINT/SIGTERM; history and presence printed what the server returned;
+     the shell ended with quit or end of input
   1  runtime failure, explained on stderr: connection refused or lost, an error reply from
-     the server (for sub, pub and history; e.g. 404 for a channel without history), an
-     HTTP status other than 2xx, a timeout
+     the server (for sub, pub, history and presence; e.g. 404 for a channel without
+     history or presence, 403 for one the token does not allow), an HTTP status other than
+     2xx, a timeout
   2  usage error: unknown option, missing or invalid argument, invalid channel or header
   When whoever reads the output goes away (lhttp-cli sub ... | head -n 1), lhttp-cli closes
   the connection and ends by SIGPIPE, as other Unix filters do (status 141 in the shell).

@@ -14,7 +14,7 @@
 
 // Everything lhttp-cli was asked to do, checked: a CliOptions that parsed is runnable.
 struct CliOptions {
-    enum class Mode { Interactive, Sub, Pub, History };
+    enum class Mode { Interactive, Sub, Pub, History, Presence };
     static constexpr int DefaultTimeoutMs = 10'000;
     static constexpr int DefaultHistoryLimit = 100;
 
@@ -33,6 +33,10 @@ struct CliOptions {
     bool positions = false;               // sub, history: print each message's position line
     int limit = DefaultHistoryLimit;      // history
     std::optional<lhttp::Position> after; // history --after
+    lhttp::PresenceOptions presence;      // sub --joins, --joins-self, --info
+    bool withPresence = false;            // sub: one of them was given
+    bool stats = false;                   // presence --stats
+    QByteArray user;                      // presence --stats --user
     Printer printer;
     int timeoutMs = DefaultTimeoutMs;
     bool reconnect = true;

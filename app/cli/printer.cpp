@@ -253,3 +253,44 @@ QByteArray Printer::problem(const QString &text) const {
     const QByteArray t = "lhttp-cli: " + text.toUtf8();
     return (colorErr ? BoldRed + t + Reset : t) + '\n';
 }
+
+QByteArray Printer::member(const lhttp::PresenceMember &m) const {
+    if (format == Format::Json) {
+        const QJsonObject o{{QStringLiteral("client"), QString::fromUtf8(m.client)},
+                            {QStringLiteral("node"), QString::fromUtf8(m.node)},
+                            {QStringLiteral("user"), QString::fromUtf8(m.user)},
+                            {QStringLiteral("info"), QString::fromUtf8(m.info)}};
+        return QJsonDocument(o).toJson(QJsonDocument::Compact) + '\n';
+    }
+    return escapeBytes(m.client) + '\t' + escapeBytes(m.node) + '\t' +
+           (m.user.isEmpty() ? QByteArray("-") : escapeBytes(m.user)) + '\t' + escapeBytes(m.info) +
+           '\n';
+}
+
+QByteArray Printer::presenceStats(int connections, int users, int userConnections) const {
+    if (format == Format::Json) {
+        QJsonObject o{{QStringLiteral("connections"), connections},
+                      {QStringLiteral("users"), users}};
+        if (userConnections >= 0)
+            o.insert(QStringLiteral("userConnections"), userConnections);
+        return QJsonDocument(o).toJson(QJsonDocument::Compact) + '\n';
+    }
+    QByteArray out =
+        "connections " + QByteArray::number(connections) + " users " + QByteArray::number(users);
+    if (userConnections >= 0)
+        out += " user-connections " + QByteArray::number(userConnections);
+    return out + '\n';
+}
+
+lhttp::Message Printer::presenceEvent(bool join, const QByteArray &channel,
+                                      const lhttp::PresenceMember &m) {
+    QByteArray bytes = "LHTTP/1.0 presence\r\n" + QByteArray(join ? "join:" : "leave:") + channel +
+                       "\r\nclient:" + m.client + "\r\nnode:" + m.node + "\r\n";
+    if (!m.user.isEmpty())
+        bytes += "user:" + m.user + "\r\n";
+    bytes += "\r\n" + m.info;
+    lhttp::Error error;
+    lhttp::Limits limits;
+    limits.maxMessageSize = bytes.size();
+    return lhttp::Message::parse(bytes, limits, &error);
+}

@@ -1,6 +1,7 @@
 // Copyright (c) lhttp-qt authors. SPDX-License-Identifier: MIT
 #pragma once
 
+#include "client.h"
 #include "message.h"
 
 #include <QByteArray>
@@ -29,6 +30,14 @@ public:
     QByteArray error(int code, const QByteArray &reason) const;
     bool errorsToStderr() const { return format == Format::Body; }
     QByteArray invalid(const QByteArray &raw, const QByteArray &reason) const;
+    // One presence entry: CLIENT NODE USER INFO separated by tabs, or a JSON object.
+    QByteArray member(const lhttp::PresenceMember &member) const;
+    // `connections N users M[ user-connections K]` (K < 0: no user asked), or a JSON object.
+    QByteArray presenceStats(int connections, int users, int userConnections) const;
+    // A join/leave event as the message it came in (PROTOCOL.md "Events"), to print with
+    // message().
+    static lhttp::Message presenceEvent(bool join, const QByteArray &channel,
+                                        const lhttp::PresenceMember &member);
     // Status lines for people ("-- connected to ..."), on stderr.
     QByteArray status(const QString &text) const;
     QByteArray problem(const QString &text) const;

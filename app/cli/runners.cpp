@@ -159,16 +159,42 @@ void Runner::followRecovery() {
             });
 }
 
+void Runner::followPresence(const std::function<void()> &printed) {
+    auto event = [this, printed](bool join, const QByteArray &channel,
+                                 const lhttp::PresenceMember &member) {
+        if (m_finishing)
+            return;
+        print(stdout, m_options.printer.message(Printer::presenceEvent(join, channel, member)));
+        if (printed)
+            printed();
+    };
+    connect(&m_client, &Client::joined, this,
+            [event](const QByteArray &channel, const lhttp::PresenceMember &member) {
+                event(true, channel, member);
+            });
+    connect(&m_client, &Client::left, this,
+            [event](const QByteArray &channel, const lhttp::PresenceMember &member) {
+                event(false, channel, member);
+            });
+}
+
 // --- sub ---
 
 void SubRunner::start() {
     const QString url = m_options.url.toString();
-    // Remembered now, sent by the client on every (re)connect.
+    // Remembered now, sent by the client on every (re)connect; a channel joined with recovery
+    // carries its presence options in its recover message.
+    if (m_options.withPresence)
+        m_client.subscribeWithPresence(m_options.channels, m_options.presence);
     if (m_options.recover)
         m_client.subscribeWithRecovery(m_options.channels);
-    else
+    else if (!m_options.withPresence)
         m_client.subscribe(m_options.channels);
     followRecovery();
+    followPresence([this] {
+        if (m_options.count > 0 && ++m_received >= m_options.count)
+            finish(0);
+    });
     m_client.setAutoReconnect(false); // a first connection that fails is an error, not a wait
     connect(&m_client, &Client::connected, this, [this, url] {
         if (!m_everConnected) {
@@ -238,6 +264,66 @@ void HistoryRunner::start() {
     failWithoutConnection(url, QStringLiteral("the server answered"));
     m_deadline.start(m_options.timeoutMs);
     m_client.open(m_options.url);
+}
+
+// --- presence ---
+
+void PresenceRunner::start() {
+    const QString url = m_options.url.toString();
+    m_client.setAutoReconnect(false);
+    m_deadline.setSingleShot(true);
+    connect(&m_deadline, &QTimer::timeout, this, [this] {
+        complain(QStringLiteral("no answer from the server within %1 ms").arg(m_options.timeoutMs));
+        finish(1);
+    });
+    connect(&m_client, &Client::connected, this, &PresenceRunner::read);
+    // The reply reports an error reply to the read; nothing else is sent.
+    failWithoutConnection(url, QStringLiteral("the server answered"));
+    m_deadline.start(m_options.timeoutMs);
+    m_client.open(m_options.url);
+}
+
+void PresenceRunner::read() {
+    const QByteArray channel = m_options.channels.first();
+    const QString name = QString::fromUtf8(channel);
+    if (m_options.stats) {
+        lhttp::PresenceStatsReply *reply = m_client.presenceStats(channel, m_options.user);
+        connect(reply, &lhttp::Reply::finished, this, [this, reply] {
+            if (m_finishing)
+                return;
+            if (!reply->isSuccess()) {
+                complain(reply->errorString());
+                finish(1);
+                return;
+            }
+            print(stdout, m_options.printer.presenceStats(reply->connections(), reply->users(),
+                                                          reply->userConnections()));
+            finish(0);
+        });
+        return;
+    }
+    lhttp::PresenceReply *reply = m_client.presence(channel);
+    connect(reply, &lhttp::Reply::finished, this, [this, reply, name] {
+        if (m_finishing)
+            return;
+        if (!reply->isSuccess()) {
+            complain(reply->errorString());
+            finish(1);
+            return;
+        }
+        QByteArray out;
+        for (const lhttp::PresenceMember &m : reply->members())
+            out += m_options.printer.member(m);
+        print(stdout, out);
+        if (reply->isTruncated())
+            say(QStringLiteral("presence %1: listed %2 of %3 entries")
+                    .arg(name)
+                    .arg(reply->members().size())
+                    .arg(reply->total()));
+        else
+            say(QStringLiteral("presence %1: %2 entries").arg(name).arg(reply->total()));
+        finish(0);
+    });
 }
 
 // --- pub ---
@@ -326,13 +412,16 @@ void ShellRunner::start() {
     connect(&m_client, &Client::messageReceived, this,
             [this](const lhttp::Message &m) { print(stdout, m_options.printer.message(m)); });
     followRecovery();
+    followPresence();
     connect(&m_client, &Client::errorReceived, this, [this](int code, const QByteArray &reason) {
         const Printer &p = m_options.printer;
         print(p.errorsToStderr() ? stderr : stdout, p.error(code, reason));
     });
     connect(&m_client, &Client::pong, this, [this](quint64 elapsed, const QByteArray &payload) {
+        // Replies to reads (history, presence) finish from the event loop: they were
+        // completed before this pong arrived, and are printed before leaving.
         if (m_quitting && payload == QuitProbe)
-            finish(0);
+            QTimer::singleShot(0, this, [this] { finish(0); });
         else if (payload == PingProbe)
             say(QStringLiteral("pong after %1 ms").arg(elapsed));
     });
@@ -372,6 +461,27 @@ const QList<ShellRunner::Command> &ShellRunner::commands() {
          "print the last LIMIT (default 100) messages of a history channel,\n"
          "or those after a position",
          &ShellRunner::runHistory},
+        {"joins",
+         {},
+         "CHANNEL...",
+         "join presence channels with the info set by info, and print\n"
+         "their join and leave events (sub --joins)",
+         &ShellRunner::runJoins},
+        {"info",
+         {},
+         "[TEXT|-]",
+         "show, set or (-) clear this connection's presence info for joins",
+         &ShellRunner::runInfo},
+        {"presence",
+         {},
+         "CHANNEL",
+         "list the entries of a presence channel: CLIENT NODE USER INFO",
+         &ShellRunner::runPresence},
+        {"presence-stats",
+         {"stats"},
+         "CHANNEL [USER]",
+         "count a presence channel's connections and users (and USER's)",
+         &ShellRunner::runPresenceStats},
         {"publish",
          {"pub"},
          "CHANNEL TEXT",
@@ -550,6 +660,76 @@ bool ShellRunner::runHistory(QByteArray arguments) {
     return true;
 }
 
+bool ShellRunner::runJoins(QByteArray arguments) {
+    if (arguments.trimmed().isEmpty())
+        return false;
+    lhttp::PresenceOptions options = m_options.presence;
+    options.joins = true;
+    if (!m_client.subscribeWithPresence(arguments.simplified().split(' '), options))
+        complain(m_client.errorString());
+    else if (!m_client.isConnected())
+        say(QStringLiteral("not connected: sent when the connection is back"));
+    return true;
+}
+
+bool ShellRunner::runInfo(QByteArray arguments) {
+    const QByteArray text = arguments.trimmed();
+    QByteArray info;
+    if (text.isEmpty()) {
+        print(stdout, "-- info: " + escapeBytes(m_options.presence.info) + '\n');
+        return true;
+    }
+    if (text != "-" && !unescape(text, &info))
+        return true;
+    QString why;
+    if (lhttp::buildMessage("x", {{QByteArrayLiteral("presence-info"), info}}, {}, &why).isNull())
+        complain(why);
+    else
+        m_options.presence.info = info;
+    return true;
+}
+
+bool ShellRunner::runPresence(QByteArray arguments) {
+    const QByteArrayList words = arguments.simplified().split(' ');
+    if (words.first().isEmpty() || words.size() != 1)
+        return false;
+    const QByteArray channel = words.first();
+    lhttp::PresenceReply *reply = m_client.presence(channel);
+    connect(reply, &lhttp::Reply::finished, this, [this, reply, channel] {
+        if (reply->isSuccess()) {
+            QByteArray out;
+            for (const lhttp::PresenceMember &m : reply->members())
+                out += m_options.printer.member(m);
+            print(stdout, out);
+            say(QStringLiteral("presence %1: %2 entries%3")
+                    .arg(QString::fromUtf8(channel))
+                    .arg(reply->total())
+                    .arg(reply->isTruncated()
+                             ? QStringLiteral(", %1 listed").arg(reply->members().size())
+                             : QString()));
+        } else if (reply->errorCode() == 0) {
+            // An error reply from the server was printed as such already.
+            complain(reply->errorString());
+        }
+    });
+    return true;
+}
+
+bool ShellRunner::runPresenceStats(QByteArray arguments) {
+    const QByteArrayList words = arguments.simplified().split(' ');
+    if (words.first().isEmpty() || words.size() > 2)
+        return false;
+    lhttp::PresenceStatsReply *reply = m_client.presenceStats(words.first(), words.value(1));
+    connect(reply, &lhttp::Reply::finished, this, [this, reply] {
+        if (reply->isSuccess())
+            print(stdout, m_options.printer.presenceStats(reply->connections(), reply->users(),
+                                                          reply->userConnections()));
+        else if (reply->errorCode() == 0)
+            complain(reply->errorString());
+    });
+    return true;
+}
+
 bool ShellRunner::runPublish(QByteArray arguments) {
     const QByteArray channel = takeWord(&arguments);
     QByteArray body;
@@ -670,9 +850,21 @@ bool ShellRunner::runStatus(QByteArray) {
                                               : QByteArray("no position yet")) +
                '\n';
     }
+    for (const QByteArray &channel : m_client.presenceChannels()) {
+        const lhttp::PresenceOptions o = m_client.presenceOptions(channel);
+        out += "-- presence " + channel;
+        if (o.joins || o.joinsSelf)
+            out += o.joinsSelf ? " with join/leave events, own join included"
+                               : " with join/leave events";
+        if (!o.info.isEmpty())
+            out += ", info " + escapeBytes(o.info);
+        out += '\n';
+    }
     out += "-- command: " + m_options.command + '\n';
     for (const auto &[name, value] : std::as_const(m_options.headers))
         out += "-- header " + name + ':' + escapeBytes(value) + '\n';
+    if (!m_options.presence.info.isEmpty())
+        out += "-- info: " + escapeBytes(m_options.presence.info) + '\n';
     out += "-- format: " + Printer::formatName(m_options.printer.format).toUtf8() + '\n';
     print(stdout, out);
     return true;

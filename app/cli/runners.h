@@ -8,6 +8,8 @@
 #include <QObject>
 #include <QTimer>
 
+#include <functional>
+
 // What every mode shares: the options, one Client, and a way out that closes the connection
 // gracefully (bounded) before the event loop ends with the exit status.
 class Runner : public QObject {
@@ -39,6 +41,9 @@ protected:
     void printMessage(const lhttp::Message &message);
     // Tells the outcome of recoveries (sub --recover, the shell's recover) on stderr.
     void followRecovery();
+    // Prints join/leave events (sub --joins, the shell's joins) as the messages they are;
+    // `printed` runs after each.
+    void followPresence(const std::function<void()> &printed = {});
 
     CliOptions m_options;
     lhttp::Client m_client;
@@ -70,6 +75,18 @@ public:
     void start() override;
 
 private:
+    QTimer m_deadline;
+};
+
+// lhttp-cli presence [--stats [--user USER]] URL CHANNEL.
+class PresenceRunner : public Runner {
+    Q_OBJECT
+public:
+    using Runner::Runner;
+    void start() override;
+
+private:
+    void read();
     QTimer m_deadline;
 };
 
@@ -120,6 +137,10 @@ private:
     bool runUnsubscribe(QByteArray arguments);
     bool runRecover(QByteArray arguments);
     bool runHistory(QByteArray arguments);
+    bool runJoins(QByteArray arguments);
+    bool runInfo(QByteArray arguments);
+    bool runPresence(QByteArray arguments);
+    bool runPresenceStats(QByteArray arguments);
     bool runPublish(QByteArray arguments);
     bool runSend(QByteArray arguments);
     bool runUpstream(QByteArray arguments);

@@ -9,11 +9,13 @@
 #include "natsbroker.h"
 #include "server.h"
 #include "signalwatcher.h"
+#include "systemd.h"
 #include "tokencommand.h"
 #include "uploadprocessor.h"
 
 #include <QCoreApplication>
 #include <QLoggingCategory>
+#include <QScopeGuard>
 #include <QTimer>
 
 #include <csignal>
@@ -53,6 +55,10 @@ int main(int argc, char *argv[]) {
     qSetMessagePattern(QStringLiteral("%{time yyyy-MM-ddThh:mm:ss.zzz} %{if-debug}D%{endif}"
                                       "%{if-info}I%{endif}%{if-warning}W%{endif}%{if-critical}E"
                                       "%{endif}%{if-fatal}F%{endif} %{category}: %{message}"));
+    if (Systemd::loggingToJournal()) // the journal stamps lines and reads levels as <N>
+        qSetMessagePattern(QStringLiteral("%{if-debug}<7>%{endif}%{if-info}<6>%{endif}"
+                                          "%{if-warning}<4>%{endif}%{if-critical}<3>%{endif}"
+                                          "%{if-fatal}<2>%{endif}%{category}: %{message}"));
 
     if (QCoreApplication::arguments().value(1) == u"token")
         return runTokenCommand(QCoreApplication::arguments());
@@ -65,6 +71,14 @@ int main(int argc, char *argv[]) {
         return 2;
     }
     applyLogLevel(config.logLevel);
+    // Socket activation: the port systemd listens on for the node (lhttpd-qt.socket).
+    const int inherited = Systemd::listenDescriptor(&error);
+    if (inherited == -2) {
+        std::fprintf(stderr, "lhttpd-qt: %s\n", qPrintable(error));
+        return 1;
+    }
+    config.server.listenDescriptor = inherited;
+    Systemd systemd;
 
     lhttp::Server server(config.server);
     if (config.nats.isEnabled()) {
@@ -99,6 +113,9 @@ int main(int argc, char *argv[]) {
     std::signal(SIGPIPE, SIG_IGN);
     SignalWatcher watcher;
     auto reload = [&] {
+        systemd.reloading();
+        const auto readyAgain =
+            qScopeGuard([&] { systemd.ready(QStringLiteral("configuration reloaded")); });
         DaemonConfig fresh = config;
         QString why;
         if (!loader.reload(&fresh, &why)) {
@@ -134,11 +151,15 @@ int main(int argc, char *argv[]) {
         }
         qInfo("signal %d: draining %d connections over %d ms", sig, server.sessionCount(),
               config.server.drainWindowMs);
+        systemd.stopping(QStringLiteral("draining %1 connections").arg(server.sessionCount()));
         server.drain(config.server.drainWindowMs);
     });
     // Once every connection is closed and no upstream request is in flight, give the last
     // close frames a moment to leave, then exit 0.
     QObject::connect(&server, &lhttp::Server::drained, &app,
                      [&] { QTimer::singleShot(100, &app, &QCoreApplication::quit); });
+    systemd.ready(QStringLiteral("listening on port %1, %2 event loops")
+                      .arg(server.serverPort())
+                      .arg(config.server.effectiveThreads()));
     return app.exec();
 }

@@ -5,6 +5,7 @@
 
 #include <QSet>
 
+#include <algorithm>
 #include <numeric>
 
 namespace lhttp {
@@ -29,13 +30,21 @@ QVariant ChannelsModel::data(const QModelIndex &index, int role) const {
     if (role == Qt::TextAlignmentRole)
         return index.column() == Name ? QVariant() : QVariant(Qt::AlignRight | Qt::AlignVCenter);
     const bool historyColumn = index.column() >= HistorySize && index.column() <= LastOffset;
-    if (role == Qt::ToolTipRole)
-        return historyColumn && r.historySize > 0 ? QVariant(historyToolTip(r)) : QVariant();
+    const bool presenceColumn =
+        index.column() >= PresenceMembers && index.column() <= PresenceUsers;
+    if (role == Qt::ToolTipRole) {
+        if (historyColumn && r.historySize > 0)
+            return historyToolTip(r);
+        if (presenceColumn && r.presence.presence)
+            return presenceToolTip(r);
+        return {};
+    }
     if (role != Qt::DisplayRole && role != SortRole)
         return {};
     const bool sort = role == SortRole;
-    // A plain channel has no history: a dash, sorted before every history channel.
-    if (historyColumn && r.historySize == 0)
+    // A plain channel has no history (no presence): a dash, sorted before every history
+    // (presence) channel.
+    if ((historyColumn && r.historySize == 0) || (presenceColumn && !r.presence.presence))
         return sort ? QVariant(-1) : QVariant(QStringLiteral("\u2014"));
     switch (Column(index.column())) {
     case Name:
@@ -54,10 +63,44 @@ QVariant ChannelsModel::data(const QModelIndex &index, int role) const {
         return r.historyStored;
     case LastOffset:
         return sort ? QVariant(double(r.lastOffset)) : QVariant(r.lastOffset);
+    case PresenceMembers:
+        return r.presence.total;
+    case PresenceUsers:
+        return r.presence.users;
     case ColumnCount:
         break;
     }
     return {};
+}
+
+bool ChannelsModel::updatePresence(Row &row, const Admin::Channel &c) {
+    Presence &p = row.presence;
+    if (p.presence == c.presence && p.total == c.presenceTotal && p.users == c.presenceUsers &&
+        p.members == c.presenceList)
+        return false;
+    p.presence = c.presence;
+    p.total = c.presenceTotal;
+    p.users = c.presenceUsers;
+    p.members = c.presenceList;
+    return true;
+}
+
+ChannelsModel::Presence ChannelsModel::presenceOf(const QByteArray &name) const {
+    // Asked from a slot of rowsRemoved (PresenceModel follows them), the name → row index is
+    // not rebuilt yet (removeStorageRows() reindexes after the last range): checked, and
+    // looked up the slow way then.
+    const int row = m_index.value(name, -1);
+    if (row >= 0 && size_t(row) < m_rows.size() && m_rows[size_t(row)].name == name)
+        return m_rows[size_t(row)].presence;
+    const auto it =
+        std::find_if(m_rows.cbegin(), m_rows.cend(), [&](const Row &r) { return r.name == name; });
+    return it == m_rows.cend() ? Presence() : it->presence;
+}
+
+QString ChannelsModel::presenceToolTip(const Row &row) {
+    return tr("Presence channel: %1 connections of %2 users, on every node.")
+        .arg(row.presence.total)
+        .arg(row.presence.users);
 }
 
 bool ChannelsModel::updateHistory(Row &row, const Admin::Channel &c) {
@@ -100,6 +143,10 @@ QVariant ChannelsModel::headerData(int section, Qt::Orientation orientation, int
         return tr("Held");
     case LastOffset:
         return tr("Last offset");
+    case PresenceMembers:
+        return tr("Members");
+    case PresenceUsers:
+        return tr("Users");
     case ColumnCount:
         break;
     }
@@ -133,6 +180,7 @@ void ChannelsModel::addMissing(const QList<Admin::Channel> &channels) {
         row.display = QString::fromUtf8(c->name);
         row.subscribers = c->subscribers;
         updateHistory(row, *c);
+        updatePresence(row, *c);
         m_index.insert(row.name, int(m_rows.size()));
         m_rows.push_back(std::move(row));
     }
@@ -152,6 +200,7 @@ void ChannelsModel::setSnapshot(const QList<Admin::Channel> &channels) {
     addMissing(channels);
     Span changed;
     Span history;
+    Span presence;
     for (const Admin::Channel &c : channels) {
         const int row = m_index.value(c.name);
         if (m_rows[size_t(row)].subscribers != c.subscribers) {
@@ -160,9 +209,12 @@ void ChannelsModel::setSnapshot(const QList<Admin::Channel> &channels) {
         }
         if (updateHistory(m_rows[size_t(row)], c))
             history.add(row);
+        if (updatePresence(m_rows[size_t(row)], c))
+            presence.add(row);
     }
     emitChanged(changed, Subscribers, Subscribers);
     emitChanged(history, HistorySize, LastOffset);
+    emitChanged(presence, PresenceMembers, PresenceUsers);
 }
 
 void ChannelsModel::applyBatch(const Admin::Batch &batch) {
@@ -177,6 +229,7 @@ void ChannelsModel::applyBatch(const Admin::Batch &batch) {
     }
     Span subscribers;
     Span history;
+    Span presence;
     for (const Admin::Channel &c : batch.channels) {
         const int row = m_index.value(c.name);
         Row &r = m_rows[size_t(row)];
@@ -189,6 +242,8 @@ void ChannelsModel::applyBatch(const Admin::Batch &batch) {
         }
         if (updateHistory(r, c))
             history.add(row);
+        if (updatePresence(r, c))
+            presence.add(row);
     }
     // Until the window has filled, average over the batches seen so far.
     const size_t filled = size_t(std::min<quint64>(m_batches, RateWindow));
@@ -214,6 +269,7 @@ void ChannelsModel::applyBatch(const Admin::Batch &batch) {
     emitChanged(subscribers, Subscribers, Subscribers);
     emitChanged(rates, MessagesPerSecond, Messages);
     emitChanged(history, HistorySize, LastOffset);
+    emitChanged(presence, PresenceMembers, PresenceUsers);
     removeStorageRows(m_rows, idle, [this](int first) { reindex(first); });
 }
 

@@ -12,7 +12,9 @@
 namespace lhttp {
 
 // The node's channels: local subscribers, message rates and, for history channels, the history
-// size, the messages held and the newest offset (its epoch in the tooltip). A channel stays while
+// size, the messages held and the newest offset (its epoch in the tooltip); for presence
+// channels the members (entries, cluster-wide) and distinct users, and the first
+// Admin::MaxPresenceMembers entries (presenceOf(), shown by PresenceModel). A channel stays while
 // it has subscribers or traffic in the rate window, so a publish to an empty channel shows up too.
 class ChannelsModel : public BatchedTableModel {
     Q_OBJECT
@@ -26,6 +28,8 @@ public:
         HistorySize,
         HistoryStored,
         LastOffset,
+        PresenceMembers,
+        PresenceUsers,
         ColumnCount
     };
     Q_ENUM(Column)
@@ -46,6 +50,14 @@ public:
     void clear();
 
     QByteArray nameAt(int row) const { return m_rows[size_t(row)].name; }
+    // A presence channel's counts and listed entries, as the node last described them.
+    struct Presence {
+        bool presence = false; // false: not a presence channel (or not in the table)
+        int total = 0;
+        int users = 0;
+        QList<Admin::PresenceMember> members;
+    };
+    Presence presenceOf(const QByteArray &name) const;
     int rowOf(const QByteArray &name) const { return m_index.value(name, -1); }
 
 private:
@@ -62,10 +74,13 @@ private:
         int historyStored = 0;
         quint64 lastOffset = 0;
         QByteArray epoch;
+        Presence presence;
     };
 
     static bool updateHistory(Row &row, const Admin::Channel &channel);
+    static bool updatePresence(Row &row, const Admin::Channel &channel);
     static QString historyToolTip(const Row &row);
+    static QString presenceToolTip(const Row &row);
 
     void addMissing(const QList<Admin::Channel> &channels);
     void reindex(int first);

@@ -62,6 +62,30 @@ Admin::Connection describe(const Session &s) {
     return c;
 }
 
+// Decimal connection ids in numeric order: 4 before 12.
+bool clientBefore(const Admin::PresenceMember &a, const Admin::PresenceMember &b) {
+    if (a.node != b.node)
+        return a.node < b.node;
+    if (a.client.size() != b.client.size())
+        return a.client.size() < b.client.size();
+    return a.client < b.client;
+}
+
+// A presence channel's counts and its first Admin::MaxPresenceMembers entries, sorted.
+void describePresence(const PresenceStore &presence, Admin::Channel &c) {
+    if (!presence.covers(c.name))
+        return;
+    c.presence = true;
+    const PresenceList list = presence.list(c.name, Admin::MaxPresenceMembers);
+    c.presenceTotal = list.total;
+    c.presenceUsers = presence.stats(c.name).users;
+    c.presenceList.reserve(list.entries.size());
+    for (const PresenceEntry &e : list.entries)
+        c.presenceList.append({e.client, e.node, e.user, e.info});
+    // The store lists in no particular order; a console compares and shows them sorted.
+    std::sort(c.presenceList.begin(), c.presenceList.end(), clientBefore);
+}
+
 } // namespace
 
 AdminFeed::AdminFeed(Server *server, QObject *parent)
@@ -358,7 +382,7 @@ void AdminFeed::flush() {
         c.publishes = it->publishes;
         c.bytes = it->bytes;
         c.deliveries = it->deliveries;
-        if (c.isHistory()) {
+        if (c.isHistory() || c.isPresence()) {
             reported.insert(c.name);
             if (c.subscribers > 0)
                 m_reportedHistory.insert(c.name, c);
@@ -395,24 +419,26 @@ Admin::Channel AdminFeed::channelNow(const QByteArray &name) const {
         c.lastOffset = h.top.offset;
         c.epoch = h.top.epoch;
     }
+    describePresence(m_server->presence(), c);
     return c;
 }
 
 void AdminFeed::recheckHistory(Admin::Batch &batch, const QSet<QByteArray> &reported) {
-    // Messages leave a history by age or by the memory cap, with no traffic to report it: the
-    // history channels a console shows (those with subscribers; the others leave its table
-    // once idle) are looked at again about once a second, and sent when they changed.
+    // Messages leave a history by age or by the memory cap, and other nodes' connections join
+    // and leave presence channels, with no traffic here to report it: the history and presence
+    // channels a console shows (those with subscribers; the others leave its table once idle)
+    // are looked at again about once a second, and sent when they changed.
     for (auto it = m_reportedHistory.begin(); it != m_reportedHistory.end();) {
         if (reported.contains(it.key())) {
             ++it;
             continue;
         }
         const Admin::Channel now = channelNow(it.key());
-        if (now.subscribers == 0 || !now.isHistory()) {
+        if (now.subscribers == 0 || (!now.isHistory() && !now.isPresence())) {
             it = m_reportedHistory.erase(it); // reported by the subscription change
             continue;
         }
-        if (!now.sameHistory(*it)) {
+        if (!now.sameHistory(*it) || !now.samePresence(*it)) {
             batch.channels.append(now);
             *it = now;
         }

@@ -115,8 +115,9 @@ private:
     quint64 m_seq = 0;
     std::atomic<qint64> m_lastFlushMs{0}; // also read by onIncoming()
     QHash<quint64, Admin::Stats> m_reportedStats;
-    // History channels with subscribers, as batches last described them: rechecked with the
-    // per-connection counters, since age and the memory cap change them without traffic.
+    // History and presence channels with subscribers, as batches last described them:
+    // rechecked with the per-connection counters, since age and the memory cap change a
+    // history, and other nodes' connections a presence, without traffic here.
     QHash<QByteArray, Admin::Channel> m_reportedHistory;
     // A round of per-connection counters asked of every loop (collectStats()).
     struct StatsRound {

@@ -111,6 +111,16 @@ QJsonObject toJson(const Channel &c, bool activity) {
                              {QStringLiteral("stored"), c.historyStored},
                              {QStringLiteral("offset"), double(c.lastOffset)},
                              {QStringLiteral("epoch"), str(c.epoch)}});
+    // Likewise presence channels: entries as [client, node, user, info] arrays, the compact
+    // form for up to MaxPresenceMembers of them.
+    if (c.isPresence()) {
+        QJsonArray members;
+        for (const PresenceMember &m : c.presenceList)
+            members.append(QJsonArray{str(m.client), str(m.node), str(m.user), str(m.info)});
+        o.insert(QStringLiteral("pres"), QJsonObject{{QStringLiteral("total"), c.presenceTotal},
+                                                     {QStringLiteral("users"), c.presenceUsers},
+                                                     {QStringLiteral("members"), members}});
+    }
     return o;
 }
 
@@ -128,6 +138,22 @@ Channel channelFromJson(const QJsonObject &o) {
         c.historyStored = std::max(0, h.value(QLatin1String("stored")).toInt());
         c.lastOffset = u64(h.value(QLatin1String("offset")));
         c.epoch = bytes(h.value(QLatin1String("epoch")));
+    }
+    // Missing (no presence, or a node from before presence channels): not a presence channel.
+    const QJsonValue pres = o.value(QLatin1String("pres"));
+    if (pres.isObject()) {
+        const QJsonObject p = pres.toObject();
+        c.presence = true;
+        c.presenceTotal = std::max(0, p.value(QLatin1String("total")).toInt());
+        c.presenceUsers = std::max(0, p.value(QLatin1String("users")).toInt());
+        const QJsonArray members = p.value(QLatin1String("members")).toArray();
+        c.presenceList.reserve(std::min<qsizetype>(members.size(), MaxPresenceMembers));
+        for (const QJsonValue &v : members) {
+            if (c.presenceList.size() >= MaxPresenceMembers)
+                break;
+            const QJsonArray a = v.toArray();
+            c.presenceList.append({bytes(a.at(0)), bytes(a.at(1)), bytes(a.at(2)), bytes(a.at(3))});
+        }
     }
     return c;
 }

@@ -49,6 +49,23 @@ constexpr int DefaultMaxConsoles = 8;
 constexpr auto CloseTooManyConsoles = QWebSocketProtocol::CloseCode(4013);
 // The `code` of a successful admin.result; failures carry the error's HTTP-like status.
 constexpr int StatusOk = 200;
+// A presence channel's description lists at most this many of its entries (and counts them
+// all): a channel of 10,000 members costs a batch a few KiB, not a megabyte.
+constexpr int MaxPresenceMembers = 100;
+
+// One entry of a presence channel (PROTOCOL.md "Presence channels"): a connection subscribed
+// to it, on this node or another one of the cluster.
+struct PresenceMember {
+    QByteArray client; // the connection's id on its node
+    QByteArray node;   // the node's name
+    QByteArray user;   // the connect token's `sub`; empty without tokens
+    QByteArray info;   // what the connection sent in `presence-info`
+
+    bool operator==(const PresenceMember &o) const {
+        return client == o.client && node == o.node && user == o.user && info == o.info;
+    }
+    bool operator!=(const PresenceMember &o) const { return !(*this == o); }
+};
 
 // A connection's counters, absolute values since it opened.
 struct Stats {
@@ -99,10 +116,22 @@ struct Channel {
     quint64 lastOffset = 0; // the newest message's offset
     QByteArray epoch = {};  // the channel stream's epoch
 
+    // Presence channels (PROTOCOL.md "Presence channels"), cluster-wide; all 0/empty for a
+    // channel without presence.
+    bool presence = false;
+    int presenceTotal = 0;                   // entries: connections subscribed, all nodes
+    int presenceUsers = 0;                   // distinct users among them
+    QList<PresenceMember> presenceList = {}; // the first MaxPresenceMembers entries, sorted
+
     bool isHistory() const { return historySize > 0; }
     bool sameHistory(const Channel &o) const {
         return historySize == o.historySize && historyStored == o.historyStored &&
                lastOffset == o.lastOffset && epoch == o.epoch;
+    }
+    bool isPresence() const { return presence; }
+    bool samePresence(const Channel &o) const {
+        return presence == o.presence && presenceTotal == o.presenceTotal &&
+               presenceUsers == o.presenceUsers && presenceList == o.presenceList;
     }
 };
 
@@ -165,7 +194,7 @@ struct Snapshot {
     NodeInfo node;
     Totals totals;
     QList<Connection> connections;
-    QList<Channel> channels; // subscribers and history only; the activity fields are 0
+    QList<Channel> channels; // subscribers, history and presence; the activity fields are 0
 };
 
 // What changed during one interval. Applying it to the state of the previous batch (or of a
@@ -179,9 +208,10 @@ struct Batch {
     QList<quint64> closed;
     QList<Subscription> subscriptions; // net change per (connection, channel)
     QList<ConnectionStats> stats;      // connections whose counters changed; not every batch
-    QList<Channel> channels;           // channels with activity, subscriber or history changes
-    QList<Sample> samples;             // in time order
-    quint64 samplesDropped = 0;        // messages of the interval that were not sampled
+    // Channels with activity, subscriber, history or presence changes.
+    QList<Channel> channels;
+    QList<Sample> samples;      // in time order
+    quint64 samplesDropped = 0; // messages of the interval that were not sampled
     Totals totals;
     Broker::State brokerState = Broker::State::Embedded;
     QString brokerUrl;

@@ -4,12 +4,15 @@
 #include "channelname.h"
 #include "frame.h"
 
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QRandomGenerator>
 #include <QWebSocket>
 
-#include <utility>
-
+#include <algorithm>
 #include <limits>
+#include <utility>
 
 namespace lhttp {
 
@@ -81,10 +84,10 @@ bool parseCount(QByteArrayView text, int *out) {
 
 } // namespace
 
-// --- HistoryReply ---
+// --- Replies ---
 
 namespace {
-// The Client's side of a HistoryReply: fills it in and completes it.
+// The Client's side of the replies: fills them in and completes them.
 class PendingHistory final : public HistoryReply {
 public:
     PendingHistory(const QByteArray &channel, QObject *parent)
@@ -97,28 +100,91 @@ public:
     using HistoryReply::fail;
 };
 
-PendingHistory *pending(HistoryReply *reply) {
-    return static_cast<PendingHistory *>(reply);
+class PendingPresence final : public PresenceReply {
+public:
+    PendingPresence(const QByteArray &channel, QObject *parent)
+        : PresenceReply(channel, parent) {}
+    void complete(int total, QList<PresenceMember> members) {
+        m_total = total;
+        m_members = std::move(members);
+        succeed();
+    }
+    using PresenceReply::fail;
+};
+
+class PendingPresenceStats final : public PresenceStatsReply {
+public:
+    PendingPresenceStats(const QByteArray &channel, const QByteArray &user, QObject *parent)
+        : PresenceStatsReply(channel, user, parent) {}
+    void complete(int connections, int users, int userConnections) {
+        m_connections = connections;
+        m_users = users;
+        m_userConnections = userConnections;
+        succeed();
+    }
+    using PresenceStatsReply::fail;
+};
+
+// A Reply's fail() for the Client: every reply it makes is one of the Pending* classes, each
+// of which makes fail() public.
+void failReply(Reply *reply, int code, const QString &why) {
+    if (auto *h = qobject_cast<HistoryReply *>(reply))
+        static_cast<PendingHistory *>(h)->fail(code, why);
+    else if (auto *p = qobject_cast<PresenceReply *>(reply))
+        static_cast<PendingPresence *>(p)->fail(code, why);
+    else if (auto *st = qobject_cast<PresenceStatsReply *>(reply))
+        static_cast<PendingPresenceStats *>(st)->fail(code, why);
+}
+
+// The JSON array of a presence reply's body; false when it is not one.
+bool parseMembers(QByteArrayView body, QList<PresenceMember> *out) {
+    QJsonParseError error;
+    const QJsonDocument doc = QJsonDocument::fromJson(body.toByteArray(), &error);
+    if (error.error != QJsonParseError::NoError || !doc.isArray())
+        return false;
+    const QJsonArray array = doc.array();
+    out->reserve(array.size());
+    for (const QJsonValue &v : array) {
+        if (!v.isObject())
+            return false;
+        const QJsonObject o = v.toObject();
+        out->append({o.value(QLatin1String("client")).toString().toUtf8(),
+                     o.value(QLatin1String("node")).toString().toUtf8(),
+                     o.value(QLatin1String("user")).toString().toUtf8(),
+                     o.value(QLatin1String("info")).toString().toUtf8()});
+    }
+    return true;
+}
+
+bool isPresenceChannelName(const QByteArray &channel, QString *why) {
+    if (!isValidChannel(channel, false, why))
+        return false;
+    if (isWildcard(channel)) {
+        *why = QStringLiteral("wildcard channel '%1' cannot be a presence channel")
+                   .arg(QString::fromUtf8(channel));
+        return false;
+    }
+    return true;
 }
 } // namespace
 
-HistoryReply::HistoryReply(const QByteArray &channel, QObject *parent)
+Reply::Reply(const QByteArray &channel, QObject *parent)
     : QObject(parent)
     , m_channel(channel) {}
 
-void HistoryReply::succeed() {
+void Reply::succeed() {
     m_errorCode = -1;
     finishLater();
 }
 
-void HistoryReply::fail(int code, const QString &why) {
+void Reply::fail(int code, const QString &why) {
     m_errorCode = code;
     m_errorString = why;
-    m_messages.clear();
+    clearResult();
     finishLater();
 }
 
-void HistoryReply::finishLater() {
+void Reply::finishLater() {
     if (m_finishing)
         return;
     m_finishing = true;
@@ -347,7 +413,8 @@ void Client::onIncoming(const QByteArray &bytes) {
         Q_EMIT errorReceived(m_lastErrorCode, m_lastErrorReason);
         return;
     }
-    if (!message.hasHeader("publish") && onReply(message))
+    if (!message.hasHeader("publish") &&
+        (onReply(message) || onPresenceReply(message) || onPresenceEvent(message)))
         return;
     if (onHistoryMessage(message))
         return;
@@ -386,6 +453,58 @@ bool Client::onReply(const Message &message) {
     return false; // not ours (sent raw): an ordinary message
 }
 
+bool Client::onPresenceReply(const Message &message) {
+    // presence:<channel> <total> <listed> + a JSON array; presence-stats:<channel>
+    // <connections> <users>[ <user connections>]
+    const QByteArrayView listValue = message.header("presence");
+    const QByteArrayView statsValue = message.header("presence-stats");
+    const bool isList = !listValue.isNull();
+    if (!isList && statsValue.isNull())
+        return false;
+    const auto fields = splitTokens(isList ? listValue : statsValue);
+    int a = 0, b = 0, c = -1;
+    if (fields.size() < 3 || fields.size() > (isList ? 3 : 4) || !parseCount(fields[1], &a) ||
+        !parseCount(fields[2], &b) || (fields.size() == 4 && !parseCount(fields[3], &c)))
+        return false;
+    QList<PresenceMember> members;
+    if (isList && (!parseMembers(message.body(), &members) || members.size() != b))
+        return false;
+    const Pending::Kind kind = isList ? Pending::Kind::Presence : Pending::Kind::PresenceStats;
+    for (qsizetype i = 0; i < m_pending.size(); ++i) {
+        const Pending &p = m_pending.at(i);
+        if (p.kind != kind || p.answered || p.channel != fields[0])
+            continue;
+        const Pending done = m_pending.takeAt(i);
+        if (!done.reply)
+            return true; // deleted by its owner meanwhile
+        if (isList)
+            static_cast<PendingPresence *>(done.reply.data())->complete(a, std::move(members));
+        else
+            static_cast<PendingPresenceStats *>(done.reply.data())->complete(a, b, c);
+        return true;
+    }
+    return false; // not ours (sent raw): an ordinary message
+}
+
+bool Client::onPresenceEvent(const Message &message) {
+    // LHTTP/1.0 presence, join:<channel> or leave:<channel>, client, node, [user], body = info.
+    if (message.command() != "presence")
+        return false;
+    const QByteArrayView join = message.header("join");
+    const QByteArrayView leave = message.header("leave");
+    if (join.isNull() == leave.isNull())
+        return false;
+    const QByteArray channel = (join.isNull() ? leave : join).toByteArray();
+    const PresenceMember member{message.header("client").toByteArray(),
+                                message.header("node").toByteArray(),
+                                message.header("user").toByteArray(), message.body().toByteArray()};
+    if (join.isNull())
+        Q_EMIT left(channel, member);
+    else
+        Q_EMIT joined(channel, member);
+    return true;
+}
+
 bool Client::onHistoryMessage(const Message &message) {
     // Deliveries on history channels carry `position:<channel> <offset> <epoch>` first.
     const Message::HeaderList &headers = message.headers();
@@ -404,7 +523,7 @@ bool Client::onHistoryMessage(const Message &message) {
         if (p.kind == Pending::Kind::History) {
             // A history read: for the reply, not for messageReceived().
             if (p.reply)
-                pending(p.reply)->add(message);
+                static_cast<PendingHistory *>(p.reply.data())->add(message);
             if (--p.remaining == 0)
                 finishPending(i);
             return true;
@@ -439,9 +558,8 @@ void Client::finishPending(qsizetype index) {
     const Pending p = m_pending.takeAt(index);
     notePosition(p.channel, p.top);
     if (p.kind == Pending::Kind::History) {
-        if (p.reply) {
-            pending(p.reply)->complete(p.top);
-        }
+        if (p.reply)
+            static_cast<PendingHistory *>(p.reply.data())->complete(p.top);
         return;
     }
     Q_EMIT recovered(p.channel, p.complete, p.count);
@@ -462,25 +580,50 @@ void Client::onPong(quint64 elapsedMs, const QByteArray &payload) {
     if (index < 0 || m_pending.at(index).answered)
         return;
     // No reply header before the pong: the server refused the request, and its error reply,
-    // the last one before the pong, says why; or it ignored the header (no history support).
+    // the last one before the pong, says why; or it ignored the header (no history or presence
+    // support).
     const Pending p = m_pending.takeAt(index);
     const bool refused = m_errorReplies > p.errorsAtSend;
+    auto headerOf = [](Pending::Kind kind) {
+        switch (kind) {
+        case Pending::Kind::Recover:
+            return "recover";
+        case Pending::Kind::History:
+            return "history";
+        case Pending::Kind::Presence:
+            return "presence";
+        case Pending::Kind::PresenceStats:
+            return "presence-stats";
+        }
+        return "";
+    };
     const QString why =
         refused ? QStringLiteral("server error %1: %2")
                       .arg(m_lastErrorCode)
                       .arg(QString::fromUtf8(m_lastErrorReason))
-                : QStringLiteral("the server did not answer the %1 header (no history support)")
-                      .arg(p.kind == Pending::Kind::History ? QStringLiteral("history")
-                                                            : QStringLiteral("recover"));
-    if (p.kind == Pending::Kind::History) {
+                : QStringLiteral("the server did not answer the %1 header (no %2 support)")
+                      .arg(QLatin1String(headerOf(p.kind)),
+                           QLatin1String(p.kind == Pending::Kind::Presence ||
+                                                 p.kind == Pending::Kind::PresenceStats
+                                             ? "presence"
+                                             : "history"));
+    if (p.kind != Pending::Kind::Recover) {
         if (p.reply)
-            pending(p.reply)->fail(refused ? m_lastErrorCode : 0, why);
+            failReply(p.reply, refused ? m_lastErrorCode : 0, why);
         return;
     }
     m_errorString = why;
-    // Nothing of a refused message is applied: join the channel without recovery.
-    if (refused && m_recovering.contains(p.channel))
-        sendBytes("LHTTP/1.0 " + p.command + "\r\nsubscribe:" + p.channel + "\r\n\r\n");
+    // Nothing of a refused message is applied: join the channel without recovery (with its
+    // presence options, if any).
+    if (refused && m_recovering.contains(p.channel)) {
+        HeaderPairs headers{{QByteArrayLiteral("subscribe"), p.channel}};
+        if (const auto it = m_presence.constFind(p.channel); it != m_presence.cend())
+            headers += presenceHeaders({p.channel}, *it);
+        QString ignored;
+        const QByteArray bytes = buildMessage(p.command, headers, {}, &ignored);
+        if (!bytes.isNull())
+            sendBytes(bytes);
+    }
     Q_EMIT recovered(p.channel, false, 0);
 }
 
@@ -493,11 +636,11 @@ void Client::trackPending(Pending pending) {
 }
 
 void Client::dropPending(const QString &why) {
-    // Recoveries are sent again on the next connection; history reads fail.
+    // Recoveries are sent again on the next connection; reads fail.
     const QList<Pending> dropped = std::exchange(m_pending, {});
     for (const Pending &p : dropped) {
-        if (p.kind == Pending::Kind::History && p.reply)
-            pending(p.reply)->fail(0, why);
+        if (p.reply)
+            failReply(p.reply, 0, why);
     }
 }
 
@@ -532,14 +675,62 @@ void Client::sendRecover(const QByteArray &channel) {
     QByteArray recover = channel;
     if (const auto it = m_positions.constFind(channel); it != m_positions.cend())
         recover += ' ' + it->toText();
-    if (!sendBytes("LHTTP/1.0 " + command + "\r\nsubscribe:" + channel + "\r\nrecover:" + recover +
-                   "\r\n\r\n"))
+    HeaderPairs headers{{QByteArrayLiteral("subscribe"), channel},
+                        {QByteArrayLiteral("recover"), recover}};
+    if (const auto it = m_presence.constFind(channel); it != m_presence.cend())
+        headers += presenceHeaders({channel}, *it);
+    QString why;
+    const QByteArray bytes = buildMessage(command, headers, {}, &why);
+    if (bytes.isNull() || !sendBytes(bytes))
         return;
     Pending p;
     p.kind = Pending::Kind::Recover;
     p.channel = channel;
     p.command = command;
     trackPending(std::move(p));
+}
+
+HeaderPairs Client::presenceHeaders(const QByteArrayList &channels,
+                                    const PresenceOptions &options) {
+    HeaderPairs headers;
+    if (!options.info.isEmpty())
+        headers.append({QByteArrayLiteral("presence-info"), options.info});
+    if (options.joinsSelf)
+        headers.append({QByteArrayLiteral("joins-self"), channels.join(' ')});
+    else if (options.joins)
+        headers.append({QByteArrayLiteral("joins"), channels.join(' ')});
+    return headers;
+}
+
+bool Client::subscribeWithPresence(const QByteArrayList &channels, const PresenceOptions &options,
+                                   const QByteArray &command) {
+    if (channels.isEmpty())
+        return fail(QStringLiteral("no channel to subscribe to"));
+    for (const QByteArray &channel : channels) {
+        if (!isPresenceChannelName(channel, &m_errorString))
+            return false;
+    }
+    QString why;
+    const HeaderPairs headers = HeaderPairs{{QByteArrayLiteral("subscribe"), channels.join(' ')}} +
+                                presenceHeaders(channels, options);
+    const QByteArray bytes = buildMessage(command, headers, {}, &why);
+    if (bytes.isNull())
+        return fail(why);
+    remember(channels, command);
+    for (const QByteArray &channel : channels)
+        m_presence.insert(channel, options);
+    if (m_state != State::Connected)
+        return true; // sent on connect by resubscribe()
+    return sendBytes(bytes);
+}
+
+QByteArrayList Client::presenceChannels() const {
+    QByteArrayList out;
+    for (const QByteArray &channel : m_channels) {
+        if (m_presence.contains(channel))
+            out.append(channel);
+    }
+    return out;
 }
 
 bool Client::subscribeWithRecovery(const QByteArrayList &channels, const QByteArray &command) {
@@ -591,22 +782,53 @@ HistoryReply *Client::history(const QByteArray &channel, int limit,
         }
         value += ' ' + after->toText();
     }
-    const QByteArray bytes =
-        buildMessage(command, {{QByteArrayLiteral("history"), value}}, {}, &why);
+    sendRead(Pending::Kind::History, reply, command, QByteArrayLiteral("history"), value);
+    return reply;
+}
+
+void Client::sendRead(Pending::Kind kind, Reply *reply, const QByteArray &command,
+                      const QByteArray &name, const QByteArray &value) {
+    QString why;
+    const QByteArray bytes = buildMessage(command, {{name, value}}, {}, &why);
     if (bytes.isNull()) {
-        reply->fail(0, why);
-        return reply;
+        failReply(reply, 0, why);
+        return;
     }
     if (!sendBytes(bytes)) {
-        reply->fail(0, m_errorString);
-        return reply;
+        failReply(reply, 0, m_errorString);
+        return;
     }
     Pending p;
-    p.kind = Pending::Kind::History;
-    p.channel = channel;
+    p.kind = kind;
+    p.channel = reply->channel();
     p.command = command;
     p.reply = reply;
     trackPending(std::move(p));
+}
+
+PresenceReply *Client::presence(const QByteArray &channel, const QByteArray &command) {
+    auto *reply = new PendingPresence(channel, this);
+    QString why;
+    if (!isPresenceChannelName(channel, &why))
+        reply->fail(0, why);
+    else
+        sendRead(Pending::Kind::Presence, reply, command, QByteArrayLiteral("presence"), channel);
+    return reply;
+}
+
+PresenceStatsReply *Client::presenceStats(const QByteArray &channel, const QByteArray &user,
+                                          const QByteArray &command) {
+    auto *reply = new PendingPresenceStats(channel, user, this);
+    QString why;
+    if (!isPresenceChannelName(channel, &why)) {
+        reply->fail(0, why);
+    } else if (user.contains(' ') || user.contains('\t')) {
+        // The header's fields are separated by blanks: such a user cannot be asked for.
+        reply->fail(0, QStringLiteral("a user id with blanks cannot be asked for"));
+    } else {
+        sendRead(Pending::Kind::PresenceStats, reply, command, QByteArrayLiteral("presence-stats"),
+                 user.isEmpty() ? channel : channel + ' ' + user);
+    }
     return reply;
 }
 
@@ -719,34 +941,54 @@ void Client::forget(const QByteArrayList &channels) {
         if (m_channelCommand.remove(channel))
             m_channels.removeOne(channel);
         m_recovering.remove(channel);
+        m_presence.remove(channel);
     }
 }
 
 void Client::resubscribe() {
-    // One message per command the channels were joined with, split so that no header line
-    // comes near the server's limit.
-    QByteArrayList commands;
+    // One message per command the channels were joined with (and per presence options: a
+    // message's presence-info is that of all its channels), split so that no header line comes
+    // near the server's limit.
+    struct Group {
+        QByteArray command;
+        std::optional<PresenceOptions> presence;
+        QByteArrayList channels;
+    };
+    QList<Group> groups;
     for (const QByteArray &channel : std::as_const(m_channels)) {
         if (m_recovering.contains(channel))
             continue;
         const QByteArray &command = m_channelCommand[channel];
-        if (!commands.contains(command))
-            commands.append(command);
+        const auto options = m_presence.constFind(channel);
+        const std::optional<PresenceOptions> presence =
+            options == m_presence.cend() ? std::nullopt : std::optional(*options);
+        auto group = std::find_if(groups.begin(), groups.end(), [&](const Group &g) {
+            return g.command == command && g.presence == presence;
+        });
+        if (group == groups.end())
+            group = groups.insert(groups.end(), Group{command, presence, {}});
+        group->channels.append(channel);
     }
-    for (const QByteArray &command : std::as_const(commands)) {
+    for (const Group &group : std::as_const(groups)) {
         QByteArrayList batch;
         qsizetype size = 0;
         auto flush = [&] {
             if (batch.isEmpty())
                 return;
-            sendBytes("LHTTP/1.0 " + command + "\r\nsubscribe:" + batch.join(' ') + "\r\n\r\n");
+            HeaderPairs headers{{QByteArrayLiteral("subscribe"), batch.join(' ')}};
+            if (group.presence)
+                headers += presenceHeaders(batch, *group.presence);
+            QString why;
+            const QByteArray bytes = buildMessage(group.command, headers, {}, &why);
+            if (!bytes.isNull())
+                sendBytes(bytes);
             batch.clear();
             size = 0;
         };
-        for (const QByteArray &channel : std::as_const(m_channels)) {
-            if (m_channelCommand.value(channel) != command || m_recovering.contains(channel))
-                continue;
-            if (size + channel.size() + 1 > MaxChannelListBytes)
+        for (const QByteArray &channel : group.channels) {
+            // joins/joins-self repeat the list: half the room each.
+            const qsizetype max = group.presence ? MaxChannelListBytes / 2 : MaxChannelListBytes;
+            if (size + channel.size() + 1 > max)
                 flush();
             batch.append(channel);
             size += channel.size() + 1;

@@ -29,25 +29,20 @@ namespace lhttp {
 
 class Client;
 
-// The answer to Client::history(): the messages of a history channel, oldest first, and the
-// channel's position (PROTOCOL.md "History read"). finished() is emitted exactly once, always
-// from the event loop; the reply is a child of the Client and deletes itself after finished()
-// unless setAutoDelete(false).
-class HistoryReply : public QObject {
+// The answer to one read the Client sent (history(), presence(), presenceStats()): success or
+// why not. finished() is emitted exactly once, always from the event loop; the reply is a child
+// of the Client and deletes itself after finished() unless setAutoDelete(false).
+class Reply : public QObject {
     Q_OBJECT
 public:
     QByteArray channel() const { return m_channel; }
     bool isFinished() const { return m_finished; }
     bool isSuccess() const { return m_finished && m_errorCode < 0; }
-    // The server's `error` code (400, 403, 404, 410, 503); 0 when there was no answer (not
-    // connected, connection lost, a server that does not keep history); -1 on success.
+    // The server's `error` code (e.g. 400, 403, 404, 410, 429, 503); 0 when there was no answer
+    // (not connected, connection lost, input refused before sending, a server that ignored the
+    // request's header); -1 on success.
     int errorCode() const { return m_errorCode; }
     QString errorString() const { return m_errorString; }
-    // Oldest first, each with its `position` header.
-    QList<Message> messages() const { return m_messages; }
-    // The channel's position when the server answered (the newest message's, or the one the
-    // next message will follow).
-    Position position() const { return m_position; }
 
     bool autoDelete() const { return m_autoDelete; }
     void setAutoDelete(bool on) { m_autoDelete = on; }
@@ -56,26 +51,122 @@ Q_SIGNALS:
     void finished();
 
 protected:
-    // Made and completed by the Client only (a subclass in client.cpp).
-    HistoryReply(const QByteArray &channel, QObject *parent);
+    // Made and completed by the Client only (subclasses in client.cpp).
+    Reply(const QByteArray &channel, QObject *parent);
     void succeed();
+    // Also clears what a subclass collected (clearResult()).
     void fail(int code, const QString &why);
+    virtual void clearResult() {}
 
 private:
     void finishLater();
 
     QByteArray m_channel;
-
-protected:
-    QList<Message> m_messages;
-    Position m_position;
-
-private:
     int m_errorCode = -1;
     QString m_errorString;
     bool m_finished = false;
     bool m_finishing = false;
     bool m_autoDelete = true;
+};
+
+// The answer to Client::history(): the messages of a history channel, oldest first, and the
+// channel's position (PROTOCOL.md "History read").
+class HistoryReply : public Reply {
+    Q_OBJECT
+public:
+    // Oldest first, each with its `position` header.
+    QList<Message> messages() const { return m_messages; }
+    // The channel's position when the server answered (the newest message's, or the one the
+    // next message will follow).
+    Position position() const { return m_position; }
+
+protected:
+    HistoryReply(const QByteArray &channel, QObject *parent)
+        : Reply(channel, parent) {}
+    void clearResult() override { m_messages.clear(); }
+
+    QList<Message> m_messages;
+    Position m_position;
+};
+
+// One entry of a presence channel (PROTOCOL.md "Presence channels"): a connection subscribed to
+// the channel. `node` + `client` is unique in the cluster while the connection lives.
+struct PresenceMember {
+    QByteArray client; // the connection's id on its node
+    QByteArray node;   // the node's name
+    QByteArray user;   // the connect token's `sub`; empty without tokens
+    QByteArray info;   // what the connection sent in `presence-info` (may be empty)
+
+    bool operator==(const PresenceMember &o) const {
+        return client == o.client && node == o.node && user == o.user && info == o.info;
+    }
+    bool operator!=(const PresenceMember &o) const { return !(*this == o); }
+};
+
+// The answer to Client::presence(): the channel's entries, in no particular order. The server
+// lists at most its --presence-list-max of them; total() counts them all.
+class PresenceReply : public Reply {
+    Q_OBJECT
+public:
+    QList<PresenceMember> members() const { return m_members; }
+    int total() const { return m_total; }
+    // Whether the server listed fewer entries than the channel has (its list cap).
+    bool isTruncated() const { return m_members.size() < m_total; }
+
+protected:
+    PresenceReply(const QByteArray &channel, QObject *parent)
+        : Reply(channel, parent) {}
+    void clearResult() override {
+        m_members.clear();
+        m_total = 0;
+    }
+
+    QList<PresenceMember> m_members;
+    int m_total = 0;
+};
+
+// The answer to Client::presenceStats(): how many entries the channel has, from how many users.
+class PresenceStatsReply : public Reply {
+    Q_OBJECT
+public:
+    int connections() const { return m_connections; }
+    // Distinct user ids; connections without one count one user each.
+    int users() const { return m_users; }
+    // The asked user's entries; -1 when no user was asked for.
+    int userConnections() const { return m_userConnections; }
+    QByteArray user() const { return m_user; }
+
+protected:
+    PresenceStatsReply(const QByteArray &channel, const QByteArray &user, QObject *parent)
+        : Reply(channel, parent)
+        , m_user(user) {}
+    void clearResult() override {
+        m_connections = 0;
+        m_users = 0;
+        m_userConnections = -1;
+    }
+
+    int m_connections = 0;
+    int m_users = 0;
+    int m_userConnections = -1;
+    QByteArray m_user;
+};
+
+// How to join presence channels (Client::subscribeWithPresence()).
+struct PresenceOptions {
+    // Sent as `presence-info`: this connection's info in the channels' entries (at most the
+    // server's --presence-info-max bytes, 256 by default; no control bytes; leading and trailing
+    // blanks do not survive the header).
+    QByteArray info;
+    // Receive the channels' join/leave events (`joins`): joined() and left().
+    bool joins = false;
+    // ... and also this connection's own join (`joins-self`). Implies joins.
+    bool joinsSelf = false;
+
+    bool operator==(const PresenceOptions &o) const {
+        return info == o.info && joins == o.joins && joinsSelf == o.joinsSelf;
+    }
+    bool operator!=(const PresenceOptions &o) const { return !(*this == o); }
 };
 
 // An LHTTP client for C++/Qt applications, over one QWebSocket.
@@ -95,6 +186,11 @@ private:
 // subscribeWithRecovery() are joined again after a reconnect with `recover:<channel> <offset>
 // <epoch>`: the server replays what was missed, messageReceived() delivers it in order as if
 // it had arrived live, never twice, and recovered() says whether anything was lost.
+//
+// Presence channels (PROTOCOL.md "Presence channels"): subscribeWithPresence() joins them with
+// this connection's info and, when asked, their join/leave events, which come through joined()
+// and left() (never through messageReceived()); again so after every reconnect. presence() and
+// presenceStats() read who is there without subscribing.
 class Client : public QObject {
     Q_OBJECT
     Q_PROPERTY(State state READ state NOTIFY stateChanged)
@@ -189,6 +285,29 @@ public:
     HistoryReply *history(const QByteArray &channel, int limit,
                           const std::optional<Position> &after = std::nullopt,
                           const QByteArray &command = QByteArrayLiteral("history"));
+    // Joins presence channels (concrete names, no wildcards) with `presence-info`, `joins` or
+    // `joins-self` as `options` says, in one message; again so after every reconnect (one message
+    // per command and options). Channels joined before take the new options (the server changes
+    // the opt-in; whether it updates the info of a channel already joined is up to it). A
+    // refusal (404 not a presence channel, 413 info too long, 429 too many joins, 403) comes
+    // through errorReceived(); nothing of the message is applied then, but the channels stay
+    // remembered as with subscribe(). Returns false (and sends nothing) for invalid input.
+    bool subscribeWithPresence(const QByteArrayList &channels, const PresenceOptions &options,
+                               const QByteArray &command = QByteArrayLiteral("subscribe"));
+    // The channels joined with subscribeWithPresence(), in subscription order, and their options.
+    QByteArrayList presenceChannels() const;
+    PresenceOptions presenceOptions(const QByteArray &channel) const {
+        return m_presence.value(channel);
+    }
+    // Reads a presence channel's entries without subscribing (`presence:<channel>`). Never null;
+    // invalid input and not being connected fail the reply (from the event loop). An error reply
+    // to the read also comes through errorReceived().
+    PresenceReply *presence(const QByteArray &channel,
+                            const QByteArray &command = QByteArrayLiteral("presence"));
+    // Counts a presence channel's entries and distinct users, and with `user` that user's
+    // entries (`presence-stats:<channel> [<user>]`). As presence() otherwise.
+    PresenceStatsReply *presenceStats(const QByteArray &channel, const QByteArray &user = {},
+                                      const QByteArray &command = QByteArrayLiteral("presence"));
     // Publishes like the original SDKs: `publish:<channels>` first, then `headers`, then the
     // body. Returns false when not connected or when the input is invalid (errorString()).
     bool publish(const QByteArrayList &channels, const QByteArray &command,
@@ -226,12 +345,18 @@ Q_SIGNALS:
     // refused the recover header): reload the channel from elsewhere, the client continues
     // from position(channel).
     void recovered(const QByteArray &channel, bool complete, int count);
+    // Join/leave events (`LHTTP/1.0 presence` with `join`/`leave`) of the presence channels
+    // joined with joins (or joinsSelf, which adds this connection's own join). `member.info` is
+    // the joiner's info, also on leave.
+    void joined(const QByteArray &channel, const lhttp::PresenceMember &member);
+    void left(const QByteArray &channel, const lhttp::PresenceMember &member);
 
 private:
-    // A message answered by a reply header (`recovered`, `history`) and then `count` messages,
-    // or by an error reply; a ping sent right after it tells which when no reply header came.
+    // A message answered by a reply header (`recovered`, `history`, `presence`,
+    // `presence-stats`) and then `count` messages (recover and history), or by an error reply;
+    // a ping sent right after it tells which when no reply header came.
     struct Pending {
-        enum class Kind { Recover, History } kind = Kind::Recover;
+        enum class Kind { Recover, History, Presence, PresenceStats } kind = Kind::Recover;
         QByteArray channel;
         QByteArray command;
         quint64 id = 0;
@@ -241,13 +366,21 @@ private:
         bool complete = false;
         int count = 0;
         Position top;
-        QPointer<HistoryReply> reply;
+        QPointer<Reply> reply;
     };
     void sendRecover(const QByteArray &channel);
     void trackPending(Pending pending);
     void onPong(quint64 elapsedMs, const QByteArray &payload);
     bool onReply(const Message &message);
+    bool onPresenceReply(const Message &message);
+    bool onPresenceEvent(const Message &message);
     bool onHistoryMessage(const Message &message);
+    // Sends a read with one `name:value` header and tracks its reply; fails the reply otherwise.
+    void sendRead(Pending::Kind kind, Reply *reply, const QByteArray &command,
+                  const QByteArray &name, const QByteArray &value);
+    // The `presence-info`/`joins`/`joins-self` headers for joining `channels` with `options`.
+    static HeaderPairs presenceHeaders(const QByteArrayList &channels,
+                                       const PresenceOptions &options);
     void finishPending(qsizetype index);
     void dropPending(const QString &why);
     void notePosition(const QByteArray &channel, const Position &position);
@@ -284,6 +417,7 @@ private:
     QByteArrayList m_channels;
     QHash<QByteArray, QByteArray> m_channelCommand; // the command each channel was joined with
     QSet<QByteArray> m_recovering;                  // joined with subscribeWithRecovery()
+    QHash<QByteArray, PresenceOptions> m_presence;  // joined with subscribeWithPresence()
     QHash<QByteArray, Position> m_positions;
     QList<Pending> m_pending; // in the order sent
     quint64 m_nextPendingId = 1;
@@ -296,3 +430,4 @@ private:
 
 Q_DECLARE_METATYPE(lhttp::Message)
 Q_DECLARE_METATYPE(lhttp::Position)
+Q_DECLARE_METATYPE(lhttp::PresenceMember)

@@ -178,6 +178,15 @@ bool Listener::setUp(QString *error) {
 bool Listener::listen(QString *error) {
     if (!setUp(error))
         return false;
+    if (m_options.listenDescriptor >= 0) { // bound and listening already (socket activation)
+        if (!m_tcp->setSocketDescriptor(m_options.listenDescriptor)) {
+            *error = QStringLiteral("cannot use the listening socket passed (descriptor %1): %2")
+                         .arg(m_options.listenDescriptor)
+                         .arg(m_tcp->errorString());
+            return false;
+        }
+        return true;
+    }
     if (!m_tcp->listen(m_options.address, m_options.port)) {
         *error = m_tcp->errorString();
         return false;

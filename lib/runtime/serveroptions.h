@@ -56,6 +56,9 @@ struct ServerOptions {
 
     QHostAddress address = QHostAddress::Any;
     quint16 port = DefaultPort;
+    // A socket already bound and listening to take instead of binding address:port (systemd
+    // socket activation, lhttpd-qt.socket); -1: none. The Server's first loop accepts on it.
+    qintptr listenDescriptor = -1;
     // WebSocket path; empty accepts every path, as the original did.
     QString path;
 

@@ -107,6 +107,12 @@ Verdicts validateAll(QByteArrayView name, int maxLength) {
         if (*e && !hasControlBytes(name))
             checkErrorReply(*e);
     }
+    // Names under the cluster's reserved prefix are refused for every use (403), first.
+    if (name.startsWith(ChannelName::ReservedPrefix)) {
+        for (const Error *e : {&v.publish, &v.subscribe, &v.subscribeWildcard})
+            FUZZ_CHECK(e->code == lhttp::Status::Forbidden && e->reason.contains("reserved"));
+        return v;
+    }
     FUZZ_CHECK(v.publish.code != lhttp::Status::Forbidden);
     FUZZ_CHECK(v.subscribeWildcard.code != lhttp::Status::Forbidden);
     const bool wildcard = ChannelName::isWildcard(name);

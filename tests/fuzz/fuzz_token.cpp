@@ -155,7 +155,11 @@ void asClaims(QByteArrayView in) {
     Claims c;
     const Error e = Token::verify(token, Secret, Now, &c);
     const bool expired = exp > 0 && exp < Now - Token::LeewaySeconds;
-    if (subject.isEmpty() || expired) {
+    // A subject becomes a header value (presence events): control characters are refused.
+    const bool controls = std::any_of(subject.cbegin(), subject.cend(), [](QChar ch) {
+        return ch.unicode() < 0x20 || ch.unicode() == 0x7f;
+    });
+    if (subject.isEmpty() || expired || controls) {
         FUZZ_CHECK(e);
         checkRefused(e);
         return;

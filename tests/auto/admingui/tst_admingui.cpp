@@ -15,6 +15,7 @@
 #include "mainwindow.h"
 #include "nodepanel.h"
 #include "nodestate.h"
+#include "presencemodel.h"
 #include "publishhistorymodel.h"
 #include "publishpanel.h"
 #include "remotesource.h"
@@ -68,6 +69,7 @@ private Q_SLOTS:
     void trafficPauseAndClear();
     void slowConsumerShowsInConsole();
     void attachToLhttpd();
+    void presenceChannelListsMembers();
     void attachWithWrongTokenIsRefusedVisibly();
     void attachToWrongPathIsRefusedVisibly();
     void settingsRememberTheNode();
@@ -354,6 +356,77 @@ void tst_AdminGui::attachToLhttpd() {
     QTest::mouseClick(panel->attachButton(), Qt::LeftButton); // detach
     QTRY_COMPARE(window->source()->state(), NodeSource::State::Stopped);
     QCOMPARE(panel->attachButton()->text(), QStringLiteral("Attach"));
+    QVERIFY(lhttpd.stop());
+}
+
+// A presence channel of an lhttpd-qt node: the channels table counts its members and users,
+// selecting it lists them (client, node, user, info) and follows a join and a leave.
+void tst_AdminGui::presenceChannelListsMembers() {
+    LhttpdProcess lhttpd;
+    QVERIFY(lhttpd.start({QStringLiteral("--admin-token"), QString::fromLatin1(Token),
+                          QStringLiteral("--presence"), QStringLiteral("room.*"),
+                          QStringLiteral("--node-name"), QStringLiteral("gui-node"),
+                          QStringLiteral("--log-level"), QStringLiteral("warning")}));
+    const QUrl url(QStringLiteral("ws://127.0.0.1:%1/").arg(lhttpd.port()));
+    WsClient a, b;
+    QVERIFY(a.open(url));
+    QVERIFY(b.open(url));
+    a.send("LHTTP/1.0 chat\r\nsubscribe:room.1 plain\r\npresence-info:{\"name\":\"Ann\"}\r\n\r\n");
+    b.send("LHTTP/1.0 chat\r\nsubscribe:room.1\r\n\r\n");
+    QVERIFY(a.sync() && b.sync());
+
+    NodePanel *panel = window->nodePanel();
+    panel->setMode(NodePanel::Mode::Attach);
+    panel->urlEdit()->clear();
+    QTest::keyClicks(panel->urlEdit(),
+                     QStringLiteral("ws://127.0.0.1:%1/admin").arg(lhttpd.port()));
+    QTest::keyClicks(panel->tokenEdit(), QString::fromLatin1(Token));
+    QTest::mouseClick(panel->attachButton(), Qt::LeftButton);
+    QTRY_VERIFY(window->source() && window->source()->state() == NodeSource::State::Running);
+    window->showTab(MainWindow::Tab::Channels);
+    ChannelsView *view = window->channelsView();
+    QTRY_COMPARE(view->table()->model()->rowCount(), 2);
+    ChannelsModel *channels = window->state()->channels();
+    const auto cell = [&](const QByteArray &channel, int column) {
+        return channels->data(channels->index(channels->rowOf(channel), column));
+    };
+    QCOMPARE(cell("room.1", ChannelsModel::PresenceMembers).toInt(), 2);
+    QCOMPARE(cell("room.1", ChannelsModel::PresenceUsers).toInt(), 2);
+    QCOMPARE(cell("plain", ChannelsModel::PresenceMembers).toString(), QStringLiteral("\u2014"));
+
+    // Sorted by name: plain, room.1. A plain channel has no member list.
+    clickRow(view->table(), 0);
+    QCOMPARE(view->selectedChannel(), QByteArray("plain"));
+    QVERIFY(view->presenceTable()->isHidden());
+    clickRow(view->table(), 1);
+    QCOMPARE(view->selectedChannel(), QByteArray("room.1"));
+    QVERIFY(!view->presenceTable()->isHidden());
+    QAbstractItemModel *members = view->presenceTable()->model();
+    QCOMPARE(members->rowCount(), 2);
+    QVERIFY2(view->presenceTitle().contains(QLatin1String("2 connections of 2 users")),
+             qPrintable(view->presenceTitle()));
+    QStringList infos;
+    for (int r = 0; r < members->rowCount(); ++r) {
+        QCOMPARE(members->index(r, PresenceModel::Node).data().toString(),
+                 QStringLiteral("gui-node"));
+        QCOMPARE(members->index(r, PresenceModel::User).data().toString(), QString());
+        infos.append(members->index(r, PresenceModel::Info).data().toString());
+    }
+    infos.sort();
+    QCOMPARE(infos, QStringList({QString(), QStringLiteral("{\"name\":\"Ann\"}")}));
+
+    // A join and a leave show while the channel is selected.
+    WsClient c;
+    QVERIFY(c.open(url));
+    c.send("LHTTP/1.0 chat\r\nsubscribe:room.1\r\npresence-info:third\r\n\r\n");
+    QTRY_COMPARE(members->rowCount(), 3);
+    QTRY_VERIFY2(view->presenceTitle().contains(QLatin1String("3 connections of 3 users")),
+                 qPrintable(view->presenceTitle()));
+    b.send("LHTTP/1.0 chat\r\nunsubscribe:room.1\r\n\r\n");
+    QTRY_COMPARE(members->rowCount(), 2);
+    QCOMPARE(cell("room.1", ChannelsModel::PresenceMembers).toInt(), 2);
+    QTest::mouseClick(panel->attachButton(), Qt::LeftButton); // detach
+    QTRY_COMPARE(window->source()->state(), NodeSource::State::Stopped);
     QVERIFY(lhttpd.stop());
 }
 

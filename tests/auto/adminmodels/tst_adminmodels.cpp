@@ -10,6 +10,7 @@
 #include "connectionsproxy.h"
 #include "embeddedsource.h"
 #include "nodestate.h"
+#include "presencemodel.h"
 #include "publishhistorymodel.h"
 #include "ratehistory.h"
 #include "remotesource.h"
@@ -122,6 +123,9 @@ private Q_SLOTS:
     void modelsFollowRemoteNode();
     void historyChannelsShowTheirHistory();
     void historyWireRoundTrip();
+    void presenceWireRoundTrip();
+    void presenceModelFollowsChannels();
+    void presenceChannelsShowTheirMembers();
     void connectionsScatteredRemovalAndResync();
     void channelsRatesAndIdleRemoval();
     void trafficCapacityPauseAndClear();
@@ -330,6 +334,213 @@ void tst_AdminModels::historyWireRoundTrip() {
     fromOld = Admin::snapshotFromJson(QJsonObject{{QStringLiteral("channels"), QJsonArray{old}}});
     QCOMPARE(fromOld.channels.size(), 1);
     QVERIFY(!fromOld.channels.at(0).isHistory());
+}
+
+namespace {
+
+Admin::Channel presenceChannel(const QByteArray &name, int subscribers, int users,
+                               QList<Admin::PresenceMember> members, int total = -1) {
+    Admin::Channel c;
+    c.name = name;
+    c.subscribers = subscribers;
+    c.presence = true;
+    c.presenceTotal = total < 0 ? int(members.size()) : total;
+    c.presenceUsers = users;
+    c.presenceList = std::move(members);
+    return c;
+}
+
+} // namespace
+
+void tst_AdminModels::presenceWireRoundTrip() {
+    const Admin::Channel p = presenceChannel(
+        "room.1", 2, 2, {{"3", "n1", "alice", "{\"name\":\"Alice\"}"}, {"4", "n2", "", ""}}, 250);
+    Admin::Channel plain;
+    plain.name = "plain";
+    Admin::Batch b;
+    b.channels = {p, plain};
+    const QJsonObject json = Admin::toJson(b);
+    const QJsonArray channels = json.value(QLatin1String("channels")).toArray();
+    const QJsonObject pres = channels.at(0).toObject().value(QLatin1String("pres")).toObject();
+    QCOMPARE(pres.value(QLatin1String("total")).toInt(), 250);
+    QCOMPARE(pres.value(QLatin1String("users")).toInt(), 2);
+    QCOMPARE(pres.value(QLatin1String("members")).toArray().at(0).toArray(),
+             QJsonArray({QStringLiteral("3"), QStringLiteral("n1"), QStringLiteral("alice"),
+                         QStringLiteral("{\"name\":\"Alice\"}")}));
+    QVERIFY(!channels.at(1).toObject().contains(QLatin1String("pres"))); // compact
+    const Admin::Batch back = Admin::batchFromJson(json);
+    QVERIFY(back.channels.at(0).isPresence());
+    QVERIFY(back.channels.at(0).samePresence(p));
+    QVERIFY(!back.channels.at(1).isPresence());
+    Admin::Snapshot s;
+    s.channels = {p};
+    QVERIFY(Admin::snapshotFromJson(Admin::toJson(s)).channels.at(0).samePresence(p));
+    // An empty presence channel is still one; a node's list over the cap is cut to it.
+    const Admin::Channel empty = presenceChannel("room.2", 0, 0, {});
+    Admin::Batch withEmpty;
+    withEmpty.channels = {empty};
+    QVERIFY(Admin::batchFromJson(Admin::toJson(withEmpty)).channels.at(0).samePresence(empty));
+    QJsonArray many;
+    for (int i = 0; i < Admin::MaxPresenceMembers + 20; ++i)
+        many.append(QJsonArray{QString::number(i), QStringLiteral("n"), QString(), QString()});
+    const QJsonObject big{{QStringLiteral("name"), QStringLiteral("big")},
+                          {QStringLiteral("pres"), QJsonObject{{QStringLiteral("total"), 120},
+                                                               {QStringLiteral("users"), 120},
+                                                               {QStringLiteral("members"), many}}}};
+    const Admin::Snapshot decoded =
+        Admin::snapshotFromJson(QJsonObject{{QStringLiteral("channels"), QJsonArray{big}}});
+    QCOMPARE(decoded.channels.at(0).presenceList.size(), Admin::MaxPresenceMembers);
+    QCOMPARE(decoded.channels.at(0).presenceTotal, 120);
+}
+
+// The channel view's member list follows the channels model: snapshot, batches that change
+// the entries or only the counts, the channel going away, a channel without presence.
+void tst_AdminModels::presenceModelFollowsChannels() {
+    ChannelsModel channels;
+    PresenceModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    model.setChannelsModel(&channels);
+    model.setChannel("room.1");
+    QSignalSpy changed(&model, &PresenceModel::changed);
+    QCOMPARE(model.rowCount(), 0);
+    QVERIFY(!model.isPresence());
+
+    Admin::Channel plain;
+    plain.name = "plain";
+    plain.subscribers = 1;
+    channels.setSnapshot(
+        {presenceChannel("room.1", 2, 1, {{"1", "n1", "alice", "a"}, {"2", "n1", "alice", "b"}}),
+         plain});
+    QCOMPARE(changed.count(), 1);
+    QVERIFY(model.isPresence());
+    QCOMPARE(model.rowCount(), 2);
+    QCOMPARE(model.total(), 2);
+    QCOMPARE(model.users(), 1);
+    QCOMPARE(model.index(1, PresenceModel::Info).data().toString(), QStringLiteral("b"));
+    QCOMPARE(model.index(0, PresenceModel::Node).data().toString(), QStringLiteral("n1"));
+    const auto cell = [&](int column) {
+        return channels.data(channels.index(channels.rowOf("room.1"), column));
+    };
+    QCOMPARE(cell(ChannelsModel::PresenceMembers).toInt(), 2);
+    QCOMPARE(cell(ChannelsModel::PresenceUsers).toInt(), 1);
+    QCOMPARE(channels.data(channels.index(channels.rowOf("plain"), ChannelsModel::PresenceMembers))
+                 .toString(),
+             QStringLiteral("\u2014"));
+
+    // A batch with a third entry from another node; one that changes nothing of it.
+    Admin::Batch b;
+    b.intervalMs = 250;
+    b.channels = {presenceChannel(
+        "room.1", 2, 2,
+        {{"1", "n1", "alice", "a"}, {"2", "n1", "alice", "b"}, {"9", "n2", "bob", ""}})};
+    channels.applyBatch(b);
+    QCOMPARE(changed.count(), 2);
+    QCOMPARE(model.rowCount(), 3);
+    QCOMPARE(model.index(2, PresenceModel::User).data().toString(), QStringLiteral("bob"));
+    channels.applyBatch(b);
+    QCOMPARE(changed.count(), 2);
+    // More entries than listed: the counts change, the list does not.
+    b.channels.first().presenceTotal = 500;
+    channels.applyBatch(b);
+    QCOMPARE(changed.count(), 3);
+    QCOMPARE(model.total(), 500);
+    QCOMPARE(model.rowCount(), 3);
+
+    // Another channel: none for a plain one; the channel's row going takes the list with it.
+    model.setChannel("plain");
+    QVERIFY(!model.isPresence());
+    QCOMPARE(model.rowCount(), 0);
+    model.setChannel("room.1");
+    QCOMPARE(model.rowCount(), 3);
+    Admin::Batch gone;
+    gone.intervalMs = 250;
+    gone.channels = {presenceChannel("room.1", 0, 0, {})};
+    channels.applyBatch(gone);
+    QCOMPARE(channels.rowOf("room.1"), -1);
+    QCOMPARE(model.rowCount(), 0);
+    QVERIFY(!model.isPresence());
+    channels.clear();
+    QCOMPARE(model.rowCount(), 0);
+
+    // A batch that removes a row before the channel and changes its members: the list follows
+    // (the channels model's name index is rebuilt only after the removal signals).
+    Admin::Channel first;
+    first.name = "aaa";
+    first.subscribers = 1;
+    channels.setSnapshot({first, presenceChannel("room.1", 1, 1, {{"1", "n1", "alice", "a"}})});
+    QCOMPARE(model.rowCount(), 1);
+    Admin::Batch both;
+    both.intervalMs = 250;
+    first.subscribers = 0;
+    both.channels = {first, presenceChannel("room.1", 2, 2,
+                                            {{"1", "n1", "alice", "a"}, {"2", "n1", "bob", ""}})};
+    channels.applyBatch(both);
+    QCOMPARE(channels.rowOf("aaa"), -1);
+    QCOMPARE(model.rowCount(), 2);
+    QCOMPARE(model.index(1, PresenceModel::User).data().toString(), QStringLiteral("bob"));
+}
+
+// A node with presence channels, through its admin endpoint: the members (node, user, info)
+// and counts of a presence channel, a join and a leave; a plain channel has none.
+void tst_AdminModels::presenceChannelsShowTheirMembers() {
+    ServerOptions o;
+    o.address = QHostAddress::LocalHost;
+    o.port = 0;
+    o.adminToken = Token;
+    o.presence = {"room.*"};
+    o.nodeName = "models-node";
+    Server server(o);
+    AdminEndpoint endpoint(&server);
+    QVERIFY(server.listen());
+    const QUrl url(QStringLiteral("ws://127.0.0.1:%1/").arg(server.serverPort()));
+    WsClient a, b;
+    QVERIFY(a.open(url));
+    QVERIFY(b.open(url));
+    a.send("LHTTP/1.0 chat\r\nsubscribe:room.1 plain\r\npresence-info:first\r\n\r\n");
+    b.send("LHTTP/1.0 chat\r\nsubscribe:room.1\r\n\r\n");
+    QVERIFY(a.sync() && b.sync());
+
+    NodeState state;
+    RemoteSource source;
+    state.setSource(&source);
+    source.attach(QUrl(QStringLiteral("ws://127.0.0.1:%1/admin").arg(server.serverPort())), Token);
+    QTRY_COMPARE(source.state(), NodeSource::State::Running);
+    ChannelsModel *channels = state.channels();
+    PresenceModel members;
+    QAbstractItemModelTester channelsTester(channels,
+                                            QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QAbstractItemModelTester membersTester(&members,
+                                           QAbstractItemModelTester::FailureReportingMode::QtTest);
+    members.setChannelsModel(channels);
+    members.setChannel("room.1");
+    // From the snapshot.
+    QTRY_COMPARE(members.rowCount(), 2);
+    QCOMPARE(members.total(), 2);
+    QCOMPARE(members.users(), 2); // no tokens: each connection counts one user
+    QCOMPARE(members.index(0, PresenceModel::Node).data().toString(),
+             QStringLiteral("models-node"));
+    QStringList infos{members.index(0, PresenceModel::Info).data().toString(),
+                      members.index(1, PresenceModel::Info).data().toString()};
+    infos.sort();
+    QCOMPARE(infos, QStringList({QString(), QStringLiteral("first")}));
+    QVERIFY(!channels->presenceOf("plain").presence);
+
+    // From the batches: a join, then a leave by disconnecting.
+    WsClient c;
+    QVERIFY(c.open(url));
+    c.send("LHTTP/1.0 chat\r\nsubscribe:room.1\r\npresence-info:third\r\n\r\n");
+    QTRY_COMPARE(members.rowCount(), 3);
+    QCOMPARE(
+        channels->data(channels->index(channels->rowOf("room.1"), ChannelsModel::PresenceMembers))
+            .toInt(),
+        3);
+    // The leave comes with plain going from the table (no subscriber left): the row before
+    // room.1 is removed in the same batch that changes its members.
+    a.socket.close();
+    QTRY_COMPARE(members.rowCount(), 2);
+    QCOMPARE(members.total(), 2);
+    source.stop();
+    QTRY_COMPARE(endpoint.consoleCount(), 0);
 }
 
 void tst_AdminModels::connectionsScatteredRemovalAndResync() {

@@ -12,9 +12,13 @@
 #include "server.h"
 #include "session.h"
 #include "tlsnode.h"
+#include "token.h"
 #include "wsclient.h"
 
+#include <QDateTime>
+
 #include <QProcess>
+#include <QRegularExpression>
 #include <QTcpServer>
 #include <QTemporaryDir>
 #include <QTest>
@@ -276,6 +280,9 @@ private Q_SLOTS:
     void subRecoverNotRecovered();
     void historyPrintsLastMessages();
     void historyErrors();
+    void presenceListsEntries();
+    void presenceErrors();
+    void subJoinsPrintsEvents();
 
     void pubOverWebSocket();
     void pubFromStdinWithEscapes();
@@ -291,6 +298,7 @@ private Q_SLOTS:
     void shellShortForms();
     void shellConnectionRefused();
     void shellRecoverAndHistory();
+    void shellPresence();
     void shellLineEditingOnTerminal();
     void shellCommandOutputOnTerminal();
 
@@ -357,7 +365,15 @@ void tst_Cli::helpAndVersion() {
                                "--positions",
                                "--limit",
                                "--after",
-                               "not recovered"})
+                               "not recovered",
+                               "presence [options] URL CHANNEL",
+                               "presence --stats [--user USER] URL CHANNEL",
+                               "connections N users M",
+                               "--joins",
+                               "--joins-self",
+                               "--info TEXT",
+                               "presence-stats, stats CHANNEL [USER]",
+                               "joins CHANNEL..."})
         QVERIFY2(help.out.contains(needle), needle);
     Cli version({QStringLiteral("--version")});
     CHECK_EXIT(version, 0);
@@ -454,6 +470,37 @@ void tst_Cli::usageErrors_data() {
         {QStringLiteral("pub"), u, QStringLiteral("room"), QStringLiteral("x"),
          QStringLiteral("--positions")},
         "--positions only applies to sub and history");
+    row("presence without channel", {QStringLiteral("presence"), u}, "presence needs a URL");
+    row("presence of two channels", {QStringLiteral("presence"), u, QStringLiteral("a b")},
+        "presence reads one channel");
+    row("presence of a wildcard", {QStringLiteral("presence"), u, QStringLiteral("room.*")},
+        "presence needs concrete channels");
+    row("stats for sub",
+        {QStringLiteral("sub"), u, QStringLiteral("room"), QStringLiteral("--stats")},
+        "--stats only applies to presence");
+    row("user without stats",
+        {QStringLiteral("presence"), u, QStringLiteral("room"), QStringLiteral("--user"),
+         QStringLiteral("alice")},
+        "--user only applies with --stats");
+    row("user with a blank",
+        {QStringLiteral("presence"), u, QStringLiteral("room"), QStringLiteral("--stats"),
+         QStringLiteral("--user"), QStringLiteral("a b")},
+        "--user needs a user id without blanks");
+    row("joins for pub",
+        {QStringLiteral("pub"), u, QStringLiteral("room"), QStringLiteral("x"),
+         QStringLiteral("--joins")},
+        "--joins only applies to sub");
+    row("info for presence",
+        {QStringLiteral("presence"), u, QStringLiteral("room"), QStringLiteral("--info"),
+         QStringLiteral("x")},
+        "--info only applies to sub");
+    row("joins of a wildcard",
+        {QStringLiteral("sub"), u, QStringLiteral("room.>"), QStringLiteral("--joins-self")},
+        "--joins-self needs concrete channels");
+    row("info with a line break",
+        {QStringLiteral("sub"), u, QStringLiteral("room"), QStringLiteral("--info"),
+         QStringLiteral("a\nb")},
+        "--info: ");
     row("bad escape",
         {QStringLiteral("pub"), u, QStringLiteral("room"), QStringLiteral("a\\q"),
          QStringLiteral("--escapes")},
@@ -767,6 +814,174 @@ void tst_Cli::historyErrors() {
     QVERIFY2(refused.err.contains("cannot connect"), qPrintable(refused.diagnostics()));
 }
 
+namespace {
+
+const QByteArray TokenSecret = "cli-presence-secret";
+
+// A node with presence channels `room.*`, connect tokens and the node name `cli-node`.
+bool startPresenceNode(LhttpdProcess &node) {
+    return node.start({QStringLiteral("--presence"), QStringLiteral("room.*"),
+                       QStringLiteral("--node-name"), QStringLiteral("cli-node"),
+                       QStringLiteral("--jwt-secret"), QString::fromLatin1(TokenSecret),
+                       QStringLiteral("--log-level"), QStringLiteral("warning")});
+}
+
+// The node's URL with a connect token for `user`, allowed `room.1`, `room.2` and `plain`.
+QUrl userUrl(const LhttpdProcess &node, const QString &user) {
+    const QByteArrayList channels{"room.1", "room.2", "plain"};
+    QUrl url = node.wsUrl();
+    url.setQuery(
+        QStringLiteral("token=") +
+        QString::fromLatin1(Token::sign(user, channels, channels,
+                                        QDateTime::currentSecsSinceEpoch() + 3600, TokenSecret)));
+    return url;
+}
+
+QByteArrayList sortedLines(const QByteArray &text) {
+    QByteArrayList lines = text.split('\n');
+    if (lines.last().isEmpty())
+        lines.removeLast();
+    std::sort(lines.begin(), lines.end());
+    return lines;
+}
+
+} // namespace
+
+// presence lists the entries, one per line (CLIENT NODE USER INFO), or as JSON; --stats counts.
+void tst_Cli::presenceListsEntries() {
+    LhttpdProcess node;
+    QVERIFY(startPresenceNode(node));
+    WsClient alice1, alice2, bob;
+    QVERIFY(alice1.open(userUrl(node, QStringLiteral("alice"))));
+    QVERIFY(alice2.open(userUrl(node, QStringLiteral("alice"))));
+    QVERIFY(bob.open(userUrl(node, QStringLiteral("bob"))));
+    alice1.send("LHTTP/1.0 chat\r\nsubscribe:room.1\r\npresence-info:{\"n\":\"A\tB\"}\r\n\r\n");
+    alice2.send("LHTTP/1.0 chat\r\nsubscribe:room.1 room.2\r\npresence-info:phone\r\n\r\n");
+    bob.send("LHTTP/1.0 chat\r\nsubscribe:room.1\r\n\r\n");
+    for (WsClient *w : {&alice1, &alice2, &bob})
+        QVERIFY(w->sync());
+    const QString ws = userUrl(node, QStringLiteral("cli")).toString();
+
+    Cli list({QStringLiteral("presence"), ws, QStringLiteral("room.1")});
+    CHECK_EXIT(list, 0);
+    const QByteArrayList lines = sortedLines(list.out);
+    QCOMPARE(lines.size(), 3);
+    QByteArrayList rest; // without the client ids
+    for (const QByteArray &line : lines) {
+        const QByteArrayList fields = line.split('\t');
+        QCOMPARE(fields.size(), 4);
+        bool number = false;
+        fields.at(0).toULongLong(&number);
+        QVERIFY2(number, line.constData());
+        rest.append(fields.mid(1).join('\t'));
+    }
+    std::sort(rest.begin(), rest.end());
+    QCOMPARE(rest, QByteArrayList({"cli-node\talice\tphone", "cli-node\talice\t{\"n\":\"A\\tB\"}",
+                                   "cli-node\tbob\t"}));
+    QVERIFY2(list.err.contains("-- presence room.1: 3 entries"), qPrintable(list.diagnostics()));
+
+    Cli json({QStringLiteral("presence"), ws, QStringLiteral("room.2"), QStringLiteral("-f"),
+              QStringLiteral("json"), QStringLiteral("-q")});
+    CHECK_EXIT(json, 0);
+    QVERIFY2(json.out.startsWith("{\"client\":\""), qPrintable(json.diagnostics()));
+    QVERIFY2(json.out.endsWith("\",\"info\":\"phone\",\"node\":\"cli-node\",\"user\":\"alice\"}\n"),
+             qPrintable(json.diagnostics()));
+    QVERIFY(json.err.isEmpty());
+
+    Cli empty({QStringLiteral("presence"), ws, QStringLiteral("room.9")});
+    Cli stats(
+        {QStringLiteral("presence"), QStringLiteral("--stats"), ws, QStringLiteral("room.1")});
+    CHECK_EXIT(stats, 0);
+    QCOMPARE(stats.out, QByteArray("connections 3 users 2\n"));
+    Cli user({QStringLiteral("presence"), QStringLiteral("--stats"), QStringLiteral("--user"),
+              QStringLiteral("alice"), ws, QStringLiteral("room.1")});
+    CHECK_EXIT(user, 0);
+    QCOMPARE(user.out, QByteArray("connections 3 users 2 user-connections 2\n"));
+    Cli userJson({QStringLiteral("presence"), QStringLiteral("--stats"), QStringLiteral("--user"),
+                  QStringLiteral("bob"), ws, QStringLiteral("room.2"), QStringLiteral("-f"),
+                  QStringLiteral("json")});
+    CHECK_EXIT(userJson, 0);
+    QCOMPARE(userJson.out, QByteArray("{\"connections\":1,\"userConnections\":0,\"users\":1}\n"));
+    // room.9 is not granted to the token: 403.
+    CHECK_EXIT(empty, 1);
+    QVERIFY2(empty.err.contains("lhttp-cli: server error 403: token does not allow subscribing to "
+                                "'room.9'"),
+             qPrintable(empty.diagnostics()));
+}
+
+void tst_Cli::presenceErrors() {
+    LhttpdProcess node;
+    QVERIFY(startPresenceNode(node));
+    const QString ws = userUrl(node, QStringLiteral("cli")).toString();
+    Cli plain({QStringLiteral("presence"), ws, QStringLiteral("plain")});
+    CHECK_EXIT(plain, 1);
+    QVERIFY2(plain.err.contains("lhttp-cli: server error 404: presence"),
+             qPrintable(plain.diagnostics()));
+    Cli stats({QStringLiteral("presence"), QStringLiteral("--stats"), ws, QStringLiteral("plain")});
+    CHECK_EXIT(stats, 1);
+    QVERIFY2(stats.err.contains("lhttp-cli: server error 404: "), qPrintable(stats.diagnostics()));
+    Cli sub({QStringLiteral("sub"), QStringLiteral("--joins"), ws, QStringLiteral("plain")});
+    CHECK_EXIT(sub, 1);
+    QVERIFY2(sub.err.contains("server error 404"), qPrintable(sub.diagnostics()));
+    Cli noToken({QStringLiteral("presence"), node.wsUrl().toString(), QStringLiteral("room.1")});
+    CHECK_EXIT(noToken, 1);
+    QVERIFY2(noToken.err.contains("cannot connect"), qPrintable(noToken.diagnostics()));
+    Cli refused({QStringLiteral("presence"), QStringLiteral("ws://127.0.0.1:%1/").arg(freePort()),
+                 QStringLiteral("room.1")});
+    CHECK_EXIT(refused, 1);
+    QVERIFY2(refused.err.contains("cannot connect"), qPrintable(refused.diagnostics()));
+}
+
+// sub --joins prints the others' joins and leaves as the messages they are, and counts them;
+// --joins-self also its own join.
+void tst_Cli::subJoinsPrintsEvents() {
+    LhttpdProcess node;
+    QVERIFY(startPresenceNode(node));
+    const QString ws = userUrl(node, QStringLiteral("cli")).toString();
+    Cli cli({QStringLiteral("sub"), QStringLiteral("--joins"), QStringLiteral("--info"),
+             QStringLiteral("watching"), ws, QStringLiteral("room.1"), QStringLiteral("-f"),
+             QStringLiteral("json"), QStringLiteral("-n"), QStringLiteral("3")});
+    QVERIFY2(cli.errContains("subscribed to room.1"), qPrintable(cli.diagnostics()));
+    WsClient alice;
+    QVERIFY(alice.open(userUrl(node, QStringLiteral("alice"))));
+    alice.send("LHTTP/1.0 chat\r\nsubscribe:room.1\r\npresence-info:hi\r\n\r\n");
+    alice.send("LHTTP/1.0 chat\r\npublish:room.1\r\n\r\nhello");
+    alice.send("LHTTP/1.0 chat\r\nunsubscribe:room.1\r\n\r\n");
+    CHECK_EXIT(cli, 0);
+    const QByteArrayList lines = cli.out.split('\n');
+    QCOMPARE(lines.size(), 4);
+    QVERIFY2(lines.at(0).startsWith(
+                 R"({"body":"hi","command":"presence","headers":[["join","room.1"],["client",")"),
+             qPrintable(cli.diagnostics()));
+    QVERIFY2(lines.at(0).endsWith(R"("],["node","cli-node"],["user","alice"]]})"),
+             qPrintable(cli.diagnostics()));
+    QCOMPARE(lines.at(1),
+             QByteArray(R"({"body":"hello","command":"chat","headers":[["publish","room.1"]]})"));
+    QCOMPARE(lines.at(2), QByteArray(lines.at(0)).replace(R"(["join")", R"(["leave")"));
+
+    // The others see the CLI's info; --joins-self prints its own join (and no leave ever).
+    WsClient bob;
+    QVERIFY(bob.open(userUrl(node, QStringLiteral("bob"))));
+    bob.send("LHTTP/1.0 chat\r\nsubscribe:room.2\r\njoins:room.2\r\n\r\n");
+    QVERIFY(bob.sync());
+    const int before = int(bob.received.size());
+    Cli self({QStringLiteral("sub"), QStringLiteral("--joins-self"), QStringLiteral("--info"),
+              QStringLiteral("me\tmyself"), ws, QStringLiteral("room.2"), QStringLiteral("-f"),
+              QStringLiteral("line"), QStringLiteral("-n"), QStringLiteral("1")});
+    CHECK_EXIT(self, 0);
+    QVERIFY2(
+        QRegularExpression(
+            QStringLiteral(
+                R"(^LHTTP/1.0 presence\\r\\njoin:room.2\\r\\nclient:\d+\\r\\nnode:cli-node\\r\\nuser:cli\\r\\n\\r\\nme\\tmyself\n$)"))
+            .match(QString::fromUtf8(self.out))
+            .hasMatch(),
+        qPrintable(self.diagnostics()));
+    QTRY_VERIFY(bob.received.size() >= before + 2); // its join and its leave
+    QVERIFY(bob.received.at(before).startsWith("LHTTP/1.0 presence\r\njoin:room.2\r\n"));
+    QVERIFY(bob.received.at(before).endsWith("\r\nuser:cli\r\n\r\nme\tmyself"));
+    QVERIFY(bob.received.at(before + 1).startsWith("LHTTP/1.0 presence\r\nleave:room.2\r\n"));
+}
+
 void tst_Cli::pubOverWebSocket() {
     auto w = subscriber("room other");
     QVERIFY(w);
@@ -1075,6 +1290,63 @@ void tst_Cli::shellRecoverAndHistory() {
     QVERIFY2(cli.errContains("wildcard"), qPrintable(cli.diagnostics()));
     cli.process.write("quit\n");
     CHECK_EXIT(cli, 0);
+}
+
+// The shell's joins, info, presence and presence-stats commands.
+void tst_Cli::shellPresence() {
+    LhttpdProcess node;
+    QVERIFY(startPresenceNode(node));
+    Cli cli({userUrl(node, QStringLiteral("cli")).toString(), QStringLiteral("-f"),
+             QStringLiteral("line")});
+    QVERIFY2(cli.errContains("connected to"), qPrintable(cli.diagnostics()));
+    cli.process.write("info\n"
+                      "info at\\tdesk\n"
+                      "joins room.1\n"
+                      "status\n");
+    QVERIFY2(cli.outContains("-- presence room.1 with join/leave events, info at\\tdesk\n"),
+             qPrintable(cli.diagnostics()));
+    QVERIFY(cli.out.startsWith("-- info: \n"));
+    WsClient alice;
+    QVERIFY(alice.open(userUrl(node, QStringLiteral("alice"))));
+    alice.send("LHTTP/1.0 chat\r\nsubscribe:room.1\r\n\r\n");
+    QVERIFY2(cli.outContains("LHTTP/1.0 presence\\r\\njoin:room.1\\r\\nclient:"),
+             qPrintable(cli.diagnostics()));
+    QVERIFY(cli.out.contains("\\r\\nnode:cli-node\\r\\nuser:alice\\r\\n\\r\\n\n"));
+    cli.out.clear();
+    cli.process.write("presence room.1\n");
+    QVERIFY2(cli.errContains("-- presence room.1: 2 entries"), qPrintable(cli.diagnostics()));
+    QCOMPARE(sortedLines(cli.out).size(), 2);
+    QVERIFY2(cli.out.contains("\tcli-node\tcli\tat\\tdesk\n"), qPrintable(cli.diagnostics()));
+    QVERIFY2(cli.out.contains("\tcli-node\talice\t\n"), qPrintable(cli.diagnostics()));
+    cli.process.write("stats room.1 alice\n"
+                      "presence-stats room.1\n");
+    QVERIFY2(cli.outContains("connections 2 users 2 user-connections 1\nconnections 2 users 2\n"),
+             qPrintable(cli.diagnostics()));
+    cli.process.write("presence plain\n"
+                      "presence\n"
+                      "presence a b\n"
+                      "stats room.*\n"
+                      "joins room.>\n"
+                      "info bad\\r\n");
+    QVERIFY2(cli.outContains("LHTTP/1.0 error\\r\\ncode:404\\r\\n"), qPrintable(cli.diagnostics()));
+    QVERIFY2(cli.errContains("usage: presence CHANNEL", 2), qPrintable(cli.diagnostics()));
+    QVERIFY2(cli.errContains("wildcard", 2), qPrintable(cli.diagnostics()));
+    QVERIFY2(cli.errContains("control bytes"), qPrintable(cli.diagnostics()));
+    cli.process.write("quit\n");
+    CHECK_EXIT(cli, 0);
+
+    // Reads at the end of a script are answered before the shell leaves (end of input).
+    Cli script({userUrl(node, QStringLiteral("cli")).toString()});
+    script.process.write("joins room.2\n"
+                         "presence-stats room.2 cli\n"
+                         "presence room.2\n");
+    script.process.closeWriteChannel();
+    CHECK_EXIT(script, 0);
+    QVERIFY2(script.out.startsWith("connections 1 users 1 user-connections 1\n"),
+             qPrintable(script.diagnostics()));
+    QVERIFY2(script.out.endsWith("\tcli-node\tcli\t\n"), qPrintable(script.diagnostics()));
+    QVERIFY2(script.err.contains("-- presence room.2: 1 entries"),
+             qPrintable(script.diagnostics()));
 }
 
 void tst_Cli::shellLineEditingOnTerminal() {

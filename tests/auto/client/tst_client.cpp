@@ -10,7 +10,10 @@
 #include "ports.h"
 #include "server.h"
 #include "tlsnode.h"
+#include "token.h"
 #include "wsclient.h"
+
+#include <QDateTime>
 
 #include <QNetworkAccessManager>
 #include <QSignalSpy>
@@ -70,6 +73,11 @@ private Q_SLOTS:
     void historyRecoverRefused();
     void historyRead();
     void historyReadErrors();
+
+    void presenceListAndStats();
+    void presenceEvents();
+    void presenceKeptOnReconnect();
+    void presenceErrors();
 
     void publishHttpToLhttpd();
     void tlsTrust_data();
@@ -756,6 +764,372 @@ void tst_Client::historyReadErrors() {
     QVERIFY(waitFinished(cut));
     QCOMPARE(cut->errorCode(), 0);
     delete cut;
+    QCOMPARE(received.count(), 0);
+}
+
+namespace {
+
+const QByteArray TokenSecret = "presence-secret";
+const QString NodeName = QStringLiteral("node-a");
+
+// An lhttpd-qt node with presence channels `room.*` and `lobby`, history on `room.h` (a
+// presence channel with history too), connect tokens, and an admin endpoint to kick with.
+bool startPresenceNode(LhttpdProcess &node, const QStringList &more = {}) {
+    return node.start(QStringList{QStringLiteral("--presence"), QStringLiteral("room.*"),
+                                  QStringLiteral("--presence"), QStringLiteral("lobby"),
+                                  QStringLiteral("--history"), QStringLiteral("room.h=100"),
+                                  QStringLiteral("--node-name"), NodeName,
+                                  QStringLiteral("--jwt-secret"), QString::fromLatin1(TokenSecret),
+                                  QStringLiteral("--admin-token"), QString::fromLatin1(AdminToken),
+                                  QStringLiteral("--log-level"), QStringLiteral("warning")} +
+                      more);
+}
+
+// A connect token for `user` that may subscribe and publish to `channels`.
+QUrl userUrl(const LhttpdProcess &node, const QString &user,
+             const QByteArrayList &channels = {"room.*", "lobby", "plain"}) {
+    const QByteArray token = Token::sign(user, channels, channels,
+                                         QDateTime::currentSecsSinceEpoch() + 3600, TokenSecret);
+    QUrl url = node.wsUrl();
+    url.setQuery(QStringLiteral("token=") + QString::fromLatin1(token));
+    return url;
+}
+
+bool connectTo(Client &c, const QUrl &url) {
+    QSignalSpy spy(&c, &Client::connected);
+    c.open(url);
+    return c.isConnected() || spy.wait(5000);
+}
+
+template <typename R> R *finished(R *reply) {
+    reply->setAutoDelete(false);
+    return QTest::qWaitFor([&] { return reply->isFinished(); }, 10000) ? reply : nullptr;
+}
+
+PresenceMember memberAt(const QSignalSpy &spy, int i) {
+    return spy.at(i).at(1).value<PresenceMember>();
+}
+
+// user:info of each member, sorted (a list comes in no particular order).
+QByteArrayList usersAndInfo(const QList<PresenceMember> &members) {
+    QByteArrayList out;
+    for (const PresenceMember &m : members)
+        out.append(m.user + ':' + m.info);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+} // namespace
+
+// presence() lists a channel's entries (one per connection, with its node, user and info),
+// presenceStats() counts connections and distinct users; neither subscribes.
+void tst_Client::presenceListAndStats() {
+    LhttpdProcess node;
+    QVERIFY(startPresenceNode(node));
+    Client alice1, alice2, bob, reader;
+    QVERIFY(alice1.subscribeWithPresence({"room.1"}, {"{\"name\":\"Alice\"}"}));
+    QVERIFY(connectTo(alice1, userUrl(node, QStringLiteral("alice"))));
+    QVERIFY(connectTo(alice2, userUrl(node, QStringLiteral("alice"))));
+    QVERIFY(alice2.subscribeWithPresence({"room.1", "room.2"}, {"phone"}));
+    QVERIFY(connectTo(bob, userUrl(node, QStringLiteral("bob"))));
+    QVERIFY(bob.subscribeWithPresence({"room.1"}, {}));
+    QCOMPARE(bob.presenceChannels(), QByteArrayList({"room.1"}));
+    QVERIFY(connectTo(reader, userUrl(node, QStringLiteral("carol"))));
+    QSignalSpy errors(&reader, &Client::errorReceived);
+    for (Client *c : {&alice1, &alice2, &bob})
+        QVERIFY(sync(*c));
+
+    PresenceReply *list = finished(reader.presence("room.1"));
+    QVERIFY(list);
+    QVERIFY2(list->isSuccess(), qPrintable(list->errorString()));
+    QCOMPARE(list->channel(), QByteArray("room.1"));
+    QCOMPARE(list->total(), 3);
+    QVERIFY(!list->isTruncated());
+    QCOMPARE(usersAndInfo(list->members()),
+             QByteArrayList({"alice:phone", "alice:{\"name\":\"Alice\"}", "bob:"}));
+    QSet<QByteArray> clients;
+    for (const PresenceMember &m : list->members()) {
+        QCOMPARE(m.node, NodeName.toUtf8());
+        bool isNumber = false;
+        m.client.toULongLong(&isNumber);
+        QVERIFY2(isNumber, m.client.constData());
+        clients.insert(m.client);
+    }
+    QCOMPARE(clients.size(), 3);
+    delete list;
+
+    PresenceStatsReply *stats = finished(reader.presenceStats("room.1"));
+    QVERIFY(stats && stats->isSuccess());
+    QCOMPARE(stats->connections(), 3);
+    QCOMPARE(stats->users(), 2);
+    QCOMPARE(stats->userConnections(), -1);
+    delete stats;
+    stats = finished(reader.presenceStats("room.1", "alice"));
+    QVERIFY(stats && stats->isSuccess());
+    QCOMPARE(stats->user(), QByteArray("alice"));
+    QCOMPARE(stats->connections(), 3);
+    QCOMPARE(stats->users(), 2);
+    QCOMPARE(stats->userConnections(), 2);
+    delete stats;
+    stats = finished(reader.presenceStats("room.1", "nobody"));
+    QVERIFY(stats && stats->isSuccess());
+    QCOMPARE(stats->userConnections(), 0);
+    delete stats;
+
+    // Another channel, an empty one; reads do not subscribe the reader.
+    list = finished(reader.presence("room.2"));
+    QVERIFY(list && list->isSuccess());
+    QCOMPARE(usersAndInfo(list->members()), QByteArrayList({"alice:phone"}));
+    delete list;
+    list = finished(reader.presence("room.9"));
+    QVERIFY(list && list->isSuccess());
+    QCOMPARE(list->total(), 0);
+    QVERIFY(list->members().isEmpty());
+    delete list;
+    QVERIFY(reader.channels().isEmpty());
+
+    // Leaving, by unsubscribing or by disconnecting, removes the entry.
+    QVERIFY(alice2.unsubscribe({"room.1"}));
+    QVERIFY(alice2.presenceChannels() == QByteArrayList({"room.2"}));
+    QVERIFY(sync(alice2));
+    bob.close();
+    QTRY_COMPARE(bob.state(), Client::State::Disconnected);
+    QTRY_VERIFY([&] {
+        std::unique_ptr<PresenceStatsReply> r(finished(reader.presenceStats("room.1")));
+        return r && r->isSuccess() && r->connections() == 1 && r->users() == 1;
+    }());
+    QCOMPARE(errors.count(), 0);
+}
+
+// Join/leave events reach those who asked (joins), never as messages, in order with the
+// channel's messages; the joiner's own join only with joins-self, its own leave never.
+void tst_Client::presenceEvents() {
+    LhttpdProcess node;
+    QVERIFY(startPresenceNode(node));
+    Client watcher, self, quiet, alice;
+    QVERIFY(connectTo(watcher, userUrl(node, QStringLiteral("watcher"))));
+    QVERIFY(connectTo(self, userUrl(node, QStringLiteral("self"))));
+    QVERIFY(connectTo(quiet, userUrl(node, QStringLiteral("quiet"))));
+    QVERIFY(connectTo(alice, userUrl(node, QStringLiteral("alice"))));
+    QSignalSpy wJoined(&watcher, &Client::joined);
+    QSignalSpy wLeft(&watcher, &Client::left);
+    QSignalSpy wReceived(&watcher, &Client::messageReceived);
+    QSignalSpy sJoined(&self, &Client::joined);
+    QSignalSpy qJoined(&quiet, &Client::joined);
+    QSignalSpy qReceived(&quiet, &Client::messageReceived);
+    QSignalSpy aJoined(&alice, &Client::joined);
+    QSignalSpy aLeft(&alice, &Client::left);
+    // The order of events and messages as the watcher saw them.
+    QByteArrayList seen;
+    connect(&watcher, &Client::joined, this,
+            [&](const QByteArray &ch, const PresenceMember &m) { seen.append("+" + ch + m.user); });
+    connect(&watcher, &Client::left, this,
+            [&](const QByteArray &ch, const PresenceMember &m) { seen.append("-" + ch + m.user); });
+    connect(&watcher, &Client::messageReceived, this,
+            [&](const Message &m) { seen.append(m.body().toByteArray()); });
+
+    PresenceOptions joins;
+    joins.joins = true;
+    QVERIFY(watcher.subscribeWithPresence({"room.1"}, joins));
+    PresenceOptions joinsSelf;
+    joinsSelf.joinsSelf = true;
+    joinsSelf.info = "me";
+    QVERIFY(sync(watcher));
+    QVERIFY(self.subscribeWithPresence({"room.1"}, joinsSelf));
+    QTRY_COMPARE(wJoined.count(), 1);
+    QVERIFY(quiet.subscribe({"room.1"})); // a member without events
+    // The watcher saw the two others join, not itself; self saw its own join.
+    QTRY_COMPARE(wJoined.count(), 2);
+    QCOMPARE(memberAt(wJoined, 0).user, QByteArray("self"));
+    QCOMPARE(memberAt(wJoined, 0).info, QByteArray("me"));
+    QCOMPARE(memberAt(wJoined, 0).node, NodeName.toUtf8());
+    QCOMPARE(memberAt(wJoined, 1).user, QByteArray("quiet"));
+    QCOMPARE(memberAt(wJoined, 1).info, QByteArray());
+    QTRY_COMPARE(sJoined.count(), 2);
+    QCOMPARE(sJoined.at(0).at(0).toByteArray(), QByteArray("room.1"));
+    QCOMPARE(memberAt(sJoined, 0), memberAt(wJoined, 0)); // its own join
+    QCOMPARE(memberAt(sJoined, 1), memberAt(wJoined, 1));
+
+    // A join reaches the watcher before what the joiner publishes after it, a leave after
+    // what it published before.
+    PresenceOptions info;
+    info.info = "Alice";
+    QVERIFY(alice.subscribeWithPresence({"room.1"}, info));
+    QVERIFY(alice.publish("room.1", "chat", "hello"));
+    QVERIFY(alice.publish("room.1", "chat", "bye"));
+    QVERIFY(alice.unsubscribe({"room.1"}));
+    QTRY_COMPARE(wLeft.count(), 1);
+    QCOMPARE(seen, QByteArrayList({"+room.1self", "+room.1quiet", "+room.1alice", "hello", "bye",
+                                   "-room.1alice"}));
+    const PresenceMember a = memberAt(wJoined, 2);
+    QCOMPARE(a.info, QByteArray("Alice"));
+    QCOMPARE(memberAt(wLeft, 0), a); // the info is there on leave too
+    QCOMPARE(wLeft.at(0).at(0).toByteArray(), QByteArray("room.1"));
+    // Alice asked for no events: none, not even of her own.
+    QVERIFY(sync(alice));
+    QCOMPARE(aJoined.count() + aLeft.count(), 0);
+
+    // Disconnecting is a leave; the quiet member got messages and no events.
+    self.close();
+    QTRY_COMPARE(wLeft.count(), 2);
+    QCOMPARE(memberAt(wLeft, 1), memberAt(wJoined, 0));
+    QVERIFY(sync(quiet));
+    QCOMPARE(qJoined.count(), 0);
+    QCOMPARE(qReceived.count(), 2);
+    // Events are never messages.
+    QCOMPARE(wReceived.count(), 2);
+    QCOMPARE(sJoined.count(), 3); // alice's join; self never sees its own leave
+
+    // The opt-in of a channel already joined changes with a later subscribeWithPresence().
+    // The same user on a second connection is a second entry, and its join an event.
+    Client watcher2;
+    QVERIFY(connectTo(watcher2, userUrl(node, QStringLiteral("watcher"))));
+    QSignalSpy w2Joined(&watcher2, &Client::joined);
+    QVERIFY(watcher2.subscribe({"room.1"}));
+    QTRY_COMPARE(wJoined.count(), 4);
+    QCOMPARE(memberAt(wJoined, 3).user, QByteArray("watcher"));
+    QVERIFY(watcher2.subscribeWithPresence({"room.1"}, joins));
+    QVERIFY(sync(watcher2));
+    QVERIFY(alice.subscribe({"room.1"}));
+    QTRY_COMPARE(w2Joined.count(), 1);
+    QCOMPARE(memberAt(w2Joined, 0).user, QByteArray("alice"));
+}
+
+// After a reconnect the client joins its presence channels again with the same info and
+// opt-in; the others see its leave and its join again.
+void tst_Client::presenceKeptOnReconnect() {
+    LhttpdProcess node;
+    QVERIFY(startPresenceNode(node));
+    Client a, watcher;
+    a.setReconnectDelays(300, 600);
+    PresenceOptions options;
+    options.joins = true;
+    options.info = "kept";
+    QVERIFY(a.subscribeWithPresence({"room.5", "lobby"}, options));
+    QVERIFY(a.subscribeWithRecovery({"room.h"})); // recover message with the presence headers
+    QVERIFY(a.subscribeWithPresence({"room.h"}, options));
+    QVERIFY(a.subscribe({"plain"}));
+    QSignalSpy recovered(&a, &Client::recovered);
+    QSignalSpy aJoined(&a, &Client::joined);
+    QSignalSpy connectedSpy(&a, &Client::connected);
+    QVERIFY(connectTo(a, userUrl(node, QStringLiteral("alice"))));
+    QVERIFY(connectTo(watcher, userUrl(node, QStringLiteral("watcher"))));
+    QSignalSpy wJoined(&watcher, &Client::joined);
+    QSignalSpy wLeft(&watcher, &Client::left);
+    PresenceOptions joins;
+    joins.joins = true;
+    QVERIFY(watcher.subscribeWithPresence({"room.5"}, joins));
+    QTRY_COMPARE(aJoined.count(), 1); // the watcher's join
+    QVERIFY(!waitForRecovered(recovered, 1).isEmpty());
+
+    QCOMPARE(testadmin::kickSubscribers(node.wsUrl(QStringLiteral("/admin")), AdminToken, "lobby"),
+             1);
+    QTRY_COMPARE(wLeft.count(), 1);
+    QCOMPARE(memberAt(wLeft, 0).info, QByteArray("kept"));
+    QTRY_COMPARE(connectedSpy.count(), 2);
+    QTRY_COMPARE(wJoined.count(), 1);
+    QCOMPARE(memberAt(wJoined, 0).user, QByteArray("alice"));
+    QCOMPARE(memberAt(wJoined, 0).info, QByteArray("kept"));
+    QVERIFY(!waitForRecovered(recovered, 2).isEmpty());
+
+    Client reader;
+    QVERIFY(connectTo(reader, userUrl(node, QStringLiteral("reader"))));
+    for (const QByteArray channel : {"room.5", "lobby", "room.h"}) {
+        std::unique_ptr<PresenceReply> list(finished(reader.presence(channel)));
+        QVERIFY(list && list->isSuccess());
+        QVERIFY2(usersAndInfo(list->members()).contains("alice:kept"), channel.constData());
+    }
+    // Its opt-in came back too: it sees the next join.
+    Client bob;
+    QVERIFY(connectTo(bob, userUrl(node, QStringLiteral("bob"))));
+    QVERIFY(bob.subscribe({"lobby"}));
+    QTRY_COMPARE(aJoined.count(), 2);
+    QCOMPARE(aJoined.at(1).at(0).toByteArray(), QByteArray("lobby"));
+    QCOMPARE(memberAt(aJoined, 1).user, QByteArray("bob"));
+}
+
+void tst_Client::presenceErrors() {
+    LhttpdProcess node;
+    QVERIFY(startPresenceNode(node, {QStringLiteral("--presence-info-max"), QStringLiteral("8"),
+                                     QStringLiteral("--presence-rate"), QStringLiteral("1")}));
+    Client a;
+    QSignalSpy errors(&a, &Client::errorReceived);
+    QSignalSpy received(&a, &Client::messageReceived);
+
+    // Refused before anything is sent: code 0, from the event loop.
+    std::unique_ptr<PresenceReply> offline(finished(a.presence("room.1")));
+    QVERIFY(offline);
+    QCOMPARE(offline->errorCode(), 0);
+    QCOMPARE(offline->errorString(), QStringLiteral("not connected"));
+    QVERIFY(!a.subscribeWithPresence({"room.*"}, {}));
+    QVERIFY(a.errorString().contains(QStringLiteral("wildcard")));
+    QVERIFY(!a.subscribeWithPresence({"room.1"}, {"bad\r\ninfo"}));
+    QVERIFY(a.channels().isEmpty());
+    QVERIFY(connectTo(a, userUrl(node, QStringLiteral("alice"), {"room.1", "room.2", "plain"})));
+    for (const QByteArray channel : {"room.*", "a b", ""}) {
+        std::unique_ptr<PresenceStatsReply> r(finished(a.presenceStats(channel)));
+        QVERIFY(r);
+        QCOMPARE(r->errorCode(), 0);
+        QVERIFY(!r->errorString().isEmpty());
+    }
+    std::unique_ptr<PresenceStatsReply> blank(finished(a.presenceStats("room.1", "a b")));
+    QCOMPARE(blank->errorCode(), 0);
+    QVERIFY(sync(a));
+    QCOMPARE(errors.count(), 0);
+
+    // The server's refusals: the reply fails with the code, errorReceived() has it too.
+    struct Case {
+        QByteArray channel;
+        int code;
+        QByteArray reason; // the reason starts with this
+    };
+    const QList<Case> reads{
+        {"plain", 404, "presence"},                                      // not presence
+        {"room.3", 403, "token does not allow subscribing to 'room.3'"}, // not granted
+    };
+    for (const Case &c : reads) {
+        std::unique_ptr<PresenceReply> r(finished(a.presence(c.channel)));
+        QVERIFY(r && !r->isSuccess());
+        QVERIFY2(r->errorCode() == c.code, qPrintable(r->errorString()));
+        QVERIFY2(r->errorString().startsWith(QStringLiteral("server error %1: ").arg(c.code)),
+                 qPrintable(r->errorString()));
+        QVERIFY2(errors.last().at(1).toByteArray().startsWith(c.reason),
+                 errors.last().at(1).toByteArray().constData());
+        QVERIFY(r->members().isEmpty());
+        std::unique_ptr<PresenceStatsReply> st(finished(a.presenceStats(c.channel, "alice")));
+        QVERIFY(st && !st->isSuccess());
+        QCOMPARE(st->errorCode(), c.code);
+        QCOMPARE(st->userConnections(), -1);
+    }
+    QCOMPARE(errors.count(), 4);
+
+    // Joining: events of a channel without presence (404; an info alone is ignored there),
+    // info over --presence-info-max (413); nothing of the message is applied.
+    PresenceOptions plainJoins;
+    plainJoins.joins = true;
+    QVERIFY(a.subscribeWithPresence({"plain"}, plainJoins));
+    QTRY_COMPARE(errors.count(), 5);
+    QCOMPARE(errors.last().at(0).toInt(), 404);
+    QVERIFY2(errors.last().at(1).toByteArray().startsWith("joins"),
+             errors.last().at(1).toByteArray().constData());
+    QVERIFY(a.subscribeWithPresence({"room.2"}, {"123456789"}));
+    QTRY_COMPARE(errors.count(), 6);
+    QCOMPARE(errors.last().at(0).toInt(), 413);
+    QVERIFY2(errors.last().at(1).toByteArray().startsWith("presence-info"),
+             errors.last().at(1).toByteArray().constData());
+    std::unique_ptr<PresenceStatsReply> none(finished(a.presenceStats("room.2")));
+    QVERIFY(none && none->isSuccess());
+    QCOMPARE(none->connections(), 0);
+
+    // More joins than --presence-rate allows (1 a second, bursts of 5): 429, connection alive.
+    for (int i = 0; i < 8; ++i) {
+        a.subscribeWithPresence({"room.1"}, {"ok"});
+        a.unsubscribe({"room.1"});
+    }
+    QVERIFY(sync(a));
+    QVERIFY(errors.count() > 6);
+    QCOMPARE(errors.last().at(0).toInt(), 429);
+    QVERIFY(a.isConnected());
     QCOMPARE(received.count(), 0);
 }
 
