@@ -105,6 +105,30 @@ void Runner::failWithoutConnection(const QString &url, const QString &awaiting) 
     });
 }
 
+void Runner::openOneShot(const std::function<void()> &ask, const QString &awaiting) {
+    m_client.setAutoReconnect(false);
+    m_deadline.setSingleShot(true);
+    connect(&m_deadline, &QTimer::timeout, this, [this] {
+        complain(QStringLiteral("no answer from the server within %1 ms").arg(m_options.timeoutMs));
+        finish(1);
+    });
+    connect(&m_client, &Client::connected, this, ask);
+    failWithoutConnection(m_options.url.toString(), awaiting);
+    m_deadline.start(m_options.timeoutMs);
+    m_client.open(m_options.url);
+}
+
+bool Runner::succeeded(const lhttp::Reply &reply) {
+    if (m_finishing)
+        return false;
+    if (!reply.isSuccess()) {
+        complain(reply.errorString());
+        finish(1);
+        return false;
+    }
+    return true;
+}
+
 void Runner::followConnection(const QString &url) {
     connect(&m_client, &Client::connectionFailed, this, [this, url](const QString &why) {
         if (m_finishing)
@@ -230,57 +254,35 @@ void SubRunner::start() {
 // --- history ---
 
 void HistoryRunner::start() {
-    const QString url = m_options.url.toString();
     const QByteArray channel = m_options.channels.first();
-    m_client.setAutoReconnect(false);
-    m_deadline.setSingleShot(true);
-    connect(&m_deadline, &QTimer::timeout, this, [this] {
-        complain(QStringLiteral("no answer from the server within %1 ms").arg(m_options.timeoutMs));
-        finish(1);
-    });
-    connect(&m_client, &Client::connected, this, [this, channel] {
-        lhttp::HistoryReply *reply = m_client.history(channel, m_options.limit, m_options.after);
-        connect(reply, &lhttp::HistoryReply::finished, this, [this, reply, channel] {
-            if (m_finishing)
-                return;
-            if (!reply->isSuccess()) {
-                complain(reply->errorString());
-                finish(1);
-                return;
-            }
-            for (const lhttp::Message &m : reply->messages())
-                printMessage(m);
-            const QByteArray at = reply->position().toText();
-            if (m_options.positions)
-                print(stdout, channel + ' ' + at + '\n');
-            say(QStringLiteral("history %1: %2 messages, position %3")
-                    .arg(QString::fromUtf8(channel))
-                    .arg(reply->messages().size())
-                    .arg(QString::fromUtf8(at)));
-            finish(0);
-        });
-    });
     // The reply reports an error reply to the read; nothing else is sent.
-    failWithoutConnection(url, QStringLiteral("the server answered"));
-    m_deadline.start(m_options.timeoutMs);
-    m_client.open(m_options.url);
+    openOneShot(
+        [this, channel] {
+            lhttp::HistoryReply *reply =
+                m_client.history(channel, m_options.limit, m_options.after);
+            connect(reply, &lhttp::Reply::finished, this, [this, reply, channel] {
+                if (!succeeded(*reply))
+                    return;
+                for (const lhttp::Message &m : reply->messages())
+                    printMessage(m);
+                const QByteArray at = reply->position().toText();
+                if (m_options.positions)
+                    print(stdout, channel + ' ' + at + '\n');
+                say(QStringLiteral("history %1: %2 messages, position %3")
+                        .arg(QString::fromUtf8(channel))
+                        .arg(reply->messages().size())
+                        .arg(QString::fromUtf8(at)));
+                finish(0);
+            });
+        },
+        QStringLiteral("the server answered"));
 }
 
 // --- presence ---
 
 void PresenceRunner::start() {
-    const QString url = m_options.url.toString();
-    m_client.setAutoReconnect(false);
-    m_deadline.setSingleShot(true);
-    connect(&m_deadline, &QTimer::timeout, this, [this] {
-        complain(QStringLiteral("no answer from the server within %1 ms").arg(m_options.timeoutMs));
-        finish(1);
-    });
-    connect(&m_client, &Client::connected, this, &PresenceRunner::read);
     // The reply reports an error reply to the read; nothing else is sent.
-    failWithoutConnection(url, QStringLiteral("the server answered"));
-    m_deadline.start(m_options.timeoutMs);
-    m_client.open(m_options.url);
+    openOneShot([this] { read(); }, QStringLiteral("the server answered"));
 }
 
 void PresenceRunner::read() {
@@ -289,13 +291,8 @@ void PresenceRunner::read() {
     if (m_options.stats) {
         lhttp::PresenceStatsReply *reply = m_client.presenceStats(channel, m_options.user);
         connect(reply, &lhttp::Reply::finished, this, [this, reply] {
-            if (m_finishing)
+            if (!succeeded(*reply))
                 return;
-            if (!reply->isSuccess()) {
-                complain(reply->errorString());
-                finish(1);
-                return;
-            }
             print(stdout, m_options.printer.presenceStats(reply->connections(), reply->users(),
                                                           reply->userConnections()));
             finish(0);
@@ -304,13 +301,8 @@ void PresenceRunner::read() {
     }
     lhttp::PresenceReply *reply = m_client.presence(channel);
     connect(reply, &lhttp::Reply::finished, this, [this, reply, name] {
-        if (m_finishing)
+        if (!succeeded(*reply))
             return;
-        if (!reply->isSuccess()) {
-            complain(reply->errorString());
-            finish(1);
-            return;
-        }
         QByteArray out;
         for (const lhttp::PresenceMember &m : reply->members())
             out += m_options.printer.member(m);
@@ -333,22 +325,6 @@ void PubRunner::start() {
         startHttp();
         return;
     }
-    const QString url = m_options.url.toString();
-    m_client.setAutoReconnect(false);
-    m_deadline.setSingleShot(true);
-    connect(&m_deadline, &QTimer::timeout, this, [this] {
-        complain(QStringLiteral("no answer from the server within %1 ms").arg(m_options.timeoutMs));
-        finish(1);
-    });
-    connect(&m_client, &Client::connected, this, [this] {
-        m_sent = m_client.sendRaw(m_options.message);
-        // The server answers the ping after the message: a pong without an error reply
-        // before it means the message was accepted.
-        if (!m_sent || !m_client.ping()) {
-            complain(m_client.errorString());
-            finish(1);
-        }
-    });
     connect(&m_client, &Client::pong, this, [this] { finish(0); });
     connect(&m_client, &Client::errorReceived, this, [this](int code, const QByteArray &reason) {
         if (m_finishing)
@@ -356,9 +332,17 @@ void PubRunner::start() {
         complain(QStringLiteral("server error %1: %2").arg(code).arg(QString::fromUtf8(reason)));
         finish(1);
     });
-    failWithoutConnection(url, QStringLiteral("the server confirmed the message"));
-    m_deadline.start(m_options.timeoutMs);
-    m_client.open(m_options.url);
+    openOneShot(
+        [this] {
+            m_sent = m_client.sendRaw(m_options.message);
+            // The server answers the ping after the message: a pong without an error reply
+            // before it means the message was accepted.
+            if (!m_sent || !m_client.ping()) {
+                complain(m_client.errorString());
+                finish(1);
+            }
+        },
+        QStringLiteral("the server confirmed the message"));
 }
 
 void PubRunner::startHttp() {

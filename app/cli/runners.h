@@ -37,6 +37,12 @@ protected:
     // The one-shot modes (pub, history): a connection that fails, or is lost before the
     // answer (`awaiting` names it), ends with status 1.
     void failWithoutConnection(const QString &url, const QString &awaiting);
+    // A one-shot mode's connection (pub, history, presence): no reconnects, `ask` once
+    // connected, an answer within --timeout or status 1, and failWithoutConnection().
+    void openOneShot(const std::function<void()> &ask, const QString &awaiting);
+    // A read's reply (history, presence): true when it succeeded; otherwise, unless the runner
+    // is finishing already, tells why and ends with status 1.
+    bool succeeded(const lhttp::Reply &reply);
     // A received message, after its position line with --positions.
     void printMessage(const lhttp::Message &message);
     // Tells the outcome of recoveries (sub --recover, the shell's recover) on stderr.
@@ -50,6 +56,7 @@ protected:
     bool m_finishing = false;
     bool m_quitting = false; // the shell's quit is under way: a disconnect is expected
     bool m_everConnected = false;
+    QTimer m_deadline; // openOneShot()'s
 
 private:
     int m_status = 0;
@@ -73,9 +80,6 @@ class HistoryRunner : public Runner {
 public:
     using Runner::Runner;
     void start() override;
-
-private:
-    QTimer m_deadline;
 };
 
 // lhttp-cli presence [--stats [--user USER]] URL CHANNEL.
@@ -87,7 +91,6 @@ public:
 
 private:
     void read();
-    QTimer m_deadline;
 };
 
 // lhttp-cli pub URL CHANNEL TEXT, over the WebSocket or with --http.

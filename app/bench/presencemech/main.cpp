@@ -324,6 +324,30 @@ void appendLine(std::string &out, char op, const Entry &e) {
 // What every mechanism reports for one run; -1 = not measured.
 using Result = std::map<std::string, double>;
 
+// The steady state over `seconds`: messages the nodes published and were delivered, and the
+// server's bytes on the wire and CPU, per second.
+template <typename Node>
+void measureIdle(const std::vector<std::unique_ptr<Node>> &nodes, const NatsServer &server,
+                 int seconds, Result &r) {
+    std::vector<ClientCounts> before;
+    for (auto &node : nodes)
+        before.push_back(clientCounts(node->nc));
+    const ProcIo idle0 = server.io();
+    sleepMs(seconds * 1000);
+    const ProcIo idle1 = server.io();
+    double pubMsgs = 0, delivered = 0;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+        const ClientCounts a = clientCounts(nodes[i]->nc);
+        pubMsgs += double(a.outMsgs - before[i].outMsgs);
+        delivered += double(a.inMsgs - before[i].inMsgs);
+    }
+    const IoDelta idle = ioDelta(idle0, idle1);
+    r["idle_pub_msgs_s"] = pubMsgs / idle.seconds;
+    r["idle_deliv_msgs_s"] = delivered / idle.seconds;
+    r["idle_bytes_s"] = idle.bytes / idle.seconds;
+    r["idle_server_cpu_pct"] = idle.cpuPct;
+}
+
 // The replica of one node: channel -> (node << 32 | client) -> user + info.
 struct Replica {
     struct Val {
@@ -648,23 +672,7 @@ Result runDelta(const Config &c, const std::vector<Entry> &entries, bool batched
 
     // Idle: heartbeats only.
     sleepMs(1000);
-    std::vector<ClientCounts> before;
-    for (auto &node : nodes)
-        before.push_back(clientCounts(node->nc));
-    const ProcIo idle0 = server.io();
-    sleepMs(c.idleSeconds * 1000);
-    const ProcIo idle1 = server.io();
-    double pubMsgs = 0, delivered = 0;
-    for (size_t i = 0; i < nodes.size(); ++i) {
-        const ClientCounts a = clientCounts(nodes[i]->nc);
-        pubMsgs += double(a.outMsgs - before[i].outMsgs);
-        delivered += double(a.inMsgs - before[i].inMsgs);
-    }
-    const IoDelta idle = ioDelta(idle0, idle1);
-    r["idle_pub_msgs_s"] = pubMsgs / idle.seconds;
-    r["idle_deliv_msgs_s"] = delivered / idle.seconds;
-    r["idle_bytes_s"] = idle.bytes / idle.seconds;
-    r["idle_server_cpu_pct"] = idle.cpuPct;
+    measureIdle(nodes, server, c.idleSeconds, r);
 
     // Reads on node 1 (a remote node for two thirds of the room): list and stats.
     std::vector<double> lat, statLat;
@@ -973,25 +981,7 @@ Result runKv(const Config &c, const std::vector<Entry> &entries) {
         refreshers.emplace_back(refreshLoop, nodes[i].get(), first);
     }
     sleepMs(500);
-    {
-        std::vector<ClientCounts> before;
-        for (auto &node : nodes)
-            before.push_back(clientCounts(node->nc));
-        const ProcIo idle0 = server.io();
-        sleepMs(c.idleSeconds * 1000);
-        const ProcIo idle1 = server.io();
-        double pubMsgs = 0, delivered = 0;
-        for (size_t i = 0; i < nodes.size(); ++i) {
-            const ClientCounts a = clientCounts(nodes[i]->nc);
-            pubMsgs += double(a.outMsgs - before[i].outMsgs);
-            delivered += double(a.inMsgs - before[i].inMsgs);
-        }
-        const IoDelta idle = ioDelta(idle0, idle1);
-        r["idle_pub_msgs_s"] = pubMsgs / idle.seconds;
-        r["idle_deliv_msgs_s"] = delivered / idle.seconds;
-        r["idle_bytes_s"] = idle.bytes / idle.seconds;
-        r["idle_server_cpu_pct"] = idle.cpuPct;
-    }
+    measureIdle(nodes, server, c.idleSeconds, r);
 
     // Reads: the room's entries through a watch with a subject filter (initial values only).
     {
