@@ -536,6 +536,14 @@ void tst_Lhttpd::listsAddUp_data() {
                                          "history = \"room.*=100,10m; dm.>=50\"\nhistory = x=1\n")
                                   << QStringList()
                                   << QByteArray("history = \"room.*=100,10m; dm.>=50; x=1\"");
+    QTest::newRow("presence flags")
+        << QByteArray()
+        << QStringList{QStringLiteral("--presence"), QStringLiteral("room.*"),
+                       QStringLiteral("--presence"), QStringLiteral("lobby; dm.>")}
+        << QByteArray("presence = \"room.*; lobby; dm.>\"");
+    QTest::newRow("presence keys")
+        << QByteArray("presence = \"room.*; lobby\"\npresence = dm.>\n") << QStringList()
+        << QByteArray("presence = \"room.*; lobby; dm.>\"");
     QTest::newRow("flags replace the file's list")
         << QByteArray("upstream-allow = http://a/\nupstream-allow = http://b/\n")
         << QStringList{QStringLiteral("--upstream-allow"), QStringLiteral("http://z/")}
