@@ -105,13 +105,18 @@ void PubSubFilter::afterMessage(Session &session) {
                                         message.hasHeader("join") || message.hasHeader("leave"));
     if (!error) // leaving needs no permission: unsubscribing from `>` is always fine
         error = validateAll(unsubscribe, ChannelName::Use::Subscribe, true, maxLength);
+    // The token's grant to subscribe to `c`, which reads of a channel need too.
+    const auto subscribeGrant = [&session](QByteArrayView c) {
+        const Claims *claims = session.claims();
+        if (claims && !claims->maySubscribe(c))
+            return Error::make(Status::Forbidden,
+                               "token does not allow subscribing to '" + c.toByteArray() + "'");
+        return Error();
+    };
     if (const Claims *claims = session.claims(); claims && !error) {
         for (QByteArrayView c : subscribe) {
-            if (!claims->maySubscribe(c)) {
-                error = Error::make(Status::Forbidden, "token does not allow subscribing to '" +
-                                                           c.toByteArray() + "'");
+            if ((error = subscribeGrant(c)))
                 break;
-            }
         }
         for (QByteArrayView c : publish) {
             if (!error && !claims->mayPublish(c))
@@ -148,10 +153,7 @@ void PubSubFilter::afterMessage(Session &session) {
                                                      c.toByteArray() + "' keeps no history");
         if (Error e = m_router.historyServable())
             return e;
-        if (const Claims *claims = session.claims(); claims && !claims->maySubscribe(c))
-            return Error::make(Status::Forbidden,
-                               "token does not allow subscribing to '" + c.toByteArray() + "'");
-        return Error();
+        return subscribeGrant(c);
     };
     if (!error && !recoverValue.isNull()) {
         error = HistoryHeaders::parseRecover(recoverValue, &recover);
@@ -182,10 +184,7 @@ void PubSubFilter::afterMessage(Session &session) {
         if (!m_router.isPresenceChannel(c))
             return Error::make(Status::NotFound, header.toByteArray() + ": channel '" +
                                                      c.toByteArray() + "' has no presence");
-        if (const Claims *claims = session.claims(); claims && !claims->maySubscribe(c))
-            return Error::make(Status::Forbidden,
-                               "token does not allow subscribing to '" + c.toByteArray() + "'");
-        return Error();
+        return subscribeGrant(c);
     };
     if (!error && !presenceValue.isNull()) {
         presenceChannel = presenceValue.trimmed();
