@@ -9,6 +9,10 @@ LHTTP_BUILD_PACKAGES=(
     libnats-dev libedit-dev libsystemd-dev
 )
 LHTTP_TEST_PACKAGES=(nats-server systemd xvfb openssl procps chromium golang-go golang-github-gorilla-websocket-dev)
+# The Debian packages (scripts/package.sh): dpkg-shlibdeps for the dependencies, lintian; and
+# for its clean-root check (--clean-root) mmdebstrap, curl and systemd-analyze.
+LHTTP_PACKAGE_PACKAGES=(dpkg-dev file lintian)
+LHTTP_CLEAN_ROOT_PACKAGES=(mmdebstrap curl systemd)
 # The libFuzzer targets (scripts/fuzz.sh, tests/fuzz): clang with libFuzzer and the sanitizer
 # runtimes. test.sh installs them unless LHTTP_FUZZ=0.
 LHTTP_FUZZ_PACKAGES=(clang libclang-rt-14-dev)

@@ -9,6 +9,8 @@
 #   LHTTP_TSAN=0        skip the ThreadSanitizer pass only (the tsan preset: lhttpd-qt and
 #                       the tests that run nodes, with and without LHTTP_THREADS=4)
 #   LHTTP_SOAK=0        skip the short soak (scripts/soak.sh --short on build/ci, about 70 s)
+#   LHTTP_PACKAGE=0     skip the packages (scripts/package.sh: release build, cpack, lintian
+#                       and, as root, the clean Debian 12 root install check; about 5 minutes)
 #   LHTTP_FUZZ=0        skip the fuzz pass (scripts/fuzz.sh: clang build in build/fuzz, then
 #                       each libFuzzer target for LHTTP_FUZZ_SECONDS, default 15, two at a time
 #                       unless LHTTP_FUZZ_JOBS says otherwise)
@@ -40,6 +42,14 @@ run_preset ci
 if [ "${LHTTP_SOAK:-1}" != 0 ]; then
     echo "== soak (short, build/ci)"
     scripts/soak.sh --short --no-build
+fi
+if [ "${LHTTP_PACKAGE:-1}" != 0 ]; then
+    if [ "$(id -u)" = 0 ]; then
+        scripts/package.sh --clean-root
+    else
+        scripts/package.sh
+        echo "(the clean-root install check needs root: skipped)"
+    fi
 fi
 if [ "${LHTTP_FUZZ:-1}" != 0 ]; then
     echo "== fuzz (${LHTTP_FUZZ_SECONDS:-15} s per target)"
