@@ -8,7 +8,8 @@ LHTTP_BUILD_PACKAGES=(
     qt6-base-dev qt6-websockets-dev qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libgl-dev
     libnats-dev libedit-dev libsystemd-dev
 )
-LHTTP_TEST_PACKAGES=(nats-server systemd xvfb openssl procps chromium golang-go golang-github-gorilla-websocket-dev)
+LHTTP_TEST_PACKAGES=(nats-server systemd xvfb openssl procps chromium golang-go golang-github-gorilla-websocket-dev
+                     nginx-light curl)
 # The Debian packages (scripts/package.sh): dpkg-shlibdeps for the dependencies, lintian; and
 # for its clean-root check (--clean-root) mmdebstrap, curl and systemd-analyze.
 LHTTP_PACKAGE_PACKAGES=(dpkg-dev file lintian)
