@@ -11,9 +11,9 @@ LHTTP_BUILD_PACKAGES=(
 LHTTP_TEST_PACKAGES=(nats-server systemd xvfb openssl procps chromium golang-go golang-github-gorilla-websocket-dev
                      nginx-light curl)
 # The Debian packages (scripts/package.sh): dpkg-shlibdeps for the dependencies, lintian; and
-# for its clean-root check (--clean-root) mmdebstrap, curl and systemd-analyze.
+# for its clean-root check (--clean-root) mmdebstrap, curl, systemd-analyze and systemd-nspawn.
 LHTTP_PACKAGE_PACKAGES=(dpkg-dev file lintian)
-LHTTP_CLEAN_ROOT_PACKAGES=(mmdebstrap curl systemd)
+LHTTP_CLEAN_ROOT_PACKAGES=(mmdebstrap curl systemd systemd-container)
 # The libFuzzer targets (scripts/fuzz.sh, tests/fuzz): clang with libFuzzer and the sanitizer
 # runtimes. test.sh installs them unless LHTTP_FUZZ=0.
 LHTTP_FUZZ_PACKAGES=(clang libclang-rt-14-dev)

@@ -12,7 +12,10 @@
 #                                    /healthz, a message from lhttp-cli pub to lhttp-cli sub,
 #                                    the admin package's lhttp-admin --version, systemd-analyze
 #                                    verify and security of the installed units (after the
-#                                    root gains systemd) and a purge must all work.
+#                                    root gains systemd), the service booted under that
+#                                    systemd (systemd-nspawn --boot; scripts/service-probe.sh
+#                                    checks readiness, the dynamic user, the watchdog, reload
+#                                    and socket activation on port 80) and a purge must work.
 #                                    Needs root (mmdebstrap --mode=root and chroot), about 2
 #                                    minutes and Debian's package mirror.
 set -euo pipefail
@@ -142,6 +145,54 @@ in_root sh -c 'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-instal
 in_root systemd-analyze verify --man=no /lib/systemd/system/lhttpd-qt.service /lib/systemd/system/lhttpd-qt.socket
 echo "verify: ok"
 in_root systemd-analyze security --offline=true --no-pager /lib/systemd/system/lhttpd-qt.service | tail -1
+
+echo "-- the service under a real systemd (systemd-nspawn --boot)"
+# The root boots its own systemd as PID 1 in a container with a network of its own. A probe
+# unit (below) checks, from inside: the service reached READY over sd_notify (Type=notify),
+# runs as a DynamicUser with no capabilities, serves /healthz, pings the watchdog, survives a
+# reload; then socket activation: the service stopped, lhttpd-qt.socket binds port 80 and a
+# request there starts the service, which serves it without any privilege of its own.
+cp scripts/service-probe.sh "$root/usr/local/sbin/lhttp-service-probe"
+cat >"$root/etc/systemd/system/lhttp-service-probe.service" <<'UNIT'
+[Unit]
+Description=lhttp-qt package check: the service under systemd
+After=lhttpd-qt.service
+Wants=lhttpd-qt.service
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/lhttp-service-probe /lhttp-service-probe.out
+[Install]
+WantedBy=multi-user.target
+UNIT
+in_root systemctl enable lhttpd-qt.service lhttp-service-probe.service 2>/dev/null
+# nspawn keeps its propagation directory under /run/systemd/nspawn and insists that it is a
+# tmpfs; on a machine where systemd is not PID 1 nothing mounted one there.
+if ! mountpoint -q /run/systemd/nspawn; then
+    mkdir -p /run/systemd/nspawn
+    mount -t tmpfs tmpfs /run/systemd/nspawn
+    nspawn_tmpfs=1
+fi
+for m in dev/pts dev sys proc; do umount -l "$root/$m"; done
+timeout 120 systemd-nspawn --quiet --directory="$root" --boot --private-network --register=no \
+    --keep-unit --console=pipe >"$work/boot.log" 2>&1 || true
+[ "${nspawn_tmpfs:-0}" = 0 ] || umount /run/systemd/nspawn
+mount -t proc proc "$root/proc"
+mount -t sysfs sys "$root/sys"
+mount --bind /dev "$root/dev"
+mount --bind /dev/pts "$root/dev/pts"
+if [ ! -f "$root/lhttp-service-probe.out" ]; then
+    # The container never got as far as the probe: this machine cannot boot one (no cgroup
+    # or namespace support), which says nothing about the package.
+    tail -30 "$work/boot.log" >&2
+    echo "systemd-nspawn could not boot the root on this machine: the service check is skipped" >&2
+else
+    cat "$root/lhttp-service-probe.out"
+    grep -qx "probe: passed" "$root/lhttp-service-probe.out" || {
+        tail -30 "$work/boot.log" >&2
+        fail "the service did not pass its checks under systemd"
+    }
+fi
+in_root systemctl disable lhttpd-qt.service lhttp-service-probe.service 2>/dev/null
 
 if compgen -G "$root/tmp/debs/lhttp-qt-admin_*.deb" >/dev/null; then
     echo "-- apt-get install ./lhttp-qt-admin_*.deb"
