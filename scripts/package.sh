@@ -14,8 +14,9 @@
 #                                    verify and security of the installed units (after the
 #                                    root gains systemd), the service booted under that
 #                                    systemd (systemd-nspawn --boot; scripts/service-probe.sh
-#                                    checks readiness, the dynamic user, the watchdog, reload
-#                                    and socket activation on port 80) and a purge must work.
+#                                    checks readiness, the dynamic user, the watchdog, reload,
+#                                    an upgrade and socket activation on port 80) and a purge
+#                                    must work.
 #                                    Needs root (mmdebstrap --mode=root and chroot), about 2
 #                                    minutes and Debian's package mirror.
 set -euo pipefail
@@ -150,9 +151,12 @@ echo "-- the service under a real systemd (systemd-nspawn --boot)"
 # The root boots its own systemd as PID 1 in a container with a network of its own. A probe
 # unit (below) checks, from inside: the service reached READY over sd_notify (Type=notify),
 # runs as a DynamicUser with no capabilities, serves /healthz, pings the watchdog, survives a
-# reload; then socket activation: the service stopped, lhttpd-qt.socket binds port 80 and a
-# request there starts the service, which serves it without any privilege of its own.
+# reload; an upgrade (the package installed again) restarts it, draining the old process, and
+# keeps an edited config file; then socket activation: the service stopped, lhttpd-qt.socket
+# binds port 80 and a request there starts the service, which serves it without any privilege.
 cp scripts/service-probe.sh "$root/usr/local/sbin/lhttp-service-probe"
+mkdir -p "$root/var/cache/lhttp-probe"
+cp "$root"/tmp/debs/lhttp-qt_*.deb "$root/var/cache/lhttp-probe/"
 cat >"$root/etc/systemd/system/lhttp-service-probe.service" <<'UNIT'
 [Unit]
 Description=lhttp-qt package check: the service under systemd

@@ -741,8 +741,9 @@ ConfigLoader::ConfigLoader() {
 
 QString ConfigLoader::toIni(const DaemonConfig &config) {
     QString out = QStringLiteral(
-        "; lhttpd-qt configuration (docs/CONFIG.md). Flags on the command line win over this\n"
-        "; file. Options at their default are commented out: remove the ';' to change one.\n"
+        "; lhttpd-qt configuration (man lhttpd-qt; docs/CONFIG.md in the sources). Flags on the\n"
+        "; command line win over this file. Options at their default are commented out: remove\n"
+        "; the ';' to change one.\n"
         "; A list option given twice adds up; any other option may be given once.\n"
         "[server]\n");
     for (const Option &o : options()) {
