@@ -66,6 +66,40 @@
         <source>Messages</source>
         <translation>消息数</translation>
     </message>
+    <message>
+        <source>Presence channel: %1 connections of %2 users, on every node.</source>
+        <translation>在线状态频道：所有节点上共 %2 个用户的 %1 个连接。</translation>
+    </message>
+    <message>
+        <source>History channel: keeps the last %1 messages, %2 held on this node.
+Newest offset %3 of epoch %4.</source>
+        <translation>历史频道：保留最近 %1 条消息，本节点持有 %2 条。
+最新偏移量 %3（纪元 %4）。</translation>
+    </message>
+    <message>
+        <source>(none yet)</source>
+        <translation>（暂无）</translation>
+    </message>
+    <message>
+        <source>History</source>
+        <translation>历史</translation>
+    </message>
+    <message>
+        <source>Held</source>
+        <translation>持有</translation>
+    </message>
+    <message>
+        <source>Last offset</source>
+        <translation>最新偏移量</translation>
+    </message>
+    <message>
+        <source>Members</source>
+        <translation>成员</translation>
+    </message>
+    <message>
+        <source>Users</source>
+        <translation>用户</translation>
+    </message>
 </context>
 <context>
     <name>lhttp::ChannelsView</name>
@@ -84,6 +118,14 @@
     <message>
         <source>Select a channel to see its subscribers.</source>
         <translation>选择一个频道以查看其订阅者。</translation>
+    </message>
+    <message>
+        <source>Members of %1 on every node: %2 connections of %3 users (the first %4 listed)</source>
+        <translation>%1 在所有节点上的成员：%3 个用户的 %2 个连接（列出前 %4 个）</translation>
+    </message>
+    <message>
+        <source>Members of %1 on every node: %2 connections of %3 users</source>
+        <translation>%1 在所有节点上的成员：%3 个用户的 %2 个连接</translation>
     </message>
 </context>
 <context>
@@ -401,6 +443,25 @@
     <message>
         <source>detached before the node answered</source>
         <translation>节点应答前已断开</translation>
+    </message>
+</context>
+<context>
+    <name>lhttp::PresenceModel</name>
+    <message>
+        <source>Client</source>
+        <translation>客户端</translation>
+    </message>
+    <message>
+        <source>Node</source>
+        <translation>节点</translation>
+    </message>
+    <message>
+        <source>User</source>
+        <translation>用户</translation>
+    </message>
+    <message>
+        <source>Info</source>
+        <translation>信息</translation>
     </message>
 </context>
 <context>
