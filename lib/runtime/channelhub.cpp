@@ -63,7 +63,7 @@ bool ChannelHub::subscribe(Session *session, const QByteArray &name, const Prese
     if (channel->presence) {
         if (join && join->watch)
             setWatch(channel, session, join->self);
-        m_router->presenceJoined(m_loop, *session, channel->name, join ? join->info : QByteArray());
+        m_router->presenceJoined(*session, channel->name, join ? join->info : QByteArray());
     }
     return true;
 }
@@ -119,7 +119,7 @@ void ChannelHub::detach(Session *session, Channel *channel) {
     if (m_router)
         m_router->subscriberRemoved(m_loop, channel->name, subs.empty());
     if (channel->presence) // its leave, to the channel's watchers (this one is not one any more)
-        m_router->presenceLeft(m_loop, *session, channel->name);
+        m_router->presenceLeft(*session, channel->name);
 }
 
 void ChannelHub::dropIfEmpty(Channel *channel) {

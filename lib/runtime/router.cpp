@@ -207,22 +207,20 @@ void Router::configurePresence(const QByteArrayList &patterns, const QByteArray 
     m_presenceTimeoutMs = timeoutMs;
 }
 
-void Router::presenceJoined(int loop, const Session &session, const QByteArray &channel,
+void Router::presenceJoined(const Session &session, const QByteArray &channel,
                             const QByteArray &info) {
-    Q_UNUSED(loop)
     PresenceStore::Event event;
-    if (!m_presence.join(channel, session.id(), session.userId().toUtf8(), info, &event))
-        return;
-    sendPresenceEvents({std::move(event)});
-    if (m_presence.hasOutgoing())
-        schedulePresenceFlush();
+    if (m_presence.join(channel, session.id(), session.userId().toUtf8(), info, &event))
+        announcePresence(std::move(event));
 }
 
-void Router::presenceLeft(int loop, const Session &session, const QByteArray &channel) {
-    Q_UNUSED(loop)
+void Router::presenceLeft(const Session &session, const QByteArray &channel) {
     PresenceStore::Event event;
-    if (!m_presence.leave(channel, session.id(), &event))
-        return;
+    if (m_presence.leave(channel, session.id(), &event))
+        announcePresence(std::move(event));
+}
+
+void Router::announcePresence(PresenceStore::Event event) {
     sendPresenceEvents({std::move(event)});
     if (m_presence.hasOutgoing())
         schedulePresenceFlush();

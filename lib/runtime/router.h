@@ -122,11 +122,10 @@ public:
     }
     PresenceStore &presence() { return m_presence; }
     const PresenceStore &presence() const { return m_presence; }
-    // From loop `loop`'s thread: `session` joined presence channel `channel` there (the hub
-    // has subscribed it), or left it (ChannelHub calls this). Watchers get the event.
-    void presenceJoined(int loop, const Session &session, const QByteArray &channel,
-                        const QByteArray &info);
-    void presenceLeft(int loop, const Session &session, const QByteArray &channel);
+    // From the session's loop thread: `session` joined presence channel `channel` there (the
+    // hub has subscribed it), or left it (ChannelHub calls this). Watchers get the event.
+    void presenceJoined(const Session &session, const QByteArray &channel, const QByteArray &info);
+    void presenceLeft(const Session &session, const QByteArray &channel);
     // About once a second (the Server): heartbeats and silent nodes (clustered).
     void presenceTick();
     // LocalDelivery: a cluster presence message, in order with the broker's deliveries.
@@ -172,6 +171,8 @@ private:
     Error historyAvailable(const HistoryNamespace &ns);
     void hand(int loop, const QByteArray &channel, const Frame &frame, bool exact);
     void sendPresenceEvents(const PresenceStore::Events &events);
+    // A join or leave made on this node: its event to the watchers, the change to the cluster.
+    void announcePresence(PresenceStore::Event event);
     // Clustered: the presence joins and leaves made on a loop go to the broker, in one message
     // per batch, from the broker's thread — or at once before a publish that follows them.
     void schedulePresenceFlush();
