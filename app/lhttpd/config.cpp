@@ -345,7 +345,8 @@ const std::vector<Option> &options() {
         {"presence-list-max", "count", "Most entries one presence read lists",
          integer(1, 1'000'000), field([](auto &c) -> auto & { return c.server.presenceListMax; })},
         {"presence-rate", "count",
-         "Presence joins per second per connection on average (bursts of 5 times that)",
+         "Presence joins per second per connection on average (bursts of 5 times that, at least "
+         "max-channels)",
          integer(1, 1'000'000), field([](auto &c) -> auto & { return c.server.presenceRate; })},
         {"presence-timeout", "ms",
          "Clustered presence: drop a node not heard from for this long, with its entries",

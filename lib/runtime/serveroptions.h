@@ -140,7 +140,7 @@ struct ServerOptions {
     int presenceInfoMax = DefaultPresenceInfoMax;
     // Entries one `presence` read lists at most (the count says how many there are).
     int presenceListMax = DefaultPresenceListMax;
-    // Presence joins per second per connection, on average; bursts of 5 × that.
+    // Presence joins per second per connection, on average; bursts: effectivePresenceBurst().
     int presenceRate = DefaultPresenceRate;
     // Clustered: a node not heard from for this long is dropped with its entries.
     int presenceTimeoutMs = DefaultPresenceTimeoutMs;
@@ -160,7 +160,11 @@ struct ServerOptions {
     int effectiveRateBurst() const {
         return rateBurst > 0 ? rateBurst : std::max(1, int(messagesPerSecond * 2));
     }
-    int effectivePresenceBurst() const { return std::max(1, presenceRate * 5); }
+    // Five seconds' worth of joins, and never fewer than a connection may hold channels: a
+    // client re-joining all its rooms after a reconnect is one message that must not be refused.
+    int effectivePresenceBurst() const {
+        return std::max({1, presenceRate * 5, maxChannelsPerConnection});
+    }
     qsizetype effectiveHardMessageLimit() const {
         return hardMessageLimit > 0 ? hardMessageLimit : 16 * limits.maxMessageSize;
     }

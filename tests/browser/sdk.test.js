@@ -766,7 +766,7 @@ describe('lhttp.js on presence channels', { timeout: 90000 }, () => {
         });
         const started = Date.now();
         await page.evaluate(() => {
-            for (let i = 0; i < 100; i++) {
+            for (let i = 0; i < 300; i++) {
                 clients.f.subscribe('sdk.p.flood', 'chat', null, '', { info: 'f' + i });
                 clients.f.unsubscribe('sdk.p.flood', 'chat');
             }
@@ -775,7 +775,7 @@ describe('lhttp.js on presence channels', { timeout: 90000 }, () => {
         const seconds = (Date.now() - started) / 1000;
         const refused = (await errorsOf('f')).map((e) => [e.error.code, e.error.reason]);
         // The last events reach w (another connection) a moment later.
-        await page.waitForFunction((k) => clients.w.log.joins.length + k >= 100 &&
+        await page.waitForFunction((k) => clients.w.log.joins.length + k >= 300 &&
             clients.w.log.leaves.length >= clients.w.log.joins.length, refused.length);
         await sleep(100); // nothing more comes
         const joins = (await logOf('w', 'joins')).length;
@@ -785,10 +785,11 @@ describe('lhttp.js on presence channels', { timeout: 90000 }, () => {
             assert.equal(code, 429);
             assert.match(reason, /^presence: /);
         }
-        assert.equal(joins + refused.length, 100);
+        assert.equal(joins + refused.length, 300);
         assert.equal(leaves, joins); // a leave follows each join that was let in
-        // Bursts of 5 x --presence-rate (10 a second by default), then 10 a second.
-        assert.ok(joins <= 50 + Math.ceil(10 * (seconds + 0.5)), `${joins} joins in ${seconds} s`);
+        // A burst of --max-channels (128 by default; 5 x --presence-rate is less), then
+        // --presence-rate (10 a second by default).
+        assert.ok(joins <= 128 + Math.ceil(10 * (seconds + 0.5)), `${joins} joins in ${seconds} s`);
         assert.equal(await page.evaluate(() => clients.f.isOpen()), true);
     });
 

@@ -1051,7 +1051,8 @@ void tst_Client::presenceKeptOnReconnect() {
 void tst_Client::presenceErrors() {
     LhttpdProcess node;
     QVERIFY(startPresenceNode(node, {QStringLiteral("--presence-info-max"), QStringLiteral("8"),
-                                     QStringLiteral("--presence-rate"), QStringLiteral("1")}));
+                                     QStringLiteral("--presence-rate"), QStringLiteral("1"),
+                                     QStringLiteral("--max-channels"), QStringLiteral("5")}));
     Client a;
     QSignalSpy errors(&a, &Client::errorReceived);
     QSignalSpy received(&a, &Client::messageReceived);
@@ -1121,7 +1122,8 @@ void tst_Client::presenceErrors() {
     QVERIFY(none && none->isSuccess());
     QCOMPARE(none->connections(), 0);
 
-    // More joins than --presence-rate allows (1 a second, bursts of 5): 429, connection alive.
+    // More joins than --presence-rate allows (1 a second, bursts of 5 = --max-channels): 429,
+    // connection alive.
     for (int i = 0; i < 8; ++i) {
         a.subscribeWithPresence({"room.1"}, {"ok"});
         a.unsubscribe({"room.1"});

@@ -98,6 +98,7 @@ private Q_SLOTS:
     void errors_data();
     void errors();
     void toggleFloodIsRateLimited();
+    void rejoinOfEveryChannelIsOneBurst();
     void metricsAndReservedNames();
     void store();
     void cluster();
@@ -376,7 +377,10 @@ void tst_Presence::errors() {
 }
 
 void tst_Presence::toggleFloodIsRateLimited() {
-    auto server = start([](ServerOptions &o) { o.presenceRate = 4; }); // bursts of 20
+    auto server = start([](ServerOptions &o) {
+        o.presenceRate = 4;
+        o.maxChannelsPerConnection = 16; // bursts of 5 × 4 = 20, above max-channels
+    });
     QVERIFY(server);
     WsClient flooder, watcher;
     QVERIFY(flooder.open(url()));
@@ -418,6 +422,29 @@ void tst_Presence::toggleFloodIsRateLimited() {
     QVERIFY(flooder.sync());
     QVERIFY(watcher.waitForMessages(seen + 1));
     QVERIFY(isEvent(watcher.received.last(), "join"));
+}
+
+// The rate's own burst (5 × 10 joins) is below max-channels: a client re-joining all its 100
+// rooms in one message after a reconnect is still let through, whole; that emptied the
+// bucket, so re-joining 5 of them at once right after is refused.
+void tst_Presence::rejoinOfEveryChannelIsOneBurst() {
+    auto server = start([](ServerOptions &o) { o.maxChannelsPerConnection = 100; });
+    QVERIFY(server);
+    WsClient c;
+    QVERIFY(c.open(url()));
+    QByteArrayList rooms;
+    for (int i = 0; i < 100; ++i)
+        rooms << "room.r" + QByteArray::number(i);
+    c.send(message({{"subscribe", rooms.join(' ')}}));
+    QVERIFY(c.sync());
+    QVERIFY2(c.received.isEmpty(), c.received.value(0).constData());
+    QCOMPARE(server->presence().size().entries, 100);
+    const QByteArray five = rooms.mid(0, 5).join(' ');
+    c.send(message({{"unsubscribe", five}}));
+    c.send(message({{"subscribe", five}}));
+    QVERIFY(c.waitForMessages(1));
+    QCOMPARE(headerOf(c.received.last(), "code"), QByteArray("429"));
+    QCOMPARE(server->presence().size().entries, 95);
 }
 
 void tst_Presence::metricsAndReservedNames() {
