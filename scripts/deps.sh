@@ -6,10 +6,10 @@ set -euo pipefail
 LHTTP_BUILD_PACKAGES=(
     cmake ninja-build g++ pkg-config clang-format
     qt6-base-dev qt6-websockets-dev qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libgl-dev
-    libnats-dev libedit-dev libsystemd-dev
+    libnats-dev libedit-dev libsystemd-dev help2man
 )
 LHTTP_TEST_PACKAGES=(nats-server systemd xvfb openssl procps chromium golang-go golang-github-gorilla-websocket-dev
-                     nginx-light curl)
+                     nginx-light curl groff-base)
 # The Debian packages (scripts/package.sh): dpkg-shlibdeps for the dependencies, lintian; and
 # for its clean-root check (--clean-root) mmdebstrap, curl, systemd-analyze and systemd-nspawn.
 LHTTP_PACKAGE_PACKAGES=(dpkg-dev file lintian)
