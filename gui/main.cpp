@@ -52,6 +52,8 @@ void setUpApplication(QCoreApplication &app) {
     QCoreApplication::setOrganizationName(QStringLiteral("lhttp-qt"));
     QCoreApplication::setApplicationName(QStringLiteral("lhttp-admin"));
     QCoreApplication::setApplicationVersion(QStringLiteral(LHTTP_VERSION));
+    // Wayland's app id and X11's class hint: the shell matches the window to the desktop entry.
+    QGuiApplication::setDesktopFileName(QStringLiteral(LHTTP_ADMIN_APP_ID));
     const QString language = requestedLanguage(QCoreApplication::arguments());
     lhttp::installTranslations(&app, language.isEmpty() ? QLocale::system() : QLocale(language));
 }

@@ -9,7 +9,7 @@ LHTTP_BUILD_PACKAGES=(
     libnats-dev libedit-dev libsystemd-dev help2man
 )
 LHTTP_TEST_PACKAGES=(nats-server systemd xvfb openssl procps chromium golang-go golang-github-gorilla-websocket-dev
-                     nginx-light curl groff-base)
+                     nginx-light curl groff-base desktop-file-utils appstream)
 # The Debian packages (scripts/package.sh): dpkg-shlibdeps for the dependencies, lintian; and
 # for its clean-root check (--clean-root) mmdebstrap, curl, systemd-analyze and systemd-nspawn.
 LHTTP_PACKAGE_PACKAGES=(dpkg-dev file lintian)
