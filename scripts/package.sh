@@ -68,11 +68,21 @@ fi
 work=$(mktemp -d /tmp/lhttp-clean-root.XXXXXX)
 root=$work/root
 server_pid=""
+# The kernel file systems chroot'ed programs need; off while nspawn boots the root.
+mount_root() {
+    mount -t proc proc "$root/proc"
+    mount -t sysfs sys "$root/sys"
+    mount --bind /dev "$root/dev"
+    mount --bind /dev/pts "$root/dev/pts"
+}
+unmount_root() {
+    for m in dev/pts dev sys proc; do
+        if mountpoint -q "$root/$m"; then umount -l "$root/$m"; fi
+    done
+}
 cleanup() {
     [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
-    for m in proc sys dev/pts dev; do
-        mountpoint -q "$root/$m" && umount -l "$root/$m"
-    done
+    unmount_root
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -81,10 +91,7 @@ mirrors=()
 [ -f /etc/apt/sources.list.d/debian.sources ] && mirrors=(/etc/apt/sources.list.d/debian.sources)
 mmdebstrap --quiet --mode=root --variant=apt bookworm "$root" "${mirrors[@]}"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
-mount -t proc proc "$root/proc"
-mount -t sysfs sys "$root/sys"
-mount --bind /dev "$root/dev"
-mount --bind /dev/pts "$root/dev/pts"
+mount_root
 mkdir -p "$root/tmp/debs"
 cp "${debs[@]}" "$root/tmp/debs/"
 in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8 "$@"; }
@@ -176,14 +183,11 @@ if ! mountpoint -q /run/systemd/nspawn; then
     mount -t tmpfs tmpfs /run/systemd/nspawn
     nspawn_tmpfs=1
 fi
-for m in dev/pts dev sys proc; do umount -l "$root/$m"; done
+unmount_root
 timeout 120 systemd-nspawn --quiet --directory="$root" --boot --private-network --register=no \
     --keep-unit --console=pipe >"$work/boot.log" 2>&1 || true
 [ "${nspawn_tmpfs:-0}" = 0 ] || umount /run/systemd/nspawn
-mount -t proc proc "$root/proc"
-mount -t sysfs sys "$root/sys"
-mount --bind /dev "$root/dev"
-mount --bind /dev/pts "$root/dev/pts"
+mount_root
 if [ ! -f "$root/lhttp-service-probe.out" ]; then
     # The container never got as far as the probe: this machine cannot boot one (no cgroup
     # or namespace support), which says nothing about the package.
