@@ -1,7 +1,8 @@
 // Run by tests/npm/sdk.sh inside the scratch project that installed the packed SDK: the
 // installed package works as an ES module and through require(), and everything its
-// TypeScript declarations promise exists at run time (the declarations are read with the
-// TypeScript compiler API, so a member added to lhttp.d.ts but missing from lhttp.js fails).
+// TypeScript declarations promise exists at run time and everything public at run time is
+// declared (the declarations are read with the TypeScript compiler API, so a member added to
+// one of lhttp.d.ts and lhttp.js but not the other fails).
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
@@ -64,6 +65,21 @@ for (const [cls, name, isStatic, optional] of declared) {
 }
 // The classes hanging off Lhttp (namespace members in the declarations).
 for (const cls of ["Message", "Context", "LhttpError"]) assert.equal(typeof Lhttp[cls], "function");
+// And the other way: every public member at run time (not starting with "_") is declared.
+const names = (cls, isStatic) => new Set(declared.filter((d) => d[0] === cls && d[2] === isStatic).map((d) => d[1]));
+const builtIn = new Set(["constructor", "length", "name", "prototype", "message", "stack"]);
+const nested = new Set(["Message", "Context", "LhttpError", "Lhttp"]); // the namespace's classes
+for (const [cls, { ctor, instance }] of Object.entries(samples)) {
+    const found = [
+        ...Object.getOwnPropertyNames(ctor).map((n) => [n, true]),
+        ...Object.getOwnPropertyNames(ctor.prototype).map((n) => [n, false]),
+        ...Object.getOwnPropertyNames(instance).map((n) => [n, false]),
+    ];
+    for (const [name, isStatic] of found) {
+        if (name.startsWith("_") || builtIn.has(name) || (isStatic && cls === "Lhttp" && nested.has(name))) continue;
+        assert.ok(names(cls, isStatic).has(name), `${cls}${isStatic ? "." : "#"}${name} exists at run time but is not declared`);
+    }
+}
 assert.ok(checked > 60, `only ${checked} members checked`);
 client.close();
 console.log(`ok: ${checked} declared members of ${classes.size} classes exist at run time`);
