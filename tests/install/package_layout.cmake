@@ -9,13 +9,8 @@ foreach(var BUILD_DIR WORK_DIR BINDIR SYSCONFDIR UNITDIR)
         message(FATAL_ERROR "${var} is not set")
     endif()
 endforeach()
-file(REMOVE_RECURSE ${WORK_DIR})
-set(ENV{DESTDIR} ${WORK_DIR})
-execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD_DIR} --component server
-                RESULT_VARIABLE rc OUTPUT_QUIET)
-if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "cmake --install --component server failed (${rc})")
-endif()
+include(${CMAKE_CURRENT_LIST_DIR}/staged.cmake)
+lhttp_install_staged(server)
 
 set(conf ${WORK_DIR}${SYSCONFDIR}/lhttp-qt/lhttpd.conf)
 foreach(file ${WORK_DIR}${BINDIR}/lhttpd-qt ${WORK_DIR}${BINDIR}/lhttp-cli ${conf}
@@ -30,7 +25,6 @@ if(NOT exec STREQUAL "ExecStart=${BINDIR}/lhttpd-qt --config ${SYSCONFDIR}/lhttp
     message(FATAL_ERROR "lhttpd-qt.service has '${exec}'")
 endif()
 
-set(ENV{DESTDIR})
 set(ENV{LHTTP_THREADS})
 execute_process(COMMAND ${WORK_DIR}${BINDIR}/lhttpd-qt --config ${conf} --print-config
                 OUTPUT_VARIABLE printed RESULT_VARIABLE rc ERROR_VARIABLE err)
